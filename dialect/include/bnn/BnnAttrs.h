@@ -1,0 +1,49 @@
+#ifndef BNN_BNNATTRS_H
+#define BNN_BNNATTRS_H
+
+#include "mlir/IR/Attributes.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/Hashing.h"
+#include "llvm/ADT/bit.h"
+
+namespace bnn {
+
+/// One argument of an init policy: `offset + scale * @param`, or just
+/// `offset` when `param` is null. Keeping it symbolic lets a compiled model
+/// change run-time hyper-parameters such as λ without compiling again.
+struct InitBound {
+  double offset = 0.0;
+  double scale = 0.0;
+  mlir::StringAttr param; // null for a constant
+
+  static InitBound constant(double value) { return {value, 0.0, {}}; }
+  bool isConstant() const { return !param; }
+  /// The value with `param` bound to `paramValue`.
+  double evaluate(double paramValue) const {
+    return isConstant() ? offset : offset + scale * paramValue;
+  }
+  bool operator==(const InitBound &other) const {
+    return offset == other.offset && scale == other.scale &&
+           param == other.param;
+  }
+};
+
+inline llvm::hash_code hash_value(const InitBound &bound) {
+  return llvm::hash_combine(llvm::bit_cast<uint64_t>(bound.offset),
+                            llvm::bit_cast<uint64_t>(bound.scale),
+                            bound.param);
+}
+
+/// Prints `number` so that parsing it back gives the same double, in the
+/// shortest such form ("2.0", "0.1", "1e-05").
+std::string formatExactDouble(double number);
+
+} // namespace bnn
+
+#include "bnn/BnnEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "bnn/BnnAttrs.h.inc"
+
+#endif // BNN_BNNATTRS_H

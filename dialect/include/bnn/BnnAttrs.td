@@ -1,0 +1,56 @@
+#ifndef BNN_ATTRS_TD
+#define BNN_ATTRS_TD
+
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+include "bnn/BnnDialect.td"
+
+def Bnn_Quantization : I32EnumAttr<"Quantization",
+    "how a layer's weights enter its dot products", [
+      I32EnumAttrCase<"real", 0>,
+      I32EnumAttrCase<"binary", 1>
+    ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::bnn";
+}
+
+def Bnn_QuantizationAttr : EnumAttr<Bnn_Dialect, Bnn_Quantization, "quant"> {
+  let summary = "real or binary (sign, straight-through estimator) weights";
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Bnn_InitKind : I32EnumAttr<"InitKind", "initialisation distribution", [
+      I32EnumAttrCase<"constant", 0>,
+      I32EnumAttrCase<"uniform", 1>,
+      I32EnumAttrCase<"normal", 2>,
+      I32EnumAttrCase<"glorot_uniform", 3>,
+      I32EnumAttrCase<"he_normal", 4>
+    ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::bnn";
+}
+
+def Bnn_InitAttr : AttrDef<Bnn_Dialect, "Init"> {
+  let mnemonic = "init";
+  let summary = "how a parameter tensor is initialised";
+  let description = [{
+    `#bnn.init<uniform, -1.0 * @lambda, @lambda>` draws from U(-λ, λ), where
+    `@lambda` names a `bnn.hyperparam`, so one compiled model serves a whole
+    λ sweep. Each argument is `offset + scale * @param` with both parts
+    optional: `0.5`, `@lambda`, `-1.0 * @lambda`, `0.1 + 2.0 * @lambda`.
+    Arity: constant(value), uniform(low, high), normal(mean, std),
+    glorot_uniform and he_normal (fan-based, no arguments).
+  }];
+  let parameters = (ins
+    EnumParameter<Bnn_InitKind>:$kind,
+    ArrayRefParameter<"::bnn::InitBound", "arguments of the distribution">:$args
+  );
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Number of arguments `kind` takes.
+    static unsigned arityOf(InitKind kind);
+  }];
+}
+
+#endif // BNN_ATTRS_TD

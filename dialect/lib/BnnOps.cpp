@@ -1,0 +1,301 @@
+#include "bnn/BnnOps.h"
+#include "bnn/ShapeRules.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+
+using namespace mlir;
+using namespace bnn;
+
+static_assert(shapes::kDynamic == ShapedType::kDynamic,
+              "ShapeRules must use MLIR's marker for unknown extents");
+
+#include "bnn/BnnInterfaces.cpp.inc"
+
+#define GET_OP_CLASSES
+#include "bnn/BnnOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Shared helpers
+//===----------------------------------------------------------------------===//
+
+using EmitErrorFn = function_ref<InFlightDiagnostic()>;
+
+static TensorType f32Tensor(MLIRContext *context,
+                            std::optional<ArrayRef<int64_t>> shape) {
+  Type f32 = Float32Type::get(context);
+  if (!shape)
+    return UnrankedTensorType::get(f32);
+  return RankedTensorType::get(*shape, f32);
+}
+
+/// The shape of `value`, or nothing when it is unranked.
+static std::optional<ArrayRef<int64_t>> shapeOf(Value value) {
+  auto ranked = value.getType().dyn_cast<RankedTensorType>();
+  if (!ranked)
+    return std::nullopt;
+  return ranked.getShape();
+}
+
+static FailureOr<TensorType> toResultType(MLIRContext *context,
+                                          const shapes::ShapeOrError &rule,
+                                          EmitErrorFn emitError) {
+  if (!rule.ok())
+    return emitError() << rule.error;
+  return f32Tensor(context, ArrayRef<int64_t>(rule.shape));
+}
+
+/// Checks that an operand (a parameter, mostly) has exactly `expected`.
+static LogicalResult expectShape(Value operand, StringRef what,
+                                 ArrayRef<int64_t> expected,
+                                 EmitErrorFn emitError) {
+  std::optional<ArrayRef<int64_t>> actual = shapeOf(operand);
+  if (!actual)
+    return success();
+  bool compatible = actual->size() == expected.size();
+  for (size_t axis = 0; compatible && axis < expected.size(); ++axis)
+    compatible = shapes::compatibleExtent((*actual)[axis], expected[axis]);
+  if (compatible)
+    return success();
+  return emitError() << what << " has shape " << shapes::formatShape(*actual)
+                     << ", expected " << shapes::formatShape(expected);
+}
+
+static FailureOr<shapes::Window> windowOf(ArrayRef<int64_t> kernel,
+                                          ArrayRef<int64_t> stride,
+                                          ArrayRef<int64_t> pad,
+                                          EmitErrorFn emitError) {
+  if (kernel.size() != 2 || stride.size() != 2 || pad.size() != 2)
+    return emitError() << "kernel, stride and pad need two entries each "
+                          "(height, width)";
+  return shapes::Window{kernel[0], kernel[1], stride[0],
+                        stride[1], pad[0],    pad[1]};
+}
+
+LogicalResult bnn::verifyInferredResultType(Operation *op) {
+  auto layer = cast<LayerOp>(op);
+  FailureOr<TensorType> inferred =
+      layer.inferResultType([op] { return op->emitOpError(); });
+  if (failed(inferred))
+    return failure();
+  Type actual = op->getResult(0).getType();
+  if (failed(verifyCompatibleShape(*inferred, actual)) ||
+      inferred->getElementType() !=
+          actual.cast<ShapedType>().getElementType())
+    return op->emitOpError() << "result type " << actual
+                             << " does not match the inferred " << *inferred;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ParamOp
+//===----------------------------------------------------------------------===//
+
+void ParamOp::getAsmResultNames(OpAsmSetValueNameFn setNameFn) {
+  setNameFn(getValue(), getName());
+}
+
+LogicalResult ParamOp::verify() {
+  if (getName().empty())
+    return emitOpError() << "needs a non-empty name";
+  InitKind kind = getInit().getKind();
+  bool fanBased = kind == InitKind::glorot_uniform ||
+                  kind == InitKind::he_normal;
+  int64_t rank = getValue().getType().cast<RankedTensorType>().getRank();
+  if (fanBased && rank != 2 && rank != 4)
+    return emitOpError() << "init policy '" << stringifyInitKind(kind)
+                         << "' computes fan-in and fan-out and needs a rank-2 "
+                            "or rank-4 weight, got rank "
+                         << rank;
+  return success();
+}
+
+LogicalResult ParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  for (const InitBound &bound : getInit().getArgs()) {
+    if (bound.isConstant())
+      continue;
+    if (!symbolTable.lookupNearestSymbolFrom<HyperParamOp>(
+            *this, FlatSymbolRefAttr::get(bound.param)))
+      return emitOpError() << "init policy refers to @"
+                           << bound.param.getValue()
+                           << ", which is not a bnn.hyperparam";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Layers
+//===----------------------------------------------------------------------===//
+
+FailureOr<TensorType> DenseOp::inferResultType(EmitErrorFn emitError) {
+  std::optional<ArrayRef<int64_t>> input = shapeOf(getInput());
+  std::optional<ArrayRef<int64_t>> weight = shapeOf(getWeight());
+  if (!input || !weight)
+    return f32Tensor(getContext(), std::nullopt);
+  if (weight->size() != 2)
+    return emitError() << "weight must be [units, in_features], got "
+                       << shapes::formatShape(*weight);
+  int64_t units = (*weight)[0];
+  shapes::ShapeOrError rule = shapes::dense(*input, units);
+  if (rule.ok() && (failed(expectShape(getWeight(), "weight",
+                                       {units, (*input)[1]}, emitError)) ||
+                    (getBias() && failed(expectShape(getBias(), "bias",
+                                                     {units}, emitError)))))
+    return failure();
+  return toResultType(getContext(), rule, emitError);
+}
+
+FailureOr<TensorType> Conv2DOp::inferResultType(EmitErrorFn emitError) {
+  std::optional<ArrayRef<int64_t>> input = shapeOf(getInput());
+  std::optional<ArrayRef<int64_t>> weight = shapeOf(getWeight());
+  if (!input || !weight)
+    return f32Tensor(getContext(), std::nullopt);
+  if (weight->size() != 4)
+    return emitError() << "weight must be [filters, channels, kernel_h, "
+                          "kernel_w], got "
+                       << shapes::formatShape(*weight);
+  ArrayRef<int64_t> w = *weight;
+  FailureOr<shapes::Window> window =
+      windowOf({w[2], w[3]}, getStride(), getPad(), emitError);
+  if (failed(window))
+    return failure();
+  shapes::ShapeOrError rule = shapes::conv2d(*input, w[0], *window);
+  if (rule.ok() &&
+      (failed(expectShape(getWeight(), "weight",
+                          {w[0], (*input)[1], w[2], w[3]}, emitError)) ||
+       (getBias() &&
+        failed(expectShape(getBias(), "bias", {w[0]}, emitError)))))
+    return failure();
+  return toResultType(getContext(), rule, emitError);
+}
+
+FailureOr<TensorType> BatchNormOp::inferResultType(EmitErrorFn emitError) {
+  if (getEpsilon().convertToDouble() <= 0.0)
+    return emitError() << "epsilon must be positive";
+  double momentum = getMomentum().convertToDouble();
+  if (momentum < 0.0 || momentum >= 1.0)
+    return emitError() << "momentum must be in [0, 1), got " << momentum;
+  std::optional<ArrayRef<int64_t>> input = shapeOf(getInput());
+  if (!input)
+    return f32Tensor(getContext(), std::nullopt);
+  shapes::ShapeOrError channels = shapes::batchnormChannels(*input);
+  if (!channels.ok())
+    return emitError() << channels.error;
+  for (auto [operand, what] :
+       {std::pair<Value, StringRef>{getGamma(), "gamma"},
+        {getBeta(), "beta"},
+        {getRunningMean(), "running_mean"},
+        {getRunningVar(), "running_var"}})
+    if (failed(expectShape(operand, what, channels.shape, emitError)))
+      return failure();
+  return f32Tensor(getContext(), *input);
+}
+
+template <typename PoolOp>
+static FailureOr<TensorType> inferPool(PoolOp op, StringRef layer,
+                                       EmitErrorFn emitError) {
+  std::optional<ArrayRef<int64_t>> input = shapeOf(op.getInput());
+  if (!input)
+    return f32Tensor(op.getContext(), std::nullopt);
+  FailureOr<shapes::Window> window =
+      windowOf(op.getKernel(), op.getStride(), op.getPad(), emitError);
+  if (failed(window))
+    return failure();
+  return toResultType(op.getContext(), shapes::pool(layer, *input, *window),
+                      emitError);
+}
+
+FailureOr<TensorType> MaxPoolOp::inferResultType(EmitErrorFn emitError) {
+  return inferPool(*this, "maxpool", emitError);
+}
+
+FailureOr<TensorType> AvgPoolOp::inferResultType(EmitErrorFn emitError) {
+  return inferPool(*this, "avgpool", emitError);
+}
+
+FailureOr<TensorType> FlattenOp::inferResultType(EmitErrorFn emitError) {
+  std::optional<ArrayRef<int64_t>> input = shapeOf(getInput());
+  if (!input)
+    return f32Tensor(getContext(), std::nullopt);
+  return toResultType(getContext(), shapes::flatten(*input), emitError);
+}
+
+FailureOr<TensorType> AddOp::inferResultType(EmitErrorFn emitError) {
+  std::optional<ArrayRef<int64_t>> lhs = shapeOf(getLhs());
+  std::optional<ArrayRef<int64_t>> rhs = shapeOf(getRhs());
+  if (!lhs || !rhs)
+    return f32Tensor(getContext(), std::nullopt);
+  return toResultType(getContext(), shapes::add(*lhs, *rhs), emitError);
+}
+
+/// Activations keep their input's type.
+static FailureOr<TensorType> sameAsInput(Value input) {
+  return f32Tensor(input.getContext(), shapeOf(input));
+}
+
+FailureOr<TensorType> SignOp::inferResultType(EmitErrorFn) {
+  return sameAsInput(getInput());
+}
+FailureOr<TensorType> HTanhOp::inferResultType(EmitErrorFn) {
+  return sameAsInput(getInput());
+}
+FailureOr<TensorType> ReluOp::inferResultType(EmitErrorFn) {
+  return sameAsInput(getInput());
+}
+
+template <typename LossOp>
+static FailureOr<TensorType> inferLoss(LossOp op, StringRef name,
+                                       EmitErrorFn emitError) {
+  std::optional<ArrayRef<int64_t>> logits = shapeOf(op.getLogits());
+  if (logits) {
+    shapes::ShapeOrError rule = shapes::loss(name, *logits);
+    if (!rule.ok())
+      return emitError() << rule.error;
+    if (failed(expectShape(op.getLabels(), "labels", {(*logits)[0]},
+                           emitError)))
+      return failure();
+  }
+  return f32Tensor(op.getContext(), ArrayRef<int64_t>{});
+}
+
+FailureOr<TensorType> CrossEntropyOp::inferResultType(EmitErrorFn emitError) {
+  return inferLoss(*this, "cross_entropy", emitError);
+}
+FailureOr<TensorType> SquaredHingeOp::inferResultType(EmitErrorFn emitError) {
+  return inferLoss(*this, "squared_hinge", emitError);
+}
+
+//===----------------------------------------------------------------------===//
+// Folders
+//===----------------------------------------------------------------------===//
+
+OpFoldResult FlattenOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+/// f(g(x)) = g(x) when applying f to g's range changes nothing, in value and
+/// in gradient: sign and htanh of ±1 are ±1 with a pass-through STE
+/// (|±1| ≤ 1), and relu of a relu output is the identity where it is > 0.
+template <typename... AbsorbedOps>
+static OpFoldResult foldIdempotent(Operation *op) {
+  Value input = op->getOperand(0);
+  Operation *producer = input.getDefiningOp();
+  if (producer && isa<AbsorbedOps...>(producer) &&
+      input.getType() == op->getResult(0).getType())
+    return input;
+  return {};
+}
+
+OpFoldResult SignOp::fold(FoldAdaptor) {
+  return foldIdempotent<SignOp>(*this);
+}
+OpFoldResult HTanhOp::fold(FoldAdaptor) {
+  return foldIdempotent<SignOp, HTanhOp>(*this);
+}
+OpFoldResult ReluOp::fold(FoldAdaptor) {
+  return foldIdempotent<ReluOp>(*this);
+}

@@ -1,0 +1,163 @@
+//===- bnnc.cpp - The bnnc compiler driver --------------------------------===//
+//
+// Reads a model file and prints the pipeline stage asked for with --emit.
+// Every stage is text a user can read and feed to the next tool.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/Diagnostics.h"
+#include "irgen/Loader.h"
+#include "irgen/ModelGen.h"
+#include "lowering/HalideInfo.h"
+
+#include "bnn/BnnDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#ifndef BNNC_VERSION
+#define BNNC_VERSION "unknown"
+#endif
+#ifndef BNNC_STDLIB_DIR
+#define BNNC_STDLIB_DIR ""
+#endif
+
+namespace cl = llvm::cl;
+
+namespace {
+
+cl::OptionCategory bnncCategory("bnnc options");
+
+enum class Stage { AST, Bnn };
+
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.bnn>"),
+                               cl::Required, cl::cat(bnncCategory));
+
+cl::opt<Stage> emit(
+    "emit", cl::desc("Pipeline stage to print"), cl::init(Stage::Bnn),
+    cl::values(clEnumValN(Stage::AST, "ast", "the syntax tree of the file"),
+               clEnumValN(Stage::Bnn, "bnn",
+                          "bnn dialect IR, verified (default)")),
+    cl::cat(bnncCategory));
+
+cl::opt<std::string> outputFile("o", cl::desc("Output file (default stdout)"),
+                                cl::value_desc("file"), cl::init("-"),
+                                cl::cat(bnncCategory));
+
+cl::list<std::string> includeDirs("I",
+                                  cl::desc("Directory to search for imports"),
+                                  cl::value_desc("dir"), cl::Prefix,
+                                  cl::cat(bnncCategory));
+
+cl::list<std::string> overrides(
+    "set", cl::desc("Override a param's default, e.g. --set lambda=0.5"),
+    cl::value_desc("name=value"), cl::cat(bnncCategory));
+
+cl::opt<std::string> modelName(
+    "model", cl::desc("Model to compile when the file defines several"),
+    cl::value_desc("name"), cl::cat(bnncCategory));
+
+cl::opt<bool> verifyDiagnostics(
+    "verify-diagnostics",
+    cl::desc("Check errors against `expected-error {{...}}` comments in the "
+             "model file instead of printing them (for tests)"),
+    cl::init(false), cl::cat(bnncCategory));
+
+void printVersion(llvm::raw_ostream &os) {
+  os << "bnnc " << BNNC_VERSION << "\n"
+     << "  MLIR/LLVM " << LLVM_VERSION_STRING << "\n"
+     << "  Halide " << bnnc::halideVersion() << ", host target "
+     << bnnc::halideHostTarget() << "\n"
+     << "  stdlib " << BNNC_STDLIB_DIR << "\n";
+}
+
+/// Runs the stage; returns false if anything was reported as an error.
+bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
+  std::vector<std::string> searchDirs(includeDirs.begin(), includeDirs.end());
+  searchDirs.push_back(BNNC_STDLIB_DIR);
+  bnnc::Program program;
+  if (!bnnc::loadProgram(inputFile, searchDirs, diagnostics, program))
+    return false;
+  if (emit == Stage::AST) {
+    if (diagnostics.hadErrors())
+      return false;
+    bnnc::dumpAST(program.mainFile(), diagnostics.sourceManager(), os);
+    return true;
+  }
+
+  bnnc::GenOptions options;
+  options.modelName = modelName;
+  for (const std::string &text : overrides) {
+    auto parsed = bnnc::parseOverride(text);
+    if (!parsed) {
+      diagnostics.commandLineError("--set: expected name=value, got '" +
+                                   text + "'");
+      continue;
+    }
+    options.overrides.push_back(*parsed);
+  }
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      bnnc::generateModule(program, options, diagnostics);
+  if (!module || diagnostics.hadErrors())
+    return false;
+  module->print(os);
+  os << "\n";
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  cl::SetVersionPrinter(printVersion);
+  cl::HideUnrelatedOptions(bnncCategory);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "bnnc: compiles binary neural network model files\n\n"
+      "  bnnc model.bnn                 print the model as bnn dialect IR\n"
+      "  bnnc --emit=ast model.bnn      print the syntax tree\n"
+      "  bnnc --set lambda=0.5 m.bnn    override a param's default\n");
+
+  mlir::MLIRContext context;
+  context.loadDialect<bnn::BnnDialect, mlir::func::FuncDialect>();
+  llvm::SourceMgr sources;
+  bnnc::DiagnosticSink diagnostics(sources, context);
+
+  std::string errorMessage;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFile, &errorMessage);
+  if (!output) {
+    llvm::errs() << "bnnc: " << errorMessage << "\n";
+    return 1;
+  }
+
+  if (verifyDiagnostics) {
+    // The handler reads expected-* comments from the buffers it can see, so
+    // the main file is loaded before it is created.
+    auto buffer = llvm::MemoryBuffer::getFile(inputFile, /*IsText=*/true);
+    if (!buffer) {
+      llvm::errs() << "bnnc: cannot read '" << inputFile
+                   << "': " << buffer.getError().message() << "\n";
+      return 1;
+    }
+    sources.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+    mlir::SourceMgrDiagnosticVerifierHandler handler(sources, &context);
+    (void)compile(diagnostics, output->os());
+    return mlir::failed(handler.verify()) ? 1 : 0;
+  }
+
+  mlir::SourceMgrDiagnosticHandler handler(sources, &context);
+  if (!compile(diagnostics, output->os()))
+    return 1;
+  output->keep();
+  return 0;
+}

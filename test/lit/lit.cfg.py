@@ -1,0 +1,21 @@
+# lit configuration for bnnc: model files (.bnn) and IR (.mlir).
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "bnnc"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".bnn"]
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.bnn_obj_root, "test", "lit")
+
+config.substitutions.append(("%stdlib", os.path.join(config.bnn_src_root, "stdlib")))
+config.substitutions.append(("%examples", os.path.join(config.bnn_src_root, "examples")))
+config.substitutions.append(("%python", config.python_executable))
+
+llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+llvm_config.add_tool_substitutions(
+    ["bnnc", "bnn-opt"], [config.bnn_tools_dir, config.llvm_tools_dir])

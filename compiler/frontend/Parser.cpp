@@ -301,6 +301,15 @@ ExprPtr Parser::parseExpr() {
     }
     lhs = std::make_unique<CallExpr>(callee.loc(), callee.text,
                                      std::move(arguments), /*viaPipe=*/true);
+    const Token &next = peek();
+    if (next.is(TokenKind::Plus) || next.is(TokenKind::Minus) ||
+        next.is(TokenKind::Star) || next.is(TokenKind::Slash)) {
+      // `x |> f + y` would read as `x |> (f + y)`: '|>' binds loosest.
+      diagnostics.error(next.loc())
+          << "'" << next.text << "' cannot follow a `|>` chain; put the "
+          << "chain in parentheses: `(x |> f) " << next.text << " y`";
+      return nullptr;
+    }
   }
   return lhs;
 }

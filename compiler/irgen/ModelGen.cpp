@@ -48,10 +48,16 @@ OwningOpRef<ModuleOp> ModelGen::run(const Program &program,
   module = *owned;
   builder.setInsertionPointToEnd(module.getBody());
 
+  // Syntax errors leave holes in the tree; elaborating around them would
+  // mostly report their consequences, so analysis starts on clean input.
+  if (diagnostics.hadErrors())
+    return nullptr;
   collectDecls(program);
   evaluateParams(options);
   const ModelDecl *model = selectModel(program, options);
-  if (model && !diagnostics.hadErrors()) {
+  // Bad params are marked and stay silent where used, so the model is still
+  // checked: its errors are independent of theirs.
+  if (model) {
     emitHyperParams();
     emitModel(*model);
   }
@@ -166,7 +172,8 @@ ModelGen::paramValue(const ParamDecl &param,
   if (param.getType().kind == TypeSpec::Kind::Int &&
       !Scalar::constant(*value).asInteger()) {
     error(param.getLoc()) << "param '" << name
-                          << "' is an int, but its value is " << *value;
+                          << "' is an int, but its value is "
+                          << bnn::formatExactDouble(*value);
     return std::nullopt;
   }
   return value;

@@ -52,9 +52,9 @@ llvm::StringRef bnnc::closestMatch(llvm::StringRef name,
       bestDistance = distance;
     }
   }
-  // A third of the name may be wrong: "dens" -> "dense", "bacthnorm" ->
-  // "batchnorm", but "x" does not suggest "relu".
-  unsigned allowed = std::max<unsigned>(1, name.size() / 3);
+  // Up to a third of the name may be wrong: "dens" -> "dense", "bacthnorm"
+  // -> "batchnorm", but "x" does not suggest "relu".
+  unsigned allowed = (name.size() + 2) / 3;
   return bestDistance <= allowed ? best : llvm::StringRef();
 }
 

@@ -1,0 +1,61 @@
+//===- RunConfig.h - Run configuration of a compiled model (TOML) ---------===//
+//
+// Hyper-parameters and data live outside the model, so one compiled binary
+// serves many runs. Every key is checked: an unknown key or a value of the
+// wrong type is an error naming the file, the line and the key, never
+// silently ignored.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BNNRT_RUNCONFIG_H
+#define BNNRT_RUNCONFIG_H
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bnnrt {
+
+struct DataConfig {
+  std::string train = "fashion-mnist:train";
+  std::string test = "fashion-mnist:test";
+};
+
+struct TrainConfig {
+  int64_t epochs = 10;
+  int64_t batch = 100;
+  uint64_t seed = 0;
+};
+
+struct OptimizerConfig {
+  std::string kind = "adam";
+  double lr = 1e-3;
+  double lrFinal = 1e-5; // decayed geometrically from lr over the run
+};
+
+struct RunConfig {
+  DataConfig data;
+  TrainConfig train;
+  OptimizerConfig optimizer;
+  /// [params]: run-time hyper-parameters of the model, e.g. lambda.
+  std::map<std::string, double> params;
+  /// [sweep]: one run per value, e.g. lambda = [0.0, 1.0, 2.0].
+  std::map<std::string, std::vector<double>> sweep;
+};
+
+/// Parses TOML `text`; `sourceName` names it in errors. Returns false and
+/// sets `error` to "file:line:col: error: ..." on the first problem.
+bool parseRunConfig(std::string_view text, const std::string &sourceName,
+                    RunConfig &config, std::string &error);
+
+/// Reads and parses the file at `path`.
+bool loadRunConfig(const std::string &path, RunConfig &config,
+                   std::string &error);
+
+/// Levenshtein distance, for "did you mean" on unknown keys.
+size_t editDistance(std::string_view a, std::string_view b);
+
+} // namespace bnnrt
+
+#endif // BNNRT_RUNCONFIG_H

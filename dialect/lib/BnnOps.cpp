@@ -299,3 +299,18 @@ OpFoldResult HTanhOp::fold(FoldAdaptor) {
 OpFoldResult ReluOp::fold(FoldAdaptor) {
   return foldIdempotent<ReluOp>(*this);
 }
+
+//===----------------------------------------------------------------------===//
+// Training ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult AdamUpdateOp::verify() {
+  if (getParam().getType() != getGrad().getType())
+    return emitOpError() << "gradient type " << getGrad().getType()
+                         << " differs from the param's " << getParam().getType();
+  if (!getParam().getDefiningOp<ParamOp>())
+    return emitOpError() << "updates a bnn.param, not a computed value";
+  if (getParam().getDefiningOp<ParamOp>().getState())
+    return emitOpError() << "cannot update running statistics ({state} params)";
+  return success();
+}

@@ -11,10 +11,12 @@
 #include "lowering/HalideInfo.h"
 
 #include "bnn/BnnDialect.h"
+#include "bnn/BnnPasses.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
@@ -35,7 +37,7 @@ namespace {
 
 cl::OptionCategory bnncCategory("bnnc options");
 
-enum class Stage { AST, Bnn };
+enum class Stage { AST, Bnn, Train };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.bnn>"),
                                cl::Required, cl::cat(bnncCategory));
@@ -44,7 +46,10 @@ cl::opt<Stage> emit(
     "emit", cl::desc("Pipeline stage to print"), cl::init(Stage::Bnn),
     cl::values(clEnumValN(Stage::AST, "ast", "the syntax tree of the file"),
                clEnumValN(Stage::Bnn, "bnn",
-                          "bnn dialect IR, verified (default)")),
+                          "bnn dialect IR, verified (default)"),
+               clEnumValN(Stage::Train, "train",
+                          "plus <model>_train_step: forward, loss, STE "
+                          "backward, Adam updates")),
     cl::cat(bnncCategory));
 
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default stdout)"),
@@ -107,6 +112,12 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
       bnnc::generateModule(program, options, diagnostics);
   if (!module || diagnostics.hadErrors())
     return false;
+  if (emit == Stage::Train) {
+    mlir::PassManager passes(&diagnostics.mlirContext());
+    passes.addPass(bnn::createBnnGenerateTrainStep());
+    if (mlir::failed(passes.run(*module)))
+      return false;
+  }
   module->print(os);
   os << "\n";
   return true;

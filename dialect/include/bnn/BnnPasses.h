@@ -2,6 +2,7 @@
 #define BNN_BNNPASSES_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
 #include "bnn/BnnDialect.h"

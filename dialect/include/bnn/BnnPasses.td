@@ -14,4 +14,21 @@ def BnnInferShapes : Pass<"bnn-infer-shapes", "mlir::func::FuncOp"> {
   let dependentDialects = ["::bnn::BnnDialect"];
 }
 
+def BnnGenerateTrainStep : Pass<"bnn-generate-train-step", "mlir::ModuleOp"> {
+  let summary = "Add <model>_train_step: forward, loss, STE backward, Adam";
+  let description = [{
+    For every function marked `bnn.model`, adds a function
+    `<model>_train_step(input, labels, lr: f32, step: i64) -> (loss, logits)`
+    that runs the forward pass with batch statistics (`bnn.batchnorm_train`),
+    the loss, the backward pass (reverse-mode, with the straight-through
+    estimator through sign and htanh and through the quantisation of binary
+    weights) and one `bnn.adam_update` per trainable param, clipping the
+    latent weights of binary layers to [-1, 1]. The model function itself is
+    left as the evaluation function (batchnorm with running statistics).
+    Gradients are only computed for values that depend on a trainable param,
+    so the first layer never computes a gradient for the input images.
+  }];
+  let dependentDialects = ["::bnn::BnnDialect", "::mlir::func::FuncDialect"];
+}
+
 #endif // BNN_PASSES_TD

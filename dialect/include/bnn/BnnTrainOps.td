@@ -1,0 +1,133 @@
+#ifndef BNN_TRAIN_OPS_TD
+#define BNN_TRAIN_OPS_TD
+
+// Ops of the training step: created by bnn-generate-train-step, never
+// written in model files. Gradient ops are pure functions of their operands;
+// the two ops that update model state say so with memory effects.
+
+def Bnn_BatchNormTrainOp : Bnn_Op<"batchnorm_train"> {
+  let summary = "batchnorm with batch statistics; updates the running ones";
+  let description = [{
+    Normalises with the batch mean and biased variance, returns them for
+    the backward pass as `mean` and `inv_std` = 1/sqrt(var + epsilon), and
+    updates the running statistics held by its `running_mean` and
+    `running_var` params: running = momentum·running + (1-momentum)·batch
+    (unbiased variance).
+  }];
+  let arguments = (ins F32Tensor:$input, F32Tensor:$gamma, F32Tensor:$beta,
+                       F32Tensor:$running_mean, F32Tensor:$running_var,
+                       F64Attr:$epsilon, F64Attr:$momentum);
+  let results = (outs F32Tensor:$output, F32Tensor:$mean, F32Tensor:$inv_std);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+class Bnn_GradOp<string mnemonic, string what, list<Trait> traits = []>
+    : Bnn_Op<mnemonic, !listconcat(traits, [Pure])> {
+  let summary = what;
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Bnn_DenseGradInputOp : Bnn_GradOp<"dense_grad_input",
+    "d input of dense: dy · q(weight), q = sign for binary weights"> {
+  let arguments = (ins F32Tensor:$weight, F32Tensor:$output_grad,
+                       Bnn_QuantizationAttr:$weights);
+  let results = (outs F32Tensor:$input_grad);
+}
+
+def Bnn_DenseGradWeightOp : Bnn_GradOp<"dense_grad_weight",
+    "d latent weight of dense: dyᵀ · input, times 1{|w| ≤ 1} for binary weights"> {
+  let arguments = (ins F32Tensor:$input, F32Tensor:$weight,
+                       F32Tensor:$output_grad, Bnn_QuantizationAttr:$weights);
+  let results = (outs F32Tensor:$weight_grad);
+}
+
+def Bnn_Conv2DGradInputOp : Bnn_GradOp<"conv2d_grad_input",
+    "d input of conv2d (transposed convolution with q(weight))"> {
+  let arguments = (ins F32Tensor:$weight, F32Tensor:$output_grad,
+                       Bnn_QuantizationAttr:$weights,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
+  let results = (outs F32Tensor:$input_grad);
+}
+
+def Bnn_Conv2DGradWeightOp : Bnn_GradOp<"conv2d_grad_weight",
+    "d latent weight of conv2d, with the STE window for binary weights"> {
+  let arguments = (ins F32Tensor:$input, F32Tensor:$weight,
+                       F32Tensor:$output_grad, Bnn_QuantizationAttr:$weights,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
+  let results = (outs F32Tensor:$weight_grad);
+}
+
+def Bnn_BiasGradOp : Bnn_GradOp<"bias_grad",
+    "d bias: the output gradient summed over batch and space, per channel"> {
+  let arguments = (ins F32Tensor:$output_grad);
+  let results = (outs F32Tensor:$bias_grad);
+}
+
+def Bnn_BatchNormGradOp : Bnn_GradOp<"batchnorm_grad",
+    "backward of batchnorm_train with the saved batch statistics"> {
+  let arguments = (ins F32Tensor:$input, F32Tensor:$gamma,
+                       F32Tensor:$output_grad, F32Tensor:$mean,
+                       F32Tensor:$inv_std);
+  let results = (outs F32Tensor:$input_grad, F32Tensor:$gamma_grad,
+                      F32Tensor:$beta_grad);
+}
+
+def Bnn_MaxPoolGradOp : Bnn_GradOp<"maxpool_grad",
+    "routes each output gradient to the input that won its window"> {
+  let arguments = (ins F32Tensor:$input, F32Tensor:$output_grad,
+                       DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$stride,
+                       DenseI64ArrayAttr:$pad);
+  let results = (outs F32Tensor:$input_grad);
+}
+
+def Bnn_AvgPoolGradOp : Bnn_GradOp<"avgpool_grad",
+    "spreads each output gradient evenly over its window"> {
+  let arguments = (ins F32Tensor:$output_grad, DenseI64ArrayAttr:$kernel,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
+  let results = (outs F32Tensor:$input_grad);
+}
+
+def Bnn_ReshapeOp : Bnn_GradOp<"reshape",
+    "same elements, another shape (the backward of flatten)"> {
+  let arguments = (ins F32Tensor:$input);
+  let results = (outs F32Tensor:$output);
+}
+
+def Bnn_SteGradOp : Bnn_GradOp<"ste_grad",
+    "straight-through estimator of sign and htanh: dy · 1{|x| ≤ 1}"> {
+  let arguments = (ins F32Tensor:$input, F32Tensor:$output_grad);
+  let results = (outs F32Tensor:$input_grad);
+}
+
+def Bnn_ReluGradOp : Bnn_GradOp<"relu_grad", "dy · 1{x > 0}"> {
+  let arguments = (ins F32Tensor:$input, F32Tensor:$output_grad);
+  let results = (outs F32Tensor:$input_grad);
+}
+
+def Bnn_CrossEntropyGradOp : Bnn_GradOp<"cross_entropy_grad",
+    "(softmax(logits) - onehot(labels)) / batch"> {
+  let arguments = (ins F32Tensor:$logits, Bnn_LabelTensor:$labels);
+  let results = (outs F32Tensor:$logits_grad);
+}
+
+def Bnn_SquaredHingeGradOp : Bnn_GradOp<"squared_hinge_grad",
+    "-2·max(0, 1 - t·y)·t / batch with t = ±1 one-hot"> {
+  let arguments = (ins F32Tensor:$logits, Bnn_LabelTensor:$labels);
+  let results = (outs F32Tensor:$logits_grad);
+}
+
+def Bnn_AdamUpdateOp : Bnn_Op<"adam_update"> {
+  let summary = "one Adam step on a param, in place";
+  let description = [{
+    Updates the param `param` (and its two moment buffers, owned by the
+    runtime) with its gradient, the learning rate `lr` and the 1-based step
+    count `step`. With `clip`, the latent weight of a binary layer is
+    clipped to [-1, 1] afterwards.
+  }];
+  let arguments = (ins F32Tensor:$param, F32Tensor:$grad, F32:$lr, I64:$step,
+                       UnitAttr:$clip);
+  let assemblyFormat = "$param `,` $grad `,` $lr `,` $step attr-dict `:` type($param) `,` type($grad)";
+  let hasVerifier = 1;
+}
+
+#endif // BNN_TRAIN_OPS_TD

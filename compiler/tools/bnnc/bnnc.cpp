@@ -136,6 +136,7 @@ int main(int argc, char **argv) {
       "bnnc: compiles binary neural network model files\n\n"
       "  bnnc model.bnn                 print the model as bnn dialect IR\n"
       "  bnnc --emit=ast model.bnn      print the syntax tree\n"
+      "  bnnc --emit=train model.bnn    add the training step (STE backward, Adam)\n"
       "  bnnc --set lambda=0.5 m.bnn    override a param's default\n");
 
   mlir::MLIRContext context;

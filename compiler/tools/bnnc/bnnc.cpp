@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/Diagnostics.h"
+#include "codegen/EmitCpp.h"
 #include "irgen/Loader.h"
 #include "irgen/ModelGen.h"
 #include "lowering/HalideInfo.h"
@@ -20,15 +21,27 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
 
 #ifndef BNNC_VERSION
 #define BNNC_VERSION "unknown"
 #endif
 #ifndef BNNC_STDLIB_DIR
 #define BNNC_STDLIB_DIR ""
+#endif
+#ifndef BNNC_RUNTIME_INCLUDE_DIR
+#define BNNC_RUNTIME_INCLUDE_DIR ""
+#endif
+#ifndef BNNC_RUNTIME_LIBRARY
+#define BNNC_RUNTIME_LIBRARY ""
 #endif
 
 namespace cl = llvm::cl;
@@ -37,7 +50,7 @@ namespace {
 
 cl::OptionCategory bnncCategory("bnnc options");
 
-enum class Stage { AST, Bnn, Train };
+enum class Stage { AST, Bnn, Train, Cpp };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.bnn>"),
                                cl::Required, cl::cat(bnncCategory));
@@ -49,7 +62,10 @@ cl::opt<Stage> emit(
                           "bnn dialect IR, verified (default)"),
                clEnumValN(Stage::Train, "train",
                           "plus <model>_train_step: forward, loss, STE "
-                          "backward, Adam updates")),
+                          "backward, Adam updates"),
+               clEnumValN(Stage::Cpp, "cpp",
+                          "the execution plan as C++ (what `compile` "
+                          "builds)")),
     cl::cat(bnncCategory));
 
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default stdout)"),
@@ -83,6 +99,34 @@ void printVersion(llvm::raw_ostream &os) {
      << "  stdlib " << BNNC_STDLIB_DIR << "\n";
 }
 
+/// `bnnc compile`: the first argument was the word "compile".
+bool compileMode = false;
+
+/// Builds the C++ plan at `cppPath` into the executable `outputPath` with
+/// the host C++ compiler and libbnnrt.
+bool buildExecutable(llvm::StringRef cppPath, llvm::StringRef outputPath) {
+  const char *fromEnv = std::getenv("CXX");
+  llvm::ErrorOr<std::string> compiler =
+      llvm::sys::findProgramByName(fromEnv && *fromEnv ? fromEnv : "c++");
+  if (!compiler) {
+    llvm::errs() << "bnnc: error: no C++ compiler found (set CXX)\n";
+    return false;
+  }
+  llvm::SmallVector<llvm::StringRef> args = {
+      *compiler, "-std=c++17", "-O2", "-march=native", "-fopenmp",
+      "-I", BNNC_RUNTIME_INCLUDE_DIR, cppPath, BNNC_RUNTIME_LIBRARY,
+      "-ltomlplusplus", "-lz", "-o", outputPath};
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(*compiler, args, std::nullopt, {}, 0,
+                                         0, &message);
+  if (status != 0) {
+    llvm::errs() << "bnnc: error: building " << outputPath << " failed"
+                 << (message.empty() ? "" : ": " + message) << "\n";
+    return false;
+  }
+  return true;
+}
+
 /// Runs the stage; returns false if anything was reported as an error.
 bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
   std::vector<std::string> searchDirs(includeDirs.begin(), includeDirs.end());
@@ -112,12 +156,29 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
       bnnc::generateModule(program, options, diagnostics);
   if (!module || diagnostics.hadErrors())
     return false;
-  if (emit == Stage::Train) {
+  if (emit == Stage::Train || emit == Stage::Cpp || compileMode) {
     mlir::PassManager passes(&diagnostics.mlirContext());
     passes.addPass(bnn::createBnnGenerateTrainStep());
     if (mlir::failed(passes.run(*module)))
       return false;
   }
+  if (compileMode) {
+    llvm::SmallString<128> cppPath;
+    if (llvm::sys::fs::createTemporaryFile("bnnc-plan", "cpp", cppPath)) {
+      llvm::errs() << "bnnc: error: cannot create a temporary file\n";
+      return false;
+    }
+    llvm::FileRemover removeLater(cppPath);
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream cpp(cppPath, ec);
+      if (ec || mlir::failed(bnnc::emitCpp(*module, inputFile, cpp)))
+        return false;
+    }
+    return buildExecutable(cppPath, outputFile);
+  }
+  if (emit == Stage::Cpp)
+    return mlir::succeeded(bnnc::emitCpp(*module, inputFile, os));
   module->print(os);
   os << "\n";
   return true;
@@ -127,6 +188,14 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  // `bnnc compile model.bnn -o NAME` builds a training binary.
+  std::vector<char *> arguments(argv, argv + argc);
+  if (argc > 1 && llvm::StringRef(argv[1]) == "compile") {
+    compileMode = true;
+    arguments.erase(arguments.begin() + 1);
+  }
+  argc = int(arguments.size());
+  argv = arguments.data();
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   cl::SetVersionPrinter(printVersion);
@@ -137,7 +206,12 @@ int main(int argc, char **argv) {
       "  bnnc model.bnn                 print the model as bnn dialect IR\n"
       "  bnnc --emit=ast model.bnn      print the syntax tree\n"
       "  bnnc --emit=train model.bnn    add the training step (STE backward, Adam)\n"
-      "  bnnc --set lambda=0.5 m.bnn    override a param's default\n");
+      "  bnnc --set lambda=0.5 m.bnn    override a param's default\n"
+      "  bnnc compile m.bnn -o NAME     build the training binary NAME\n");
+  if (compileMode && outputFile == "-") {
+    llvm::errs() << "bnnc: error: compile needs -o NAME\n";
+    return 1;
+  }
 
   mlir::MLIRContext context;
   context.loadDialect<bnn::BnnDialect, mlir::func::FuncDialect>();
@@ -145,8 +219,8 @@ int main(int argc, char **argv) {
   bnnc::DiagnosticSink diagnostics(sources, context);
 
   std::string errorMessage;
-  std::unique_ptr<llvm::ToolOutputFile> output =
-      mlir::openOutputFile(outputFile, &errorMessage);
+  std::unique_ptr<llvm::ToolOutputFile> output = mlir::openOutputFile(
+      compileMode ? std::string("-") : std::string(outputFile), &errorMessage);
   if (!output) {
     llvm::errs() << "bnnc: " << errorMessage << "\n";
     return 1;

@@ -1,0 +1,400 @@
+#include "codegen/EmitCpp.h"
+
+#include "bnn/BnnOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace bnn;
+
+namespace {
+
+/// Emits one function (train step or evaluation) as C++.
+class FunctionEmitter {
+public:
+  FunctionEmitter(llvm::raw_ostream &os, const llvm::StringMap<size_t> &params)
+      : os(os), paramIndex(params) {}
+
+  LogicalResult emit(func::FuncOp function, llvm::StringRef cppName) {
+    os << "void " << cppName
+       << "(Params &p, Workspace &ws, const StepInput &in, StepOutput &out) {\n"
+       << "  const int64_t n = in.batch;\n"
+       << "  (void)n;\n";
+    names[function.getArgument(0)] = "in.x";
+    for (Operation &op : function.getBody().front())
+      if (failed(emitOp(&op)))
+        return failure();
+    os << "}\n\n";
+    return success();
+  }
+
+private:
+  /// C++ expression for the number of elements of `value`.
+  static std::string size(Value value) {
+    std::string text;
+    for (int64_t extent : value.getType().cast<ShapedType>().getShape()) {
+      if (!text.empty())
+        text += " * ";
+      text += extent == ShapedType::kDynamic ? "n" : std::to_string(extent);
+    }
+    return text.empty() ? "1" : text;
+  }
+  static llvm::ArrayRef<int64_t> shape(Value value) {
+    return value.getType().cast<ShapedType>().getShape();
+  }
+  /// [n, C, rest...] -> {n, C, product(rest)} for per-channel kernels.
+  static std::string channelShape(Value value) {
+    llvm::ArrayRef<int64_t> s = shape(value);
+    int64_t spatial = 1;
+    for (int64_t extent : s.drop_front(2))
+      spatial *= extent;
+    return llvm::formatv("{{n, {0}, {1}}", s[1], spatial).str();
+  }
+  static std::string convShape(Value input, Value weight,
+                               llvm::ArrayRef<int64_t> stride,
+                               llvm::ArrayRef<int64_t> pad) {
+    llvm::ArrayRef<int64_t> x = shape(input), w = shape(weight);
+    return llvm::formatv("ConvShape{{n, {0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}}",
+                         x[1], x[2], x[3], w[0], w[2], w[3], stride[0], pad[0])
+        .str();
+  }
+  static std::string poolShape(Value input, llvm::ArrayRef<int64_t> kernel,
+                               llvm::ArrayRef<int64_t> stride,
+                               llvm::ArrayRef<int64_t> pad) {
+    llvm::ArrayRef<int64_t> x = shape(input);
+    return llvm::formatv("reference::PoolShape{{n, {0}, {1}, {2}, {3}, {4}, {5}}",
+                         x[1], x[2], x[3], kernel[0], stride[0], pad[0])
+        .str();
+  }
+  static const char *boolean(bool value) { return value ? "true" : "false"; }
+  static std::string floatLiteral(const llvm::APFloat &value) {
+    return formatExactDouble(value.convertToDouble()) + "f";
+  }
+
+  /// A fresh workspace buffer holding `value`.
+  std::string define(Value value) {
+    std::string name = "v" + std::to_string(nextBuffer);
+    os << "  float *" << name << " = ws.get(" << nextBuffer++ << ", "
+       << size(value) << ");\n";
+    names[value] = name;
+    return name;
+  }
+  std::string use(Value value) { return names.lookup(value); }
+  std::string optional(Value value) { return value ? use(value) : "nullptr"; }
+
+  LogicalResult emitOp(Operation *op) {
+    return TypeSwitch<Operation *, LogicalResult>(op)
+        .Case([&](ParamOp param) {
+          names[param.getValue()] =
+              "p.value(" + std::to_string(paramIndex.lookup(param.getName())) + ")";
+          return success();
+        })
+        .Case<FlattenOp, ReshapeOp>([&](Operation *reshape) {
+          // Row-major reshapes keep the elements where they are.
+          names[reshape->getResult(0)] = use(reshape->getOperand(0));
+          return success();
+        })
+        .Case([&](DenseOp dense) {
+          llvm::ArrayRef<int64_t> w = shape(dense.getWeight());
+          bool binaryInput = dense.getInput().getDefiningOp<SignOp>() != nullptr;
+          std::string y = define(dense.getResult());
+          os << llvm::formatv("  kernels::dense({0}, {1}, {2}, {3}, n, {4}, {5}, {6}, {7});\n",
+                              use(dense.getInput()), use(dense.getWeight()),
+                              optional(dense.getBias()), y, w[1], w[0],
+                              boolean(dense.getWeights() == Quantization::binary),
+                              boolean(binaryInput));
+          return success();
+        })
+        .Case([&](Conv2DOp conv) {
+          std::string y = define(conv.getResult());
+          os << llvm::formatv("  kernels::conv2d({0}, {1}, {2}, {3}, {4}, {5});\n",
+                              use(conv.getInput()), use(conv.getWeight()),
+                              optional(conv.getBias()), y,
+                              convShape(conv.getInput(), conv.getWeight(),
+                                        conv.getStride(), conv.getPad()),
+                              boolean(conv.getWeights() == Quantization::binary));
+          return success();
+        })
+        .Case([&](BatchNormOp norm) {
+          std::string y = define(norm.getResult());
+          os << llvm::formatv(
+              "  reference::batchnormEvalForward({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7});\n",
+              use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()),
+              use(norm.getRunningMean()), use(norm.getRunningVar()), y,
+              channelShape(norm.getInput()), floatLiteral(norm.getEpsilon()));
+          return success();
+        })
+        .Case([&](BatchNormTrainOp norm) {
+          std::string y = define(norm.getOutput());
+          std::string mean = define(norm.getMean());
+          std::string invStd = define(norm.getInvStd());
+          os << llvm::formatv(
+              "  reference::batchnormTrainForward({0}, {1}, {2}, {3}, {4}, {5}, "
+              "{6}, {7}, {8}, {9}, {10});\n",
+              use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()), y,
+              mean, invStd, use(norm.getRunningMean()),
+              use(norm.getRunningVar()), channelShape(norm.getInput()),
+              floatLiteral(norm.getEpsilon()), floatLiteral(norm.getMomentum()));
+          return success();
+        })
+        .Case([&](MaxPoolOp pool) {
+          std::string y = define(pool.getResult());
+          os << llvm::formatv("  reference::maxpoolForward({0}, {1}, {2});\n",
+                              use(pool.getInput()), y,
+                              poolShape(pool.getInput(), pool.getKernel(),
+                                        pool.getStride(), pool.getPad()));
+          return success();
+        })
+        .Case([&](AvgPoolOp pool) {
+          std::string y = define(pool.getResult());
+          os << llvm::formatv("  reference::avgpoolForward({0}, {1}, {2});\n",
+                              use(pool.getInput()), y,
+                              poolShape(pool.getInput(), pool.getKernel(),
+                                        pool.getStride(), pool.getPad()));
+          return success();
+        })
+        .Case([&](AddOp add) {
+          std::string y = define(add.getResult());
+          os << llvm::formatv("  kernels::elementwiseAdd({0}, {1}, {2}, {3});\n",
+                              use(add.getLhs()), use(add.getRhs()), y,
+                              size(add.getResult()));
+          return success();
+        })
+        .Case<SignOp, HTanhOp, ReluOp>([&](Operation *activation) {
+          const char *kernel = isa<SignOp>(activation)    ? "signForward"
+                               : isa<HTanhOp>(activation) ? "htanhForward"
+                                                          : "reluForward";
+          std::string y = define(activation->getResult(0));
+          os << llvm::formatv("  reference::{0}({1}, {2}, {3});\n", kernel,
+                              use(activation->getOperand(0)), y,
+                              size(activation->getResult(0)));
+          return success();
+        })
+        .Case<CrossEntropyOp, SquaredHingeOp>([&](Operation *loss) {
+          Value logits = loss->getOperand(0);
+          std::string scratch =
+              "ws.get(" + std::to_string(nextBuffer++) + ", " + size(logits) + ")";
+          os << llvm::formatv("  out.loss = reference::{0}({1}, in.labels, {2}, n, {3});\n",
+                              isa<CrossEntropyOp>(loss) ? "crossEntropy"
+                                                        : "squaredHinge",
+                              use(logits), scratch, shape(logits)[1]);
+          return success();
+        })
+        .Case<CrossEntropyGradOp, SquaredHingeGradOp>([&](Operation *grad) {
+          Value logits = grad->getOperand(0);
+          std::string d = define(grad->getResult(0));
+          os << llvm::formatv("  reference::{0}({1}, in.labels, {2}, n, {3});\n",
+                              isa<CrossEntropyGradOp>(grad) ? "crossEntropy"
+                                                            : "squaredHinge",
+                              use(logits), d, shape(logits)[1]);
+          return success();
+        })
+        .Case([&](DenseGradInputOp grad) {
+          llvm::ArrayRef<int64_t> w = shape(grad.getWeight());
+          std::string dx = define(grad.getResult());
+          os << llvm::formatv("  kernels::denseGradInput({0}, {1}, {2}, n, {3}, {4}, {5});\n",
+                              use(grad.getWeight()), use(grad.getOutputGrad()), dx,
+                              w[1], w[0],
+                              boolean(grad.getWeights() == Quantization::binary));
+          return success();
+        })
+        .Case([&](DenseGradWeightOp grad) {
+          llvm::ArrayRef<int64_t> w = shape(grad.getWeight());
+          std::string dw = define(grad.getResult());
+          os << llvm::formatv("  kernels::denseGradWeight({0}, {1}, {2}, {3}, n, {4}, {5}, {6});\n",
+                              use(grad.getInput()), use(grad.getWeight()),
+                              use(grad.getOutputGrad()), dw, w[1], w[0],
+                              boolean(grad.getWeights() == Quantization::binary));
+          return success();
+        })
+        .Case([&](BiasGradOp grad) {
+          std::string db = define(grad.getResult());
+          llvm::ArrayRef<int64_t> dy = shape(grad.getOutputGrad());
+          int64_t spatial = 1;
+          for (int64_t extent : dy.drop_front(2))
+            spatial *= extent;
+          os << llvm::formatv("  kernels::biasGrad({0}, {1}, n, {2}, {3});\n",
+                              use(grad.getOutputGrad()), db, dy[1], spatial);
+          return success();
+        })
+        .Case([&](Conv2DGradInputOp grad) {
+          std::string dx = define(grad.getResult());
+          os << llvm::formatv("  kernels::conv2dGradInput({0}, {1}, {2}, {3}, {4});\n",
+                              use(grad.getWeight()), use(grad.getOutputGrad()), dx,
+                              convShape(grad.getResult(), grad.getWeight(),
+                                        grad.getStride(), grad.getPad()),
+                              boolean(grad.getWeights() == Quantization::binary));
+          return success();
+        })
+        .Case([&](Conv2DGradWeightOp grad) {
+          std::string dw = define(grad.getResult());
+          os << llvm::formatv("  kernels::conv2dGradWeight({0}, {1}, {2}, {3}, {4}, {5});\n",
+                              use(grad.getInput()), use(grad.getWeight()),
+                              use(grad.getOutputGrad()), dw,
+                              convShape(grad.getInput(), grad.getWeight(),
+                                        grad.getStride(), grad.getPad()),
+                              boolean(grad.getWeights() == Quantization::binary));
+          return success();
+        })
+        .Case([&](BatchNormGradOp grad) {
+          std::string dx = define(grad.getInputGrad());
+          std::string dgamma = define(grad.getGammaGrad());
+          std::string dbeta = define(grad.getBetaGrad());
+          os << llvm::formatv(
+              "  reference::batchnormBackward({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8});\n",
+              use(grad.getInput()), use(grad.getGamma()), use(grad.getOutputGrad()),
+              use(grad.getMean()), use(grad.getInvStd()), dx, dgamma, dbeta,
+              channelShape(grad.getInput()));
+          return success();
+        })
+        .Case([&](MaxPoolGradOp grad) {
+          std::string dx = define(grad.getResult());
+          os << llvm::formatv("  reference::maxpoolBackward({0}, {1}, {2}, {3});\n",
+                              use(grad.getInput()), use(grad.getOutputGrad()), dx,
+                              poolShape(grad.getInput(), grad.getKernel(),
+                                        grad.getStride(), grad.getPad()));
+          return success();
+        })
+        .Case([&](AvgPoolGradOp grad) {
+          std::string dx = define(grad.getResult());
+          os << llvm::formatv("  reference::avgpoolBackward({0}, {1}, {2});\n",
+                              use(grad.getOutputGrad()), dx,
+                              poolShape(grad.getResult(), grad.getKernel(),
+                                        grad.getStride(), grad.getPad()));
+          return success();
+        })
+        .Case<SteGradOp, ReluGradOp>([&](Operation *grad) {
+          std::string dx = define(grad->getResult(0));
+          os << llvm::formatv("  reference::{0}({1}, {2}, {3}, {4});\n",
+                              isa<SteGradOp>(grad) ? "signBackward" : "reluBackward",
+                              use(grad->getOperand(0)), use(grad->getOperand(1)),
+                              dx, size(grad->getResult(0)));
+          return success();
+        })
+        .Case([&](AdamUpdateOp update) {
+          auto param = update.getParam().getDefiningOp<ParamOp>();
+          os << llvm::formatv("  p.adam({0}, {1}, in.lr, in.step);\n",
+                              paramIndex.lookup(param.getName()),
+                              use(update.getGrad()));
+          return success();
+        })
+        .Case([&](func::ReturnOp ret) {
+          Value logits = ret.getNumOperands() == 2 &&
+                                 ret.getOperand(0).getType().cast<ShapedType>().getRank() == 0
+                             ? ret.getOperand(1)
+                             : ret.getOperand(0);
+          os << "  out.logits = " << use(logits) << ";\n";
+          return success();
+        })
+        .Default([&](Operation *other) {
+          return other->emitOpError() << "has no kernel in the C++ plan";
+        });
+  }
+
+  llvm::raw_ostream &os;
+  const llvm::StringMap<size_t> &paramIndex;
+  llvm::DenseMap<Value, std::string> names;
+  size_t nextBuffer = 0;
+};
+
+const char *initKindName(InitKind kind) {
+  switch (kind) {
+  case InitKind::constant: return "Constant";
+  case InitKind::uniform: return "Uniform";
+  case InitKind::normal: return "Normal";
+  case InitKind::glorot_uniform: return "GlorotUniform";
+  case InitKind::he_normal: return "HeNormal";
+  }
+  return "Constant";
+}
+
+bool isBinaryWeight(ParamOp param) {
+  for (Operation *user : param->getUsers()) {
+    if (auto dense = dyn_cast<DenseOp>(user))
+      return dense.getWeight() == param.getValue() &&
+             dense.getWeights() == Quantization::binary;
+    if (auto conv = dyn_cast<Conv2DOp>(user))
+      return conv.getWeight() == param.getValue() &&
+             conv.getWeights() == Quantization::binary;
+  }
+  return false;
+}
+
+/// A C++ string literal.
+std::string quote(llvm::StringRef text) {
+  std::string result = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      result += '\\';
+    result += c;
+  }
+  return result + "\"";
+}
+
+void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
+              llvm::raw_ostream &os) {
+  os << "ModelSpec makeSpec() {\n  ModelSpec spec;\n"
+     << "  spec.name = " << quote(model.getName()) << ";\n"
+     << "  spec.source = " << quote(source) << ";\n";
+  auto input = model.getArgument(0).getType().cast<ShapedType>().getShape();
+  os << "  spec.inputShape = {";
+  llvm::interleaveComma(input.drop_front(), os);
+  os << "};\n  spec.classes = "
+     << model.getFunctionType().getResult(0).cast<ShapedType>().getShape()[1]
+     << ";\n";
+  for (auto hyper : module.getOps<HyperParamOp>())
+    os << "  spec.hyperParams.push_back({" << quote(hyper.getSymName()) << ", "
+       << formatExactDouble(hyper.getDefaultValue().convertToDouble()) << "});\n";
+  model.walk([&](ParamOp param) {
+    os << "  spec.params.push_back({" << quote(param.getName()) << ", {";
+    llvm::interleaveComma(param.getValue().getType().cast<ShapedType>().getShape(), os);
+    os << "}, InitKind::" << initKindName(param.getInit().getKind()) << ", {";
+    llvm::interleaveComma(param.getInit().getArgs(), os, [&](const InitBound &b) {
+      os << "{" << formatExactDouble(b.offset) << ", " << formatExactDouble(b.scale)
+         << ", " << quote(b.param ? b.param.getValue() : "") << "}";
+    });
+    os << "}, " << (param.getState() ? "true" : "false") << ", "
+       << (isBinaryWeight(param) ? "true" : "false") << "});\n";
+  });
+  os << "  spec.trainStep = trainStep;\n  spec.evalStep = evalStep;\n"
+     << "  return spec;\n}\n";
+}
+
+} // namespace
+
+LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
+                            llvm::raw_ostream &os) {
+  func::FuncOp model, trainStep;
+  for (auto function : module.getOps<func::FuncOp>()) {
+    if (function->hasAttr("bnn.model"))
+      model = function;
+    if (function->hasAttr("bnn.train_step"))
+      trainStep = function;
+  }
+  if (!model || !trainStep)
+    return module.emitError()
+           << "the C++ plan needs a bnn.model function and its train step "
+              "(run bnn-generate-train-step first)";
+  llvm::StringMap<size_t> paramIndex;
+  model.walk([&](ParamOp param) {
+    paramIndex.try_emplace(param.getName(), paramIndex.size());
+  });
+
+  os << "// Generated by bnnc from " << sourceName << ": model '"
+     << model.getName() << "'. Do not edit; recompile the model instead.\n"
+     << "#include \"bnnrt/Kernels.h\"\n#include \"bnnrt/Model.h\"\n"
+     << "#include \"bnnrt/Reference.h\"\n\n"
+     << "namespace {\nusing namespace bnnrt;\nusing kernels::ConvShape;\n\n";
+  if (failed(FunctionEmitter(os, paramIndex).emit(trainStep, "trainStep")) ||
+      failed(FunctionEmitter(os, paramIndex).emit(model, "evalStep")))
+    return failure();
+  emitSpec(model, module, sourceName, os);
+  os << "} // namespace\n\n"
+     << "int main(int argc, char **argv) {\n"
+     << "  static const ModelSpec spec = makeSpec();\n"
+     << "  return runCli(argc, argv, spec);\n}\n";
+  return success();
+}

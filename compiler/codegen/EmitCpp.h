@@ -1,0 +1,26 @@
+//===- EmitCpp.h - A model's execution plan as C++ ------------------------===//
+//
+// Turns a module that has been through bnn-generate-train-step into one C++
+// file: the training step and the evaluation function as sequences of
+// bnnrt kernel calls over workspace buffers, the model's params and
+// hyper-parameters as a bnnrt::ModelSpec, and a main() that runs the
+// compiled binary's command line. `bnnc compile` builds it against libbnnrt.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BNNC_CODEGEN_EMITCPP_H
+#define BNNC_CODEGEN_EMITCPP_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace bnnc {
+
+/// Writes the plan of the (single) bnn.model function of `module` and its
+/// train step. `sourceName` is recorded for --help. Fails with a diagnostic
+/// on an op it cannot place.
+mlir::LogicalResult emitCpp(mlir::ModuleOp module, llvm::StringRef sourceName,
+                            llvm::raw_ostream &os);
+
+} // namespace bnnc
+
+#endif // BNNC_CODEGEN_EMITCPP_H

@@ -1,0 +1,476 @@
+//===- Trainer.cpp - The command line of a compiled model -----------------===//
+
+#include "bnnrt/Checkpoint.h"
+#include "bnnrt/Dataset.h"
+#include "bnnrt/Model.h"
+#include "bnnrt/Reference.h"
+#include "bnnrt/RunConfig.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace bnnrt;
+
+//===----------------------------------------------------------------------===//
+// Params
+//===----------------------------------------------------------------------===//
+
+Params::Params(const std::vector<ParamSpec> &specs) : specs(specs) {
+  for (const ParamSpec &spec : specs) {
+    values.emplace_back(size_t(spec.size()), 0.0f);
+    firstMoments.emplace_back(size_t(spec.size()), 0.0f);
+    secondMoments.emplace_back(size_t(spec.size()), 0.0f);
+  }
+}
+
+void Params::adam(size_t index, const float *grad, float lr, int64_t step) {
+  reference::adamStep(values[index].data(), grad, firstMoments[index].data(),
+                      secondMoments[index].data(), specs[index].size(), step,
+                      lr, reference::AdamState(), specs[index].clip);
+}
+
+static std::pair<double, double> fans(const std::vector<int64_t> &shape) {
+  int64_t receptive = 1;
+  for (size_t i = 2; i < shape.size(); ++i)
+    receptive *= shape[i];
+  double fanIn = double(shape.size() > 1 ? shape[1] : shape[0]) * receptive;
+  double fanOut = double(shape[0]) * receptive;
+  return {fanIn, fanOut};
+}
+
+void Params::initialize(const std::map<std::string, double> &hyperParams,
+                        uint64_t seed) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const ParamSpec &spec = specs[i];
+    std::vector<double> args;
+    for (const InitArg &arg : spec.args)
+      args.push_back(arg.hyperParam.empty()
+                         ? arg.offset
+                         : arg.offset + arg.scale * hyperParams.at(arg.hyperParam));
+    // A stream per param: seed and index only, never a hyper-parameter.
+    std::seed_seq seq{uint32_t(seed), uint32_t(seed >> 32), uint32_t(i), 0x626e6eu};
+    std::mt19937_64 rng(seq);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::normal_distribution<double> gauss(0.0, 1.0);
+    auto [fanIn, fanOut] = fans(spec.shape);
+    for (float &value : values[i]) {
+      switch (spec.init) {
+      case InitKind::Constant: value = float(args[0]); break;
+      case InitKind::Uniform:
+        value = float(args[0] + (args[1] - args[0]) * unit(rng));
+        break;
+      case InitKind::Normal: value = float(args[0] + args[1] * gauss(rng)); break;
+      case InitKind::GlorotUniform: {
+        double limit = std::sqrt(6.0 / (fanIn + fanOut));
+        value = float(-limit + 2 * limit * unit(rng));
+        break;
+      }
+      case InitKind::HeNormal:
+        value = float(std::sqrt(2.0 / fanIn) * gauss(rng));
+        break;
+      }
+    }
+    std::fill(firstMoments[i].begin(), firstMoments[i].end(), 0.0f);
+    std::fill(secondMoments[i].begin(), secondMoments[i].end(), 0.0f);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The training loop
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+struct CliOptions {
+  std::string command, configPath, metricsPath, checkpointDir, checkpointPath;
+  std::vector<std::pair<std::string, std::string>> overrides;
+  bool resume = false;
+  int64_t maxSteps = -1; // for tests: stop (as if killed) after this many steps
+};
+
+struct EpochMetrics {
+  double loss = 0, trainError = 0, testError = 0, seconds = 0;
+};
+
+bool fail(const std::string &message) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  return false;
+}
+
+int64_t predictedClass(const float *logits, int64_t classes) {
+  return std::max_element(logits, logits + classes) - logits;
+}
+
+class Trainer {
+public:
+  Trainer(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli)
+      : params(spec.params), spec(spec), config(config), cli(cli) {}
+
+  bool checkData(const Dataset &data, const std::string &what) {
+    int64_t expected = 1;
+    for (int64_t d : spec.inputShape)
+      expected *= d;
+    if (data.imageSize() != expected)
+      return fail("error: " + what + " images have " +
+                  std::to_string(data.imageSize()) +
+                  " values each; model '" + spec.name + "' takes " +
+                  std::to_string(expected));
+    if (data.numClasses > spec.classes)
+      return fail("error: " + what + " has labels up to " +
+                  std::to_string(data.numClasses - 1) + "; model '" +
+                  spec.name + "' has " + std::to_string(spec.classes) +
+                  " classes");
+    return true;
+  }
+
+  /// Test error in percent, with the evaluation function.
+  double evaluate(const Dataset &data) {
+    int64_t batch = config.train.batch, wrong = 0;
+    for (int64_t start = 0; start < data.count; start += batch) {
+      int64_t n = std::min(batch, data.count - start);
+      StepInput in{data.image(start), data.labels.data() + start, n, 0.0f, 0};
+      StepOutput out;
+      spec.evalStep(params, workspace, in, out);
+      for (int64_t r = 0; r < n; ++r)
+        wrong += predictedClass(out.logits + r * spec.classes, spec.classes) !=
+                 data.labels[start + r];
+    }
+    return 100.0 * double(wrong) / double(data.count);
+  }
+
+  bool run(const std::map<std::string, double> &hyperParams,
+           const Dataset &train, const Dataset &test,
+           std::vector<EpochMetrics> &history) {
+    RunState state;
+    state.seed = config.train.seed;
+    state.hyperParams = hyperParams;
+    std::string checkpoint =
+        cli.checkpointDir.empty() ? "" : cli.checkpointDir + "/checkpoint.bin";
+    params.initialize(hyperParams, config.train.seed);
+    if (cli.resume && !checkpoint.empty() && access(checkpoint.c_str(), F_OK) == 0) {
+      std::string error;
+      if (!loadCheckpoint(checkpoint, spec, params, state, error))
+        return fail(error);
+      std::fprintf(stderr, "resuming from %s after epoch %lld\n",
+                   checkpoint.c_str(), (long long)state.epochsDone);
+    }
+    FILE *metrics = nullptr;
+    if (!cli.metricsPath.empty()) {
+      metrics = std::fopen(cli.metricsPath.c_str(), state.epochsDone ? "a" : "w");
+      if (!metrics)
+        return fail(cli.metricsPath + ": error: cannot write metrics");
+    }
+    int64_t epochs = config.train.epochs, batch = config.train.batch;
+    int64_t batches = train.count / batch; // the last partial batch is dropped
+    if (batches == 0)
+      return fail("error: the training set (" + std::to_string(train.count) +
+                  " images) is smaller than one batch (" +
+                  std::to_string(batch) + ")");
+    std::vector<float> xBatch(size_t(batch * train.imageSize()));
+    std::vector<int32_t> yBatch(static_cast<size_t>(batch), 0);
+    bool terminal = isatty(fileno(stderr));
+
+    for (int64_t epoch = state.epochsDone; epoch < epochs; ++epoch) {
+      double lr = learningRate(epoch);
+      // The order of epoch e depends only on the seed and e, so a resumed
+      // run sees the same batches as an uninterrupted one.
+      std::vector<int64_t> order(size_t(train.count));
+      std::iota(order.begin(), order.end(), 0);
+      std::mt19937_64 shuffle(config.train.seed * 1000003u + uint64_t(epoch));
+      std::shuffle(order.begin(), order.end(), shuffle);
+
+      auto started = std::chrono::steady_clock::now();
+      double lossSum = 0;
+      int64_t wrong = 0;
+      for (int64_t b = 0; b < batches; ++b) {
+        for (int64_t r = 0; r < batch; ++r) {
+          int64_t index = order[size_t(b * batch + r)];
+          std::copy(train.image(index), train.image(index) + train.imageSize(),
+                    xBatch.begin() + r * train.imageSize());
+          yBatch[size_t(r)] = train.labels[size_t(index)];
+        }
+        StepInput in{xBatch.data(), yBatch.data(), batch, float(lr),
+                     ++state.steps};
+        StepOutput out;
+        spec.trainStep(params, workspace, in, out);
+        if (!std::isfinite(out.loss))
+          return fail("error: the loss became " + std::to_string(out.loss) +
+                      " in epoch " + std::to_string(epoch + 1) +
+                      "; try a smaller learning rate");
+        lossSum += out.loss;
+        for (int64_t r = 0; r < batch; ++r)
+          wrong += predictedClass(out.logits + r * spec.classes, spec.classes) !=
+                   yBatch[size_t(r)];
+        if (terminal)
+          progress(epoch, b + 1, batches, lossSum / double(b + 1));
+        if (cli.maxSteps >= 0 && state.steps >= cli.maxSteps)
+          return fail("stopped after " + std::to_string(state.steps) +
+                      " steps (--max-steps), mid-epoch, without a checkpoint");
+      }
+      EpochMetrics m;
+      m.seconds = std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+      m.loss = lossSum / double(batches);
+      m.trainError = 100.0 * double(wrong) / double(batches * batch);
+      m.testError = evaluate(test);
+      history.push_back(m);
+      state.epochsDone = epoch + 1;
+      report(epoch, m, lr, double(batches * batch) / m.seconds, hyperParams,
+             metrics, terminal);
+      if (!checkpoint.empty()) {
+        std::string error;
+        if (!saveCheckpoint(checkpoint, spec, params, state, error))
+          return fail(error);
+      }
+    }
+    if (metrics)
+      std::fclose(metrics);
+    return true;
+  }
+
+  Params params;
+
+private:
+  /// Geometric decay from lr (first epoch) to lr_final (last epoch).
+  double learningRate(int64_t epoch) const {
+    int64_t epochs = config.train.epochs;
+    if (epochs <= 1)
+      return config.optimizer.lr;
+    double ratio = config.optimizer.lrFinal / config.optimizer.lr;
+    return config.optimizer.lr * std::pow(ratio, double(epoch) / double(epochs - 1));
+  }
+
+  void progress(int64_t epoch, int64_t done, int64_t total, double loss) {
+    if (done != total && done % 10 != 0)
+      return;
+    int width = 30, filled = int(width * done / total);
+    std::fprintf(stderr, "\repoch %lld/%lld [%.*s%*s] %lld/%lld loss %.4f",
+                 (long long)epoch + 1, (long long)config.train.epochs, filled,
+                 "==============================", width - filled, "",
+                 (long long)done, (long long)total, loss);
+    std::fflush(stderr);
+  }
+
+  void report(int64_t epoch, const EpochMetrics &m, double lr,
+              double imagesPerSecond,
+              const std::map<std::string, double> &hyperParams, FILE *metrics,
+              bool terminal) {
+    if (terminal)
+      std::fprintf(stderr, "\n");
+    std::printf("epoch %lld/%lld  loss %.4f  train error %.2f%%  test error "
+                "%.2f%%  %.1f s  %.0f images/s  lr %.2e\n",
+                (long long)epoch + 1, (long long)config.train.epochs, m.loss,
+                m.trainError, m.testError, m.seconds, imagesPerSecond, lr);
+    std::fflush(stdout);
+    if (!metrics)
+      return;
+    std::fprintf(metrics,
+                 "{\"epoch\": %lld, \"train_loss\": %.6f, \"train_error\": %.4f, "
+                 "\"test_error\": %.4f, \"seconds\": %.3f, \"images_per_s\": "
+                 "%.1f, \"lr\": %.6g",
+                 (long long)epoch + 1, m.loss, m.trainError, m.testError,
+                 m.seconds, imagesPerSecond, lr);
+    for (const auto &[name, value] : hyperParams)
+      std::fprintf(metrics, ", \"%s\": %.6g", name.c_str(), value);
+    std::fprintf(metrics, "}\n");
+    std::fflush(metrics);
+  }
+
+  const ModelSpec &spec;
+  const RunConfig &config;
+  const CliOptions &cli;
+  Workspace workspace;
+};
+
+//===----------------------------------------------------------------------===//
+// Command line
+//===----------------------------------------------------------------------===//
+
+void printHelp(const ModelSpec &spec, const char *program) {
+  std::printf(
+      "%s: model '%s' compiled by bnnc from %s\n\n"
+      "usage:\n"
+      "  %s train [--config RUN.toml] [--set NAME=VALUE]... [--metrics FILE.jsonl]\n"
+      "           [--checkpoint-dir DIR] [--resume]\n"
+      "  %s eval --checkpoint FILE [--config RUN.toml]\n\n"
+      "train   trains with the run configuration (defaults: Fashion-MNIST, 10\n"
+      "        epochs, batch 100, Adam 1e-3 -> 1e-5, seed 0); with a [sweep]\n"
+      "        section, one run per value and a table of test errors\n"
+      "eval    prints the test error of a checkpoint\n\n"
+      "hyper-parameters:",
+      program, spec.name.c_str(), spec.source.c_str(), program, program);
+  for (const HyperParamSpec &h : spec.hyperParams)
+    std::printf(" %s (default %g)", h.name.c_str(), h.defaultValue);
+  std::printf("%s\n", spec.hyperParams.empty() ? " none" : "");
+}
+
+bool parseCli(int argc, char **argv, CliOptions &cli) {
+  if (argc < 2)
+    return false;
+  cli.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](std::string &out) {
+      if (i + 1 >= argc)
+        return fail("error: " + arg + " needs a value");
+      out = argv[++i];
+      return true;
+    };
+    std::string text;
+    if (arg == "--config") {
+      if (!value(cli.configPath)) return false;
+    } else if (arg == "--metrics") {
+      if (!value(cli.metricsPath)) return false;
+    } else if (arg == "--checkpoint-dir") {
+      if (!value(cli.checkpointDir)) return false;
+    } else if (arg == "--checkpoint") {
+      if (!value(cli.checkpointPath)) return false;
+    } else if (arg == "--resume") {
+      cli.resume = true;
+    } else if (arg == "--max-steps") {
+      if (!value(text)) return false;
+      cli.maxSteps = std::atoll(text.c_str());
+    } else if (arg == "--set") {
+      if (!value(text)) return false;
+      auto eq = text.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return fail("error: --set expects NAME=VALUE, got '" + text + "'");
+      cli.overrides.emplace_back(text.substr(0, eq), text.substr(eq + 1));
+    } else {
+      return fail("error: unknown option '" + arg + "' (see --help)");
+    }
+  }
+  return true;
+}
+
+/// Hyper-parameter values: defaults, then [params], then --set.
+bool resolveHyperParams(const ModelSpec &spec, const RunConfig &config,
+                        const CliOptions &cli,
+                        std::map<std::string, double> &values) {
+  for (const HyperParamSpec &h : spec.hyperParams)
+    values[h.name] = h.defaultValue;
+  auto assign = [&](const std::string &name, double value, const char *where) {
+    if (!values.count(name))
+      return fail(std::string("error: ") + where + ": model '" + spec.name +
+                  "' has no hyper-parameter '" + name + "'");
+    values[name] = value;
+    return true;
+  };
+  for (const auto &[name, value] : config.params)
+    if (!assign(name, value, "[params]"))
+      return false;
+  for (const auto &[name, text] : cli.overrides) {
+    char *end = nullptr;
+    double value = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || *end)
+      return fail("error: --set " + name + "=" + text + ": not a number");
+    if (!assign(name, value, "--set"))
+      return false;
+  }
+  for (const auto &[name, grid] : config.sweep)
+    if (!values.count(name))
+      return fail("error: [sweep]: model '" + spec.name +
+                  "' has no hyper-parameter '" + name + "'");
+  return true;
+}
+
+bool loadData(const std::string &spec, Dataset &data) {
+  std::string error;
+  std::fprintf(stderr, "loading %s\n", spec.c_str());
+  return loadDataset(spec, data, error) || fail(error);
+}
+
+int train(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli) {
+  std::map<std::string, double> hyper;
+  if (!resolveHyperParams(spec, config, cli, hyper))
+    return 1;
+  if (!cli.checkpointDir.empty())
+    mkdir(cli.checkpointDir.c_str(), 0777);
+  Dataset trainSet, testSet;
+  Trainer probe(spec, config, cli);
+  if (!loadData(config.data.train, trainSet) || !loadData(config.data.test, testSet) ||
+      !probe.checkData(trainSet, config.data.train) ||
+      !probe.checkData(testSet, config.data.test))
+    return 1;
+  if (config.sweep.empty()) {
+    std::vector<EpochMetrics> history;
+    Trainer trainer(spec, config, cli);
+    return trainer.run(hyper, trainSet, testSet, history) ? 0 : 1;
+  }
+  // One run per value of the (first) swept hyper-parameter, same seed.
+  const auto &[name, grid] = *config.sweep.begin();
+  std::vector<std::pair<double, std::vector<EpochMetrics>>> results;
+  for (double value : grid) {
+    std::printf("== %s = %g\n", name.c_str(), value);
+    hyper[name] = value;
+    CliOptions runCli = cli;
+    if (!cli.checkpointDir.empty()) {
+      runCli.checkpointDir = cli.checkpointDir + "/" + name + "=" + std::to_string(value);
+      mkdir(runCli.checkpointDir.c_str(), 0777);
+    }
+    Trainer trainer(spec, config, runCli);
+    std::vector<EpochMetrics> history;
+    if (!trainer.run(hyper, trainSet, testSet, history))
+      return 1;
+    results.emplace_back(value, history);
+  }
+  std::printf("\n%-10s %14s %14s\n", name.c_str(), "test error %", "best epoch %");
+  for (const auto &[value, history] : results) {
+    double best = 100.0;
+    for (const EpochMetrics &m : history)
+      best = std::min(best, m.testError);
+    std::printf("%-10g %14.2f %14.2f\n", value, history.back().testError, best);
+  }
+  return 0;
+}
+
+int evaluateCheckpoint(const ModelSpec &spec, const RunConfig &config,
+                       const CliOptions &cli) {
+  if (cli.checkpointPath.empty())
+    return fail("error: eval needs --checkpoint FILE"), 1;
+  Trainer trainer(spec, config, cli);
+  RunState state;
+  std::string error;
+  if (!loadCheckpoint(cli.checkpointPath, spec, trainer.params, state, error))
+    return fail(error), 1;
+  Dataset testSet;
+  if (!loadData(config.data.test, testSet) ||
+      !trainer.checkData(testSet, config.data.test))
+    return 1;
+  std::printf("test error %.2f%% on %s (%lld images, checkpoint after epoch %lld)\n",
+              trainer.evaluate(testSet), config.data.test.c_str(),
+              (long long)testSet.count, (long long)state.epochsDone);
+  return 0;
+}
+
+} // namespace
+
+int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
+  CliOptions cli;
+  if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
+    printHelp(spec, argv[0]);
+    return 0;
+  }
+  if (!parseCli(argc, argv, cli) ||
+      (cli.command != "train" && cli.command != "eval")) {
+    printHelp(spec, argv[0]);
+    return 2;
+  }
+  RunConfig config;
+  if (!cli.configPath.empty()) {
+    std::string error;
+    if (!loadRunConfig(cli.configPath, config, error))
+      return fail(error), 1;
+  }
+  return cli.command == "train" ? train(spec, config, cli)
+                                : evaluateCheckpoint(spec, config, cli);
+}

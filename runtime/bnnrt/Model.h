@@ -1,0 +1,113 @@
+//===- Model.h - What bnnc generates for a model, and what runs it --------===//
+//
+// `bnnc compile` turns a model's training step and evaluation function into
+// C++ calling bnnrt kernels, plus a ModelSpec describing its params. That
+// file's main() hands the spec to runCli, which owns everything else: data,
+// initialisation, the training loop, checkpoints, metrics and evaluation.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BNNRT_MODEL_H
+#define BNNRT_MODEL_H
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace bnnrt {
+
+enum class InitKind { Constant, Uniform, Normal, GlorotUniform, HeNormal };
+
+/// offset + scale · value of `hyperParam` (empty: just offset).
+struct InitArg {
+  double offset = 0.0, scale = 0.0;
+  std::string hyperParam;
+};
+
+struct ParamSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  InitKind init = InitKind::Constant;
+  std::vector<InitArg> args;
+  bool state = false; // running statistics: not trained
+  bool clip = false;  // latent binary weight: clipped to [-1, 1]
+  int64_t size() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+};
+
+struct HyperParamSpec {
+  std::string name;
+  double defaultValue;
+};
+
+/// Param values and Adam moments, in ParamSpec order.
+class Params {
+public:
+  explicit Params(const std::vector<ParamSpec> &specs);
+  float *value(size_t index) { return values[index].data(); }
+  const std::vector<float> &values_of(size_t index) const { return values[index]; }
+  /// One Adam step on param `index` with its gradient.
+  void adam(size_t index, const float *grad, float lr, int64_t step);
+
+  /// Draws every param from its init policy. Each param has its own random
+  /// stream derived from `seed` and its index, so the hyper-parameters (λ)
+  /// change only the params whose policy uses them, and nothing else.
+  void initialize(const std::map<std::string, double> &hyperParams,
+                  uint64_t seed);
+
+  std::vector<std::vector<float>> values, firstMoments, secondMoments;
+  const std::vector<ParamSpec> &specs;
+};
+
+/// Scratch buffers of one step, reused across steps.
+class Workspace {
+public:
+  float *get(size_t id, int64_t size) {
+    if (buffers.size() <= id)
+      buffers.resize(id + 1);
+    if (int64_t(buffers[id].size()) < size)
+      buffers[id].resize(size_t(size));
+    return buffers[id].data();
+  }
+
+private:
+  std::vector<std::vector<float>> buffers;
+};
+
+struct StepInput {
+  const float *x;
+  const int32_t *labels;
+  int64_t batch;
+  float lr;
+  int64_t step; // 1-based Adam step
+};
+
+struct StepOutput {
+  float loss = 0.0f;
+  const float *logits = nullptr; // batch × classes, in the workspace
+};
+
+using StepFunction = void (*)(Params &, Workspace &, const StepInput &,
+                              StepOutput &);
+
+struct ModelSpec {
+  std::string name;
+  std::string source; // the model file it was compiled from
+  std::vector<int64_t> inputShape; // without the batch axis
+  int64_t classes = 0;
+  std::vector<ParamSpec> params;
+  std::vector<HyperParamSpec> hyperParams;
+  StepFunction trainStep = nullptr;
+  StepFunction evalStep = nullptr;
+};
+
+/// The compiled binary's command line: train, eval, --help.
+int runCli(int argc, char **argv, const ModelSpec &spec);
+
+} // namespace bnnrt
+
+#endif // BNNRT_MODEL_H

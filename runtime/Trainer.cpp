@@ -301,13 +301,16 @@ void printHelp(const ModelSpec &spec, const char *program) {
       "usage:\n"
       "  %s train [--config RUN.toml] [--set NAME=VALUE]... [--metrics FILE.jsonl]\n"
       "           [--checkpoint-dir DIR] [--resume]\n"
-      "  %s eval --checkpoint FILE [--config RUN.toml]\n\n"
+      "  %s eval --checkpoint FILE [--config RUN.toml]\n"
+      "  %s init --checkpoint FILE [--config RUN.toml] [--set NAME=VALUE]...\n\n"
       "train   trains with the run configuration (defaults: Fashion-MNIST, 10\n"
       "        epochs, batch 100, Adam 1e-3 -> 1e-5, seed 0); with a [sweep]\n"
       "        section, one run per value and a table of test errors\n"
-      "eval    prints the test error of a checkpoint\n\n"
+      "eval    prints the test error of a checkpoint\n"
+      "init    writes the initial params (epoch 0) as a checkpoint\n\n"
       "hyper-parameters:",
-      program, spec.name.c_str(), spec.source.c_str(), program, program);
+      program, spec.name.c_str(), spec.source.c_str(), program, program,
+      program);
   for (const HyperParamSpec &h : spec.hyperParams)
     std::printf(" %s (default %g)", h.name.c_str(), h.defaultValue);
   std::printf("%s\n", spec.hyperParams.empty() ? " none" : "");
@@ -433,6 +436,26 @@ int train(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli)
   return 0;
 }
 
+/// `init`: the run's initial params as a checkpoint (epoch 0), e.g. to
+/// compare initialisations across hyper-parameters.
+int initialize(const ModelSpec &spec, const RunConfig &config,
+               const CliOptions &cli) {
+  std::map<std::string, double> hyper;
+  if (!resolveHyperParams(spec, config, cli, hyper))
+    return 1;
+  if (cli.checkpointPath.empty())
+    return fail("error: init needs --checkpoint FILE"), 1;
+  Params params(spec.params);
+  params.initialize(hyper, config.train.seed);
+  RunState state;
+  state.seed = config.train.seed;
+  state.hyperParams = hyper;
+  std::string error;
+  if (!saveCheckpoint(cli.checkpointPath, spec, params, state, error))
+    return fail(error), 1;
+  return 0;
+}
+
 int evaluateCheckpoint(const ModelSpec &spec, const RunConfig &config,
                        const CliOptions &cli) {
   if (cli.checkpointPath.empty())
@@ -461,7 +484,8 @@ int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
     return 0;
   }
   if (!parseCli(argc, argv, cli) ||
-      (cli.command != "train" && cli.command != "eval")) {
+      (cli.command != "train" && cli.command != "eval" &&
+       cli.command != "init")) {
     printHelp(spec, argv[0]);
     return 2;
   }
@@ -471,6 +495,8 @@ int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
     if (!loadRunConfig(cli.configPath, config, error))
       return fail(error), 1;
   }
+  if (cli.command == "init")
+    return initialize(spec, config, cli);
   return cli.command == "train" ? train(spec, config, cli)
                                 : evaluateCheckpoint(spec, config, cli);
 }

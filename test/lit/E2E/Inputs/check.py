@@ -1,0 +1,94 @@
+"""Checks for the end-to-end tests: metrics files and checkpoints.
+
+  check.py loss-falls METRICS.jsonl MAX_FINAL_TEST_ERROR
+  check.py same-init CKPT_A CKPT_B     (weights equal, only beta differs)
+  check.py identical CKPT_A CKPT_B     (every param and moment equal)
+"""
+import json
+import struct
+import sys
+
+
+def read_checkpoint(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"BNNCKPT1", "not a checkpoint"
+    pos = 8
+
+    def take(fmt):
+        nonlocal pos
+        values = struct.unpack_from(fmt, data, pos)
+        pos += struct.calcsize(fmt)
+        return values
+
+    def string():
+        (n,) = take("<I")
+        return take(f"<{n}s")[0].decode()
+
+    model = string()
+    epochs, steps, seed = take("<qqQ")
+    (hyper_count,) = take("<I")
+    hyper = {}
+    for _ in range(hyper_count):
+        name = string()
+        hyper[name] = take("<d")[0]
+    (count,) = take("<I")
+    params = {}
+    for _ in range(count):
+        name = string()
+        arrays = []
+        for _ in range(3):
+            (size,) = take("<Q")
+            arrays.append(take(f"<{size}f"))
+        params[name] = arrays
+    return {"model": model, "epochs": epochs, "steps": steps, "hyper": hyper,
+            "params": params}
+
+
+def fail(message):
+    print("FAIL:", message)
+    sys.exit(1)
+
+
+command = sys.argv[1]
+if command == "loss-falls":
+    rows = [json.loads(line) for line in open(sys.argv[2])]
+    keys = {"epoch", "train_loss", "train_error", "test_error", "seconds",
+            "images_per_s", "lr"}
+    for row in rows:
+        if not keys <= row.keys():
+            fail(f"metrics row lacks {keys - row.keys()}")
+    first, last = rows[0]["train_loss"], rows[-1]["train_loss"]
+    if not last < 0.7 * first:
+        fail(f"loss did not fall: {first} -> {last}")
+    if rows[-1]["test_error"] > float(sys.argv[3]):
+        fail(f"test error {rows[-1]['test_error']} above {sys.argv[3]}")
+    print(f"loss {first:.4f} -> {last:.4f}, test error {rows[-1]['test_error']:.2f}%")
+elif command == "same-init":
+    a, b = read_checkpoint(sys.argv[2]), read_checkpoint(sys.argv[3])
+    if a["hyper"] == b["hyper"]:
+        fail("the two checkpoints have the same hyper-parameters")
+    for name, (value_a, _, _) in a["params"].items():
+        value_b = b["params"][name][0]
+        if name.endswith(".beta") and any(value_a):
+            if value_a == value_b:
+                fail(f"{name} is identical for different lambda")
+            # U(-l, l) from the same draws: beta scales with lambda.
+            ratio = b["hyper"]["lambda"] / a["hyper"]["lambda"]
+            if any(abs(y - ratio * x) > 1e-5 for x, y in zip(value_a, value_b)):
+                fail(f"{name} is not the same draws scaled by lambda")
+        elif value_a != value_b:
+            fail(f"{name} differs between the two runs")
+    if not any(name.endswith(".beta") and any(v[0]) for name, v in a["params"].items()):
+        fail("no beta depends on lambda")
+    print("weights identical, only beta differs (scaled by lambda)")
+elif command == "identical":
+    a, b = read_checkpoint(sys.argv[2]), read_checkpoint(sys.argv[3])
+    if (a["epochs"], a["steps"]) != (b["epochs"], b["steps"]):
+        fail(f"runs ended at different points: {a['epochs'], a['steps']} vs {b['epochs'], b['steps']}")
+    for name, arrays in a["params"].items():
+        if arrays != b["params"][name]:
+            fail(f"{name} differs")
+    print(f"identical after {a['epochs']} epochs, {a['steps']} steps")
+else:
+    fail(f"unknown command {command}")

@@ -1,0 +1,104 @@
+// The fast kernels of compiled models against the float reference.
+#include "bnnrt/Kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace ref = bnnrt::reference;
+namespace kernels = bnnrt::kernels;
+
+namespace {
+
+std::vector<float> randomVector(size_t size, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(-1.5f, 1.5f);
+  std::vector<float> values(size);
+  for (float &v : values)
+    v = uniform(rng);
+  return values;
+}
+
+void expectNear(const std::vector<float> &actual,
+                const std::vector<float> &expected, float tolerance) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i)
+    ASSERT_NEAR(actual[i], expected[i], tolerance * (1 + std::fabs(expected[i])))
+        << "at " << i;
+}
+
+TEST(Gemm, MatchesNaiveProduct) {
+  const int64_t m = 7, n = 300, k = 513; // k spans several cache panels
+  std::vector<float> a = randomVector(m * k, 1), b = randomVector(k * n, 2),
+                     c(m * n), expected(m * n, 0.0f);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = 0;
+      for (int64_t p = 0; p < k; ++p)
+        sum += double(a[i * k + p]) * b[p * n + j];
+      expected[i * n + j] = float(sum);
+    }
+  kernels::gemm(a.data(), b.data(), c.data(), m, n, k);
+  expectNear(c, expected, 1e-4f);
+}
+
+class DenseKernels : public ::testing::TestWithParam<std::tuple<bool, int64_t>> {};
+
+TEST_P(DenseKernels, ForwardAndBackwardMatchReference) {
+  auto [binary, k] = GetParam();
+  const int64_t n = 5, u = 17;
+  std::vector<float> x = randomVector(n * k, 3), w = randomVector(u * k, 4),
+                     bias = randomVector(u, 5), dy = randomVector(n * u, 6);
+  std::vector<float> y(n * u), yRef(n * u);
+  kernels::dense(x.data(), w.data(), bias.data(), y.data(), n, k, u, binary, false);
+  ref::denseForward(x.data(), w.data(), bias.data(), yRef.data(), n, k, u, binary);
+  expectNear(y, yRef, 1e-4f);
+
+  std::vector<float> dx(n * k), dw(u * k), dxRef(n * k), dwRef(u * k);
+  kernels::denseGradInput(w.data(), dy.data(), dx.data(), n, k, u, binary);
+  kernels::denseGradWeight(x.data(), w.data(), dy.data(), dw.data(), n, k, u, binary);
+  ref::denseBackward(x.data(), w.data(), dy.data(), dxRef.data(), dwRef.data(),
+                     nullptr, n, k, u, binary);
+  expectNear(dx, dxRef, 1e-4f);
+  expectNear(dw, dwRef, 1e-4f);
+}
+
+INSTANTIATE_TEST_SUITE_P(RealAndBinary, DenseKernels,
+                         ::testing::Combine(::testing::Bool(),
+                                            ::testing::Values(1, 64, 100, 784)));
+
+TEST(DenseKernels, XnorPopcountPathIsExact) {
+  for (int64_t k : {1, 63, 64, 65, 1024}) {
+    const int64_t n = 3, u = 9;
+    std::vector<float> x = randomVector(n * k, 7), w = randomVector(u * k, 8);
+    for (float &v : x)
+      v = ref::sign(v); // the output of a sign
+    std::vector<float> y(n * u), yRef(n * u);
+    kernels::dense(x.data(), w.data(), nullptr, y.data(), n, k, u, true, true);
+    ref::denseForward(x.data(), w.data(), nullptr, yRef.data(), n, k, u, true);
+    EXPECT_EQ(y, yRef) << "k = " << k; // integers: exactly equal
+  }
+}
+
+TEST(ConvKernels, MatchReference) {
+  ref::ConvShape s{2, 3, 6, 5, 4, 3, 3, 1, 1};
+  std::vector<float> x = randomVector(s.n * s.c * s.h * s.w, 9),
+                     w = randomVector(s.o * s.c * s.kh * s.kw, 10),
+                     dy = randomVector(s.n * s.o * s.outH() * s.outW(), 11);
+  std::vector<float> dx(x.size()), dw(w.size()), dxRef(x.size()), dwRef(w.size());
+  kernels::conv2dGradInput(w.data(), dy.data(), dx.data(), s, true);
+  kernels::conv2dGradWeight(x.data(), w.data(), dy.data(), dw.data(), s, true);
+  ref::conv2dBackward(x.data(), w.data(), dy.data(), dxRef.data(), dwRef.data(),
+                      nullptr, s, true);
+  expectNear(dx, dxRef, 1e-5f);
+  expectNear(dw, dwRef, 1e-5f);
+}
+
+TEST(BiasGrad, SumsOverBatchAndSpace) {
+  std::vector<float> dy{1, 2, 3, 4, 5, 6, 7, 8}; // n=2, c=2, spatial=2
+  std::vector<float> db(2);
+  kernels::biasGrad(dy.data(), db.data(), 2, 2, 2);
+  EXPECT_EQ(db, (std::vector<float>{1 + 2 + 5 + 6, 3 + 4 + 7 + 8}));
+}
+
+} // namespace

@@ -1,6 +1,7 @@
 #include "bnnrt/Kernels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -22,6 +23,7 @@ std::vector<uint64_t> packRows(const float *values, int64_t rows,
                                int64_t length) {
   int64_t words = (length + 63) / 64;
   std::vector<uint64_t> packed(size_t(rows * words), 0);
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t i = 0; i < length; ++i)
       packed[r * words + i / 64] |= uint64_t(values[r * length + i] < 0.0f)
@@ -31,24 +33,70 @@ std::vector<uint64_t> packRows(const float *values, int64_t rows,
 
 } // namespace
 
+namespace {
+
+// A register-blocked micro-kernel: a 4 × 64 block of C stays in sixteen
+// 16-float vector registers while k runs, so every load of B feeds four
+// multiply-adds. GCC's vector extensions keep it free of intrinsics; on a
+// machine without AVX-512 each vector splits into narrower ones.
+typedef float Vec16 __attribute__((vector_size(64)));
+constexpr int64_t kRows = 4, kCols = 64, kVecs = kCols / 16;
+
+inline Vec16 load(const float *p) {
+  Vec16 v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void store(float *p, Vec16 v) { __builtin_memcpy(p, &v, sizeof(v)); }
+
+void microKernel(const float *a, const float *b, float *c, int64_t n,
+                 int64_t k) {
+  Vec16 acc[kRows][kVecs] = {};
+  for (int64_t p = 0; p < k; ++p) {
+    const float *brow = b + p * n;
+    Vec16 bv[kVecs];
+    for (int64_t v = 0; v < kVecs; ++v)
+      bv[v] = load(brow + 16 * v);
+    for (int64_t r = 0; r < kRows; ++r) {
+      float scale = a[r * k + p];
+      for (int64_t v = 0; v < kVecs; ++v)
+        acc[r][v] += scale * bv[v];
+    }
+  }
+  for (int64_t r = 0; r < kRows; ++r)
+    for (int64_t v = 0; v < kVecs; ++v)
+      store(c + r * n + 16 * v, acc[r][v]);
+}
+
+/// The edges the micro-kernel does not cover, one element at a time.
+void edgeBlock(const float *a, const float *b, float *c, int64_t rows,
+               int64_t col0, int64_t col1, int64_t n, int64_t k) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = col0; j < col1; ++j) {
+      float sum = 0.0f;
+      for (int64_t p = 0; p < k; ++p)
+        sum += a[r * k + p] * b[p * n + j];
+      c[r * n + j] = sum;
+    }
+}
+
+} // namespace
+
 void gemm(const float *a, const float *b, float *c, int64_t m, int64_t n,
           int64_t k) {
-  constexpr int64_t kBlock = 256; // k-panel that keeps rows of B in cache
+  int64_t fullCols = n - n % kCols;
+  int64_t rowBlocks = (m + kRows - 1) / kRows;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < m; ++i) {
-    float *row = c + i * n;
-    std::fill(row, row + n, 0.0f);
-    for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
-      int64_t k1 = std::min(k, k0 + kBlock);
-      for (int64_t p = k0; p < k1; ++p) {
-        float scale = a[i * k + p];
-        if (scale == 0.0f)
-          continue;
-        const float *brow = b + p * n;
-        for (int64_t j = 0; j < n; ++j) // vectorised by the compiler
-          row[j] += scale * brow[j];
-      }
-    }
+  for (int64_t block = 0; block < rowBlocks; ++block) {
+    int64_t i = block * kRows, rows = std::min(kRows, m - i);
+    const float *ai = a + i * k;
+    float *ci = c + i * n;
+    if (rows == kRows)
+      for (int64_t j = 0; j < fullCols; j += kCols)
+        microKernel(ai, b + j, ci + j, n, k);
+    else
+      edgeBlock(ai, b, ci, rows, 0, fullCols, n, k);
+    edgeBlock(ai, b, ci, rows, fullCols, n, n, k);
   }
 }
 
@@ -131,6 +179,26 @@ void conv2dGradWeight(const float *x, const float *w, const float *dy,
                       float *dw, const ConvShape &shape, bool binary) {
   std::vector<float> dx(size_t(shape.n * shape.c * shape.h * shape.w));
   reference::conv2dBackward(x, w, dy, dx.data(), dw, nullptr, shape, binary);
+}
+
+void adamStep(float *param, const float *grad, float *m, float *v,
+              int64_t size, int64_t step, float lr,
+              const reference::AdamState &adam, bool clip) {
+  const float correction1 = float(1.0 - std::pow(double(adam.beta1), double(step)));
+  const float correction2 = float(1.0 - std::pow(double(adam.beta2), double(step)));
+  const float b1 = adam.beta1, b2 = adam.beta2, eps = adam.epsilon;
+  const float low = clip ? -1.0f : -INFINITY, high = clip ? 1.0f : INFINITY;
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < size; ++i) {
+    float g = grad[i];
+    float mi = b1 * m[i] + (1.0f - b1) * g;
+    float vi = b2 * v[i] + (1.0f - b2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    float updated = param[i] - lr * (mi / correction1) /
+                                   (std::sqrt(vi / correction2) + eps);
+    param[i] = std::min(high, std::max(low, updated));
+  }
 }
 
 void elementwiseAdd(const float *a, const float *b, float *y, int64_t size) {

@@ -2,6 +2,7 @@
 
 #include "bnnrt/Checkpoint.h"
 #include "bnnrt/Dataset.h"
+#include "bnnrt/Kernels.h"
 #include "bnnrt/Model.h"
 #include "bnnrt/Reference.h"
 #include "bnnrt/RunConfig.h"
@@ -32,9 +33,9 @@ Params::Params(const std::vector<ParamSpec> &specs) : specs(specs) {
 }
 
 void Params::adam(size_t index, const float *grad, float lr, int64_t step) {
-  reference::adamStep(values[index].data(), grad, firstMoments[index].data(),
-                      secondMoments[index].data(), specs[index].size(), step,
-                      lr, reference::AdamState(), specs[index].clip);
+  kernels::adamStep(values[index].data(), grad, firstMoments[index].data(),
+                    secondMoments[index].data(), specs[index].size(), step, lr,
+                    reference::AdamState(), specs[index].clip);
 }
 
 static std::pair<double, double> fans(const std::vector<int64_t> &shape) {

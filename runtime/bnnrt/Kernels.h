@@ -39,6 +39,11 @@ void conv2dGradInput(const float *w, const float *dy, float *dx,
 void conv2dGradWeight(const float *x, const float *w, const float *dy,
                       float *dw, const ConvShape &shape, bool binary);
 
+/// reference::adamStep in float arithmetic, vectorised and in parallel.
+void adamStep(float *param, const float *grad, float *m, float *v,
+              int64_t size, int64_t step, float lr,
+              const reference::AdamState &adam, bool clip);
+
 void elementwiseAdd(const float *a, const float *b, float *y, int64_t size);
 void copy(const float *x, float *y, int64_t size);
 

@@ -94,6 +94,23 @@ TEST(ConvKernels, MatchReference) {
   expectNear(dw, dwRef, 1e-5f);
 }
 
+TEST(AdamKernel, MatchesReferenceOverSeveralSteps) {
+  for (bool clip : {false, true}) {
+    std::vector<float> param = randomVector(1000, 12), grad = randomVector(1000, 13);
+    std::vector<float> paramRef = param, m(1000, 0.0f), v(1000, 0.0f),
+                       mRef = m, vRef = v;
+    for (int64_t step = 1; step <= 5; ++step) {
+      kernels::adamStep(param.data(), grad.data(), m.data(), v.data(), 1000,
+                        step, 0.05f, {}, clip);
+      ref::adamStep(paramRef.data(), grad.data(), mRef.data(), vRef.data(),
+                    1000, step, 0.05f, {}, clip);
+    }
+    expectNear(param, paramRef, 1e-5f);
+    expectNear(m, mRef, 1e-6f);
+    expectNear(v, vRef, 1e-6f);
+  }
+}
+
 TEST(BiasGrad, SumsOverBatchAndSpace) {
   std::vector<float> dy{1, 2, 3, 4, 5, 6, 7, 8}; // n=2, c=2, spatial=2
   std::vector<float> db(2);

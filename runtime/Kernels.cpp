@@ -18,19 +18,6 @@ std::vector<float> quantizedTranspose(const float *w, int64_t rows,
   return t;
 }
 
-/// Bit i of word j of row r: value [r, 64 j + i] is negative.
-std::vector<uint64_t> packRows(const float *values, int64_t rows,
-                               int64_t length) {
-  int64_t words = (length + 63) / 64;
-  std::vector<uint64_t> packed(size_t(rows * words), 0);
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < length; ++i)
-      packed[r * words + i / 64] |= uint64_t(values[r * length + i] < 0.0f)
-                                    << (i % 64);
-  return packed;
-}
-
 } // namespace
 
 namespace {
@@ -101,23 +88,9 @@ void gemm(const float *a, const float *b, float *c, int64_t m, int64_t n,
 }
 
 void dense(const float *x, const float *w, const float *bias, float *y,
-           int64_t n, int64_t k, int64_t u, bool binary, bool binaryInput) {
-  if (binary && binaryInput) {
-    int64_t words = (k + 63) / 64;
-    std::vector<uint64_t> px = packRows(x, n, k), pw = packRows(w, u, k);
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t j = 0; j < u; ++j) {
-        const uint64_t *a = &px[r * words], *b = &pw[j * words];
-        int64_t differing = 0;
-        for (int64_t word = 0; word < words; ++word)
-          differing += __builtin_popcountll(a[word] ^ b[word]);
-        y[r * u + j] = float(k - 2 * differing);
-      }
-  } else {
-    std::vector<float> wt = quantizedTranspose(w, u, k, binary);
-    gemm(x, wt.data(), y, n, u, k);
-  }
+           int64_t n, int64_t k, int64_t u, bool binary) {
+  std::vector<float> wt = quantizedTranspose(w, u, k, binary);
+  gemm(x, wt.data(), y, n, u, k);
   if (bias)
     for (int64_t r = 0; r < n; ++r)
       for (int64_t j = 0; j < u; ++j)
@@ -198,6 +171,125 @@ void adamStep(float *param, const float *grad, float *m, float *v,
     float updated = param[i] - lr * (mi / correction1) /
                                    (std::sqrt(vi / correction2) + eps);
     param[i] = std::min(high, std::max(low, updated));
+  }
+}
+
+void packSigns(const float *x, uint64_t *packed, int64_t rows, int64_t length) {
+  int64_t words = (length + 63) / 64;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *row = x + r * length;
+    for (int64_t word = 0; word < words; ++word) {
+      uint64_t bits = 0;
+      int64_t end = std::min<int64_t>(64, length - 64 * word);
+      for (int64_t i = 0; i < end; ++i)
+        bits |= uint64_t(row[64 * word + i] < 0.0f) << i;
+      packed[r * words + word] = bits;
+    }
+  }
+}
+
+void xnorDense(const uint64_t *a, const uint64_t *w, float *y, int64_t n,
+               int64_t units, int64_t words, int64_t length) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t u = 0; u < units; ++u) {
+      const uint64_t *x = a + r * words, *v = w + u * words;
+      int64_t differing = 0;
+      for (int64_t word = 0; word < words; ++word)
+        differing += __builtin_popcountll(x[word] ^ v[word]);
+      y[r * units + u] = float(length - 2 * differing);
+    }
+}
+
+namespace {
+int64_t channelIndex(const BatchNormShape &s, int64_t b, int64_t c, int64_t p) {
+  return (b * s.c + c) * s.spatial + p;
+}
+} // namespace
+
+void batchnormSign(const float *x, const float *gamma, const float *beta,
+                   const float *runningMean, const float *runningVar, float *y,
+                   const BatchNormShape &s, float epsilon) {
+  for (int64_t c = 0; c < s.c; ++c) {
+    float sigma = std::sqrt(runningVar[c] + epsilon);
+    // γ(x − μ)/σ + β ≥ 0  ⇔  x ≥ τ (γ > 0) or x ≤ τ (γ < 0), τ = μ − βσ/γ.
+    float threshold = gamma[c] != 0.0f ? runningMean[c] - beta[c] * sigma / gamma[c] : 0.0f;
+    for (int64_t b = 0; b < s.n; ++b)
+      for (int64_t p = 0; p < s.spatial; ++p) {
+        int64_t i = channelIndex(s, b, c, p);
+        bool positive = gamma[c] > 0.0f   ? x[i] >= threshold
+                        : gamma[c] < 0.0f ? x[i] <= threshold
+                                          : beta[c] >= 0.0f;
+        y[i] = positive ? 1.0f : -1.0f;
+      }
+  }
+}
+
+void batchnormSignTrain(const float *x, const float *gamma, const float *beta,
+                        float *y, float *mean, float *invStd,
+                        float *runningMean, float *runningVar,
+                        const BatchNormShape &s, float epsilon,
+                        float momentum) {
+  int64_t count = s.n * s.spatial;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < s.c; ++c) {
+    double sum = 0.0, squares = 0.0;
+    for (int64_t b = 0; b < s.n; ++b)
+      for (int64_t p = 0; p < s.spatial; ++p)
+        sum += x[channelIndex(s, b, c, p)];
+    double mu = sum / double(count);
+    for (int64_t b = 0; b < s.n; ++b)
+      for (int64_t p = 0; p < s.spatial; ++p) {
+        double d = x[channelIndex(s, b, c, p)] - mu;
+        squares += d * d;
+      }
+    double variance = squares / double(count);
+    double inv = 1.0 / std::sqrt(variance + epsilon);
+    mean[c] = float(mu);
+    invStd[c] = float(inv);
+    for (int64_t b = 0; b < s.n; ++b)
+      for (int64_t p = 0; p < s.spatial; ++p) {
+        int64_t i = channelIndex(s, b, c, p);
+        float normalised = float(gamma[c] * (x[i] - mu) * inv + beta[c]);
+        y[i] = reference::sign(normalised);
+      }
+    double unbiased = count > 1 ? squares / double(count - 1) : variance;
+    runningMean[c] = float(momentum * runningMean[c] + (1 - momentum) * mu);
+    runningVar[c] = float(momentum * runningVar[c] + (1 - momentum) * unbiased);
+  }
+}
+
+void batchnormSteGrad(const float *x, const float *gamma, const float *beta,
+                      const float *dy, const float *mean, const float *invStd,
+                      float *dx, float *dgamma, float *dbeta,
+                      const BatchNormShape &s) {
+  int64_t count = s.n * s.spatial;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < s.c; ++c) {
+    auto windowed = [&](int64_t i, double xhat) {
+      float normalised = float(gamma[c] * xhat + beta[c]);
+      return std::fabs(normalised) <= 1.0f ? double(dy[i]) : 0.0;
+    };
+    double sumDy = 0.0, sumDyXhat = 0.0;
+    for (int64_t b = 0; b < s.n; ++b)
+      for (int64_t p = 0; p < s.spatial; ++p) {
+        int64_t i = channelIndex(s, b, c, p);
+        double xhat = (double(x[i]) - mean[c]) * invStd[c];
+        double g = windowed(i, xhat);
+        sumDy += g;
+        sumDyXhat += g * xhat;
+      }
+    dbeta[c] = float(sumDy);
+    dgamma[c] = float(sumDyXhat);
+    for (int64_t b = 0; b < s.n; ++b)
+      for (int64_t p = 0; p < s.spatial; ++p) {
+        int64_t i = channelIndex(s, b, c, p);
+        double xhat = (double(x[i]) - mean[c]) * invStd[c];
+        double g = windowed(i, xhat);
+        dx[i] = float(gamma[c] * invStd[c] / double(count) *
+                      (double(count) * g - sumDy - xhat * sumDyXhat));
+      }
   }
 }
 

@@ -99,13 +99,12 @@ private:
         })
         .Case([&](DenseOp dense) {
           llvm::ArrayRef<int64_t> w = shape(dense.getWeight());
-          bool binaryInput = dense.getInput().getDefiningOp<SignOp>() != nullptr;
           std::string y = define(dense.getResult());
-          os << llvm::formatv("  kernels::dense({0}, {1}, {2}, {3}, n, {4}, {5}, {6}, {7});\n",
+          // Packed XNOR products are bnn-bitpack's decision, made in the IR.
+          os << llvm::formatv("  kernels::dense({0}, {1}, {2}, {3}, n, {4}, {5}, {6});\n",
                               use(dense.getInput()), use(dense.getWeight()),
                               optional(dense.getBias()), y, w[1], w[0],
-                              boolean(dense.getWeights() == Quantization::binary),
-                              boolean(binaryInput));
+                              boolean(dense.getWeights() == Quantization::binary));
           return success();
         })
         .Case([&](Conv2DOp conv) {
@@ -138,6 +137,61 @@ private:
               mean, invStd, use(norm.getRunningMean()),
               use(norm.getRunningVar()), channelShape(norm.getInput()),
               floatLiteral(norm.getEpsilon()), floatLiteral(norm.getMomentum()));
+          return success();
+        })
+        .Case([&](BatchNormSignOp norm) {
+          std::string y = define(norm.getResult());
+          os << llvm::formatv(
+              "  kernels::batchnormSign({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7});\n",
+              use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()),
+              use(norm.getRunningMean()), use(norm.getRunningVar()), y,
+              channelShape(norm.getInput()), floatLiteral(norm.getEpsilon()));
+          return success();
+        })
+        .Case([&](BatchNormSignTrainOp norm) {
+          std::string y = define(norm.getOutput());
+          std::string mean = define(norm.getMean());
+          std::string invStd = define(norm.getInvStd());
+          os << llvm::formatv(
+              "  kernels::batchnormSignTrain({0}, {1}, {2}, {3}, {4}, {5}, "
+              "{6}, {7}, {8}, {9}, {10});\n",
+              use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()), y,
+              mean, invStd, use(norm.getRunningMean()),
+              use(norm.getRunningVar()), channelShape(norm.getInput()),
+              floatLiteral(norm.getEpsilon()), floatLiteral(norm.getMomentum()));
+          return success();
+        })
+        .Case([&](BatchNormSteGradOp grad) {
+          std::string dx = define(grad.getInputGrad());
+          std::string dgamma = define(grad.getGammaGrad());
+          std::string dbeta = define(grad.getBetaGrad());
+          os << llvm::formatv(
+              "  kernels::batchnormSteGrad({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9});\n",
+              use(grad.getInput()), use(grad.getGamma()), use(grad.getBeta()),
+              use(grad.getOutputGrad()), use(grad.getMean()), use(grad.getInvStd()),
+              dx, dgamma, dbeta, channelShape(grad.getInput()));
+          return success();
+        })
+        .Case([&](PackSignsOp pack) {
+          llvm::ArrayRef<int64_t> in = shape(pack.getInput());
+          std::string words = "w" + std::to_string(nextWords);
+          os << "  uint64_t *" << words << " = ws.getWords(" << nextWords++
+             << ", " << size(pack.getOutput()) << ");\n";
+          names[pack.getOutput()] = words;
+          std::string rows = in.size() == 1 ? "1"
+                             : in[0] == ShapedType::kDynamic
+                                 ? "n"
+                                 : std::to_string(in[0]);
+          os << llvm::formatv("  kernels::packSigns({0}, {1}, {2}, {3});\n",
+                              use(pack.getInput()), words, rows, in.back());
+          return success();
+        })
+        .Case([&](XnorDenseOp xnor) {
+          std::string y = define(xnor.getResult());
+          llvm::ArrayRef<int64_t> w = shape(xnor.getWeight());
+          os << llvm::formatv("  kernels::xnorDense({0}, {1}, {2}, n, {3}, {4}, {5});\n",
+                              use(xnor.getInput()), use(xnor.getWeight()), y,
+                              w[0], w[1], xnor.getLength());
           return success();
         })
         .Case([&](MaxPoolOp pool) {
@@ -298,6 +352,7 @@ private:
   const llvm::StringMap<size_t> &paramIndex;
   llvm::DenseMap<Value, std::string> names;
   size_t nextBuffer = 0;
+  size_t nextWords = 0;
 };
 
 const char *initKindName(InitKind kind) {

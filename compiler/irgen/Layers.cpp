@@ -238,7 +238,8 @@ bnn::InitAttr ModelGen::policy(bnn::InitKind kind) {
 }
 
 std::optional<bnn::InitBound> ModelGen::toBound(const Scalar &scalar) {
-  bnn::InitBound bound = bnn::InitBound::constant(scalar.offset);
+  // + 0.0 turns a -0.0 left by negation into 0.0.
+  bnn::InitBound bound = bnn::InitBound::constant(scalar.offset + 0.0);
   if (!scalar.isConstant()) {
     bound.scale = scalar.scale;
     bound.param = StringAttr::get(&context, scalar.param);

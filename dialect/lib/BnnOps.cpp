@@ -314,3 +314,48 @@ LogicalResult AdamUpdateOp::verify() {
     return emitOpError() << "cannot update running statistics ({state} params)";
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Kernel-level ops
+//===----------------------------------------------------------------------===//
+
+static int64_t wordsFor(int64_t length) {
+  return length == ShapedType::kDynamic ? ShapedType::kDynamic
+                                        : (length + 63) / 64;
+}
+
+LogicalResult PackSignsOp::verify() {
+  auto input = getInput().getType().dyn_cast<RankedTensorType>();
+  auto output = getOutput().getType().dyn_cast<RankedTensorType>();
+  if (!input || !output)
+    return success();
+  SmallVector<int64_t> expected(input.getShape());
+  if (expected.empty())
+    return emitOpError() << "needs a tensor of rank >= 1";
+  expected.back() = wordsFor(expected.back());
+  if (failed(verifyCompatibleShape(output.getShape(), expected)))
+    return emitOpError() << "packs " << shapes::formatShape(input.getShape())
+                         << " into " << shapes::formatShape(expected)
+                         << ", not " << shapes::formatShape(output.getShape());
+  return success();
+}
+
+LogicalResult XnorDenseOp::verify() {
+  auto input = getInput().getType().dyn_cast<RankedTensorType>();
+  auto weight = getWeight().getType().dyn_cast<RankedTensorType>();
+  auto output = getOutput().getType().dyn_cast<RankedTensorType>();
+  if (!input || !weight || !output)
+    return success();
+  if (input.getRank() != 2 || weight.getRank() != 2 || output.getRank() != 2)
+    return emitOpError() << "takes [batch, words] and [units, words]";
+  int64_t words = wordsFor(getLength());
+  if (getLength() < 1 ||
+      !shapes::compatibleExtent(input.getShape()[1], words) ||
+      !shapes::compatibleExtent(weight.getShape()[1], words))
+    return emitOpError() << "length " << getLength() << " needs " << words
+                         << " words a row";
+  if (!shapes::compatibleExtent(output.getShape()[1], weight.getShape()[0]) ||
+      !shapes::compatibleExtent(output.getShape()[0], input.getShape()[0]))
+    return emitOpError() << "result must be [batch, units]";
+  return success();
+}

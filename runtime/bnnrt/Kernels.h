@@ -1,9 +1,9 @@
 //===- Kernels.h - The operations a compiled model's plan calls -----------===//
 //
 // One function per bnn op of the training step and the evaluation function,
-// on raw row-major buffers. Dense products go through a blocked float GEMM,
-// and a binary layer whose input is already ±1 uses XNOR-popcount on packed
-// bits. Each kernel is tested against bnnrt::reference.
+// on raw row-major buffers. Dense products go through a blocked float GEMM;
+// binary products on ±1 inputs use XNOR-popcount on packed words. Each
+// kernel is tested against bnnrt::reference.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BNNRT_KERNELS_H
@@ -19,10 +19,10 @@ namespace bnnrt::kernels {
 void gemm(const float *a, const float *b, float *c, int64_t m, int64_t n,
           int64_t k);
 
-/// y = x · q(w)ᵀ + bias. With `binaryInput` (x is ±1, from a sign) and
-/// binary weights the product is n − 2·popcount(x XOR w) on packed words.
+/// y = x · q(w)ᵀ + bias, as a float GEMM. (Binary weights on ±1 inputs go
+/// through packSigns + xnorDense instead: bnn-bitpack decides.)
 void dense(const float *x, const float *w, const float *bias, float *y,
-           int64_t n, int64_t k, int64_t u, bool binary, bool binaryInput);
+           int64_t n, int64_t k, int64_t u, bool binary);
 void denseGradInput(const float *w, const float *dy, float *dx, int64_t n,
                     int64_t k, int64_t u, bool binary);
 void denseGradWeight(const float *x, const float *w, const float *dy,
@@ -38,6 +38,32 @@ void conv2dGradInput(const float *w, const float *dy, float *dx,
                      const ConvShape &shape, bool binary);
 void conv2dGradWeight(const float *x, const float *w, const float *dy,
                       float *dw, const ConvShape &shape, bool binary);
+
+//===--- fused and packed kernels (from bnn-fuse and bnn-bitpack) ---------===//
+
+/// Bit i of word j of row r is set when x[r, 64 j + i] < 0; padding is 0.
+void packSigns(const float *x, uint64_t *packed, int64_t rows, int64_t length);
+/// y[r, u] = length − 2·popcount(a[r] XOR w[u]) over `words` words a row.
+void xnorDense(const uint64_t *a, const uint64_t *w, float *y, int64_t n,
+               int64_t units, int64_t words, int64_t length);
+
+using reference::BatchNormShape;
+/// sign(batchnorm_eval(x)) as a per-channel threshold on x.
+void batchnormSign(const float *x, const float *gamma, const float *beta,
+                   const float *runningMean, const float *runningVar, float *y,
+                   const BatchNormShape &shape, float epsilon);
+/// sign(batchnorm_train(x)): batch statistics, running update, signs only.
+void batchnormSignTrain(const float *x, const float *gamma, const float *beta,
+                        float *y, float *mean, float *invStd,
+                        float *runningMean, float *runningVar,
+                        const BatchNormShape &shape, float epsilon,
+                        float momentum);
+/// batchnorm backward of the STE gradient of sign(batchnorm(x)); the window
+/// 1{|γ(x−mean)·inv_std + β| ≤ 1} is recomputed from x.
+void batchnormSteGrad(const float *x, const float *gamma, const float *beta,
+                      const float *dy, const float *mean, const float *invStd,
+                      float *dx, float *dgamma, float *dbeta,
+                      const BatchNormShape &shape);
 
 /// reference::adamStep in float arithmetic, vectorised and in parallel.
 void adamStep(float *param, const float *grad, float *m, float *v,

@@ -74,8 +74,18 @@ public:
     return buffers[id].data();
   }
 
+  /// A buffer of packed sign words (64 signs each).
+  uint64_t *getWords(size_t id, int64_t size) {
+    if (wordBuffers.size() <= id)
+      wordBuffers.resize(id + 1);
+    if (int64_t(wordBuffers[id].size()) < size)
+      wordBuffers[id].resize(size_t(size));
+    return wordBuffers[id].data();
+  }
+
 private:
   std::vector<std::vector<float>> buffers;
+  std::vector<std::vector<uint64_t>> wordBuffers;
 };
 
 struct StepInput {

@@ -50,7 +50,7 @@ namespace {
 
 cl::OptionCategory bnncCategory("bnnc options");
 
-enum class Stage { AST, Bnn, Train, Cpp };
+enum class Stage { AST, Bnn, Train, Fused, Packed, Cpp };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.bnn>"),
                                cl::Required, cl::cat(bnncCategory));
@@ -63,6 +63,12 @@ cl::opt<Stage> emit(
                clEnumValN(Stage::Train, "train",
                           "plus <model>_train_step: forward, loss, STE "
                           "backward, Adam updates"),
+               clEnumValN(Stage::Fused, "fused",
+                          "after bnn-fuse: batchnorm+sign, STE+batchnorm "
+                          "backward, thresholds at evaluation"),
+               clEnumValN(Stage::Packed, "packed",
+                          "after bnn-bitpack: XNOR-popcount on packed "
+                          "words"),
                clEnumValN(Stage::Cpp, "cpp",
                           "the execution plan as C++ (what `compile` "
                           "builds)")),
@@ -156,9 +162,15 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
       bnnc::generateModule(program, options, diagnostics);
   if (!module || diagnostics.hadErrors())
     return false;
-  if (emit == Stage::Train || emit == Stage::Cpp || compileMode) {
+  // Each stage is the one before plus a pass; --emit stops after it.
+  Stage last = compileMode ? Stage::Cpp : Stage(emit);
+  if (last >= Stage::Train) {
     mlir::PassManager passes(&diagnostics.mlirContext());
     passes.addPass(bnn::createBnnGenerateTrainStep());
+    if (last >= Stage::Fused)
+      passes.addNestedPass<mlir::func::FuncOp>(bnn::createBnnFuse());
+    if (last >= Stage::Packed)
+      passes.addNestedPass<mlir::func::FuncOp>(bnn::createBnnBitpack());
     if (mlir::failed(passes.run(*module)))
       return false;
   }

@@ -131,5 +131,6 @@ def Bnn_SquaredHingeOp : Bnn_LossOp<"squared_hinge",
     "multi-class squared hinge, sum_k max(0, 1 - t_k·y_k)² with t = ±1 one-hot">;
 
 include "bnn/BnnTrainOps.td"
+include "bnn/BnnKernelOps.td"
 
 #endif // BNN_OPS_TD

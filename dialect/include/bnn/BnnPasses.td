@@ -31,4 +31,27 @@ def BnnGenerateTrainStep : Pass<"bnn-generate-train-step", "mlir::ModuleOp"> {
   let dependentDialects = ["::bnn::BnnDialect", "::mlir::func::FuncDialect"];
 }
 
+def BnnFuse : Pass<"bnn-fuse", "mlir::func::FuncOp"> {
+  let summary = "Fuse batchnorm with sign (forward) and the STE with batchnorm_grad (backward)";
+  let description = [{
+    - training: `sign(batchnorm_train(x))` becomes `batchnorm_sign_train`,
+      which writes only the signs, and `batchnorm_grad(ste_grad(...))`
+      becomes `batchnorm_ste_grad`, which recomputes the STE window from x;
+    - evaluation: `sign(batchnorm(x))` becomes `batchnorm_sign`, a
+      per-channel threshold on x.
+  }];
+  let dependentDialects = ["::bnn::BnnDialect"];
+}
+
+def BnnBitpack : Pass<"bnn-bitpack", "mlir::func::FuncOp"> {
+  let summary = "Binary dense layers on ±1 inputs become XNOR-popcount on packed words";
+  let description = [{
+    A `bnn.dense` with binary weights, no bias and an input that is ±1 (the
+    result of sign, batchnorm_sign or batchnorm_sign_train) becomes
+    `bnn.pack_signs` of input and weight and `bnn.xnor_dense`, whose dot
+    product is length − 2·popcount(a XOR w).
+  }];
+  let dependentDialects = ["::bnn::BnnDialect"];
+}
+
 #endif // BNN_PASSES_TD

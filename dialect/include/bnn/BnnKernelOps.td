@@ -1,0 +1,74 @@
+#ifndef BNN_KERNEL_OPS_TD
+#define BNN_KERNEL_OPS_TD
+
+// Kernel-level ops: made by bnn-fuse and bnn-bitpack from graph and
+// training ops, one op per kernel of the execution plan.
+
+def Bnn_PackedTensor : TensorOf<[I64]>;
+
+def Bnn_BatchNormSignOp : Bnn_Op<"batchnorm_sign", [Pure]> {
+  let summary = "sign(batchnorm(x)) at evaluation: a per-channel threshold";
+  let description = [{
+    With running statistics, sign(γ·(x−μ)/σ + β) is x ≥ τ for γ > 0 and
+    x ≤ τ for γ < 0, with τ = μ − β·σ/γ (σ = sqrt(var + ε)); γ = 0 gives
+    sign(β). The kernel compares against τ instead of normalising.
+  }];
+  let arguments = (ins F32Tensor:$input, F32Tensor:$gamma, F32Tensor:$beta,
+                       F32Tensor:$running_mean, F32Tensor:$running_var,
+                       F64Attr:$epsilon);
+  let results = (outs F32Tensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Bnn_BatchNormSignTrainOp : Bnn_Op<"batchnorm_sign_train"> {
+  let summary = "batchnorm_train followed by sign, in one pass";
+  let description = [{
+    Writes only the signs: the backward pass (batchnorm_ste_grad) recomputes
+    the normalised value from input, gamma, beta, mean and inv_std, so the
+    pre-sign tensor is never stored. Updates the running statistics like
+    batchnorm_train.
+  }];
+  let arguments = (ins F32Tensor:$input, F32Tensor:$gamma, F32Tensor:$beta,
+                       F32Tensor:$running_mean, F32Tensor:$running_var,
+                       F64Attr:$epsilon, F64Attr:$momentum);
+  let results = (outs F32Tensor:$output, F32Tensor:$mean, F32Tensor:$inv_std);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Bnn_BatchNormSteGradOp : Bnn_Op<"batchnorm_ste_grad", [Pure]> {
+  let summary = "the straight-through estimator of sign fused into batchnorm_grad";
+  let description = [{
+    `output_grad` is the gradient of sign(batchnorm(x)); the STE window
+    1{|γ·(x−mean)·inv_std + β| ≤ 1} is applied on the fly, then the
+    batchnorm backward pass.
+  }];
+  let arguments = (ins F32Tensor:$input, F32Tensor:$gamma, F32Tensor:$beta,
+                       F32Tensor:$output_grad, F32Tensor:$mean,
+                       F32Tensor:$inv_std);
+  let results = (outs F32Tensor:$input_grad, F32Tensor:$gamma_grad,
+                      F32Tensor:$beta_grad);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Bnn_PackSignsOp : Bnn_Op<"pack_signs", [Pure]> {
+  let summary = "signs of the last axis packed 64 to an i64 word";
+  let description = [{
+    Bit i of word j is set when element 64·j + i is negative (sign −1);
+    padding bits are 0. [..., n] f32 -> [..., ceil(n / 64)] i64.
+  }];
+  let arguments = (ins F32Tensor:$input);
+  let results = (outs Bnn_PackedTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Bnn_XnorDenseOp : Bnn_Op<"xnor_dense", [Pure]> {
+  let summary = "binary dense on packed signs: length − 2·popcount(a XOR w)";
+  let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,
+                       I64Attr:$length);
+  let results = (outs F32Tensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+#endif // BNN_KERNEL_OPS_TD

@@ -1,0 +1,68 @@
+//===- Bitpack.cpp - Binary dense layers as XNOR-popcount on words --------===//
+
+#include "bnn/BnnOps.h"
+#include "bnn/BnnPasses.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace bnn {
+#define GEN_PASS_DEF_BNNBITPACK
+#include "bnn/BnnPasses.h.inc"
+} // namespace bnn
+
+using namespace mlir;
+using namespace bnn;
+
+namespace {
+
+/// True when every element of `value` is -1 or +1.
+bool isSignValued(Value value) {
+  Operation *producer = value.getDefiningOp();
+  if (!producer)
+    return false;
+  if (isa<SignOp, BatchNormSignOp>(producer))
+    return true;
+  auto fused = dyn_cast<BatchNormSignTrainOp>(producer);
+  return fused && value == fused.getOutput();
+}
+
+RankedTensorType packedType(Value value) {
+  auto type = value.getType().cast<RankedTensorType>();
+  SmallVector<int64_t> shape(type.getShape());
+  shape.back() = (shape.back() + 63) / 64;
+  return RankedTensorType::get(shape, IntegerType::get(value.getContext(), 64));
+}
+
+struct PackBinaryDense : OpRewritePattern<DenseOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DenseOp dense,
+                                PatternRewriter &rewriter) const override {
+    if (dense.getWeights() != Quantization::binary || dense.getBias() ||
+        !isSignValued(dense.getInput()))
+      return failure();
+    auto weightType = dense.getWeight().getType().cast<RankedTensorType>();
+    if (!weightType.hasStaticShape())
+      return failure();
+    Location loc = dense.getLoc();
+    Value input = rewriter.create<PackSignsOp>(
+        loc, packedType(dense.getInput()), dense.getInput());
+    Value weight = rewriter.create<PackSignsOp>(
+        loc, packedType(dense.getWeight()), dense.getWeight());
+    rewriter.replaceOpWithNewOp<XnorDenseOp>(
+        dense, dense.getType(), input, weight,
+        rewriter.getI64IntegerAttr(weightType.getShape()[1]));
+    return success();
+  }
+};
+
+struct BitpackPass : bnn::impl::BnnBitpackBase<BitpackPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<PackBinaryDense>(&getContext());
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

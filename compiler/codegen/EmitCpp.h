@@ -10,16 +10,20 @@
 #ifndef BNNC_CODEGEN_EMITCPP_H
 #define BNNC_CODEGEN_EMITCPP_H
 
+#include "lowering/KernelRequest.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace bnnc {
 
 /// Writes the plan of the (single) bnn.model function of `module` and its
-/// train step. `sourceName` is recorded for --help. Fails with a diagnostic
-/// on an op it cannot place.
+/// train step. `sourceName` is recorded for --help. With `halideKernels`,
+/// packed ops call AOT Halide kernels, requested there; without it they call
+/// bnnrt's C++ kernels. Fails with a diagnostic on an op it cannot place.
 mlir::LogicalResult emitCpp(mlir::ModuleOp module, llvm::StringRef sourceName,
-                            llvm::raw_ostream &os);
+                            llvm::raw_ostream &os,
+                            std::vector<KernelRequest> *halideKernels = nullptr);
 
 } // namespace bnnc
 

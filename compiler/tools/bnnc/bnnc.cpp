@@ -10,6 +10,7 @@
 #include "irgen/Loader.h"
 #include "irgen/ModelGen.h"
 #include "lowering/HalideInfo.h"
+#include "lowering/KernelLibrary.h"
 
 #include "bnn/BnnDialect.h"
 #include "bnn/BnnPasses.h"
@@ -43,6 +44,9 @@
 #ifndef BNNC_RUNTIME_LIBRARY
 #define BNNC_RUNTIME_LIBRARY ""
 #endif
+#ifndef BNNC_HALIDE_INCLUDE_DIR
+#define BNNC_HALIDE_INCLUDE_DIR ""
+#endif
 
 namespace cl = llvm::cl;
 
@@ -50,7 +54,7 @@ namespace {
 
 cl::OptionCategory bnncCategory("bnnc options");
 
-enum class Stage { AST, Bnn, Train, Fused, Packed, Cpp };
+enum class Stage { AST, Bnn, Train, Fused, Packed, Cpp, Halide };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.bnn>"),
                                cl::Required, cl::cat(bnncCategory));
@@ -71,7 +75,10 @@ cl::opt<Stage> emit(
                           "words"),
                clEnumValN(Stage::Cpp, "cpp",
                           "the execution plan as C++ (what `compile` "
-                          "builds)")),
+                          "builds)"),
+               clEnumValN(Stage::Halide, "halide",
+                          "the lowered statement of each Halide kernel of "
+                          "the plan")),
     cl::cat(bnncCategory));
 
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default stdout)"),
@@ -91,6 +98,16 @@ cl::opt<std::string> modelName(
     "model", cl::desc("Model to compile when the file defines several"),
     cl::value_desc("name"), cl::cat(bnncCategory));
 
+enum class KernelBackend { Halide, Cpp };
+cl::opt<KernelBackend> kernels(
+    "kernels", cl::desc("Who implements the packed binary kernels"),
+    cl::init(KernelBackend::Halide),
+    cl::values(clEnumValN(KernelBackend::Halide, "halide",
+                          "Halide, compiled ahead of time for the host "
+                          "(default)"),
+               clEnumValN(KernelBackend::Cpp, "cpp", "bnnrt's C++ kernels")),
+    cl::cat(bnncCategory));
+
 cl::opt<bool> verifyDiagnostics(
     "verify-diagnostics",
     cl::desc("Check errors against `expected-error {{...}}` comments in the "
@@ -108,9 +125,11 @@ void printVersion(llvm::raw_ostream &os) {
 /// `bnnc compile`: the first argument was the word "compile".
 bool compileMode = false;
 
-/// Builds the C++ plan at `cppPath` into the executable `outputPath` with
-/// the host C++ compiler and libbnnrt.
-bool buildExecutable(llvm::StringRef cppPath, llvm::StringRef outputPath) {
+/// Builds the C++ plan at `cppPath` and the kernel `objects` into the
+/// executable `outputPath` with the host C++ compiler and libbnnrt.
+bool buildExecutable(llvm::StringRef cppPath,
+                     const std::vector<std::string> &objects,
+                     llvm::StringRef outputPath) {
   const char *fromEnv = std::getenv("CXX");
   llvm::ErrorOr<std::string> compiler =
       llvm::sys::findProgramByName(fromEnv && *fromEnv ? fromEnv : "c++");
@@ -120,8 +139,15 @@ bool buildExecutable(llvm::StringRef cppPath, llvm::StringRef outputPath) {
   }
   llvm::SmallVector<llvm::StringRef> args = {
       *compiler, "-std=c++17", "-O2", "-march=native", "-fopenmp",
-      "-I", BNNC_RUNTIME_INCLUDE_DIR, cppPath, BNNC_RUNTIME_LIBRARY,
-      "-ltomlplusplus", "-lz", "-o", outputPath};
+      "-I", BNNC_RUNTIME_INCLUDE_DIR, "-I", BNNC_HALIDE_INCLUDE_DIR, cppPath};
+  for (const std::string &object : objects)
+    args.push_back(object);
+  for (llvm::StringRef arg : {llvm::StringRef(BNNC_RUNTIME_LIBRARY),
+                              llvm::StringRef("-ltomlplusplus"),
+                              llvm::StringRef("-lz"), llvm::StringRef("-lpthread"),
+                              llvm::StringRef("-ldl"), llvm::StringRef("-o"),
+                              outputPath})
+    args.push_back(arg);
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*compiler, args, std::nullopt, {}, 0,
                                          0, &message);
@@ -131,6 +157,41 @@ bool buildExecutable(llvm::StringRef cppPath, llvm::StringRef outputPath) {
     return false;
   }
   return true;
+}
+
+/// `bnnc compile`: the plan as C++, its Halide kernels as objects, linked
+/// with libbnnrt. Intermediate files live in a temporary folder that is
+/// removed afterwards.
+bool compileToExecutable(mlir::ModuleOp module) {
+  llvm::SmallString<128> dir;
+  if (llvm::sys::fs::createUniqueDirectory("bnnc-build", dir)) {
+    llvm::errs() << "bnnc: error: cannot create a temporary folder\n";
+    return false;
+  }
+  struct RemoveFolder {
+    llvm::SmallString<128> path;
+    ~RemoveFolder() { llvm::sys::fs::remove_directories(path); }
+  } removeLater{dir};
+
+  std::vector<bnnc::KernelRequest> requests;
+  llvm::SmallString<128> cppPath(dir);
+  llvm::sys::path::append(cppPath, "plan.cpp");
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream cpp(cppPath, ec);
+    if (ec || mlir::failed(bnnc::emitCpp(
+                  module, inputFile, cpp,
+                  kernels == KernelBackend::Halide ? &requests : nullptr)))
+      return false;
+  }
+  std::vector<std::string> objects;
+  std::string error;
+  if (!requests.empty() &&
+      !bnnc::compileKernels(requests, std::string(dir), objects, error)) {
+    llvm::errs() << "bnnc: error: " << error << "\n";
+    return false;
+  }
+  return buildExecutable(cppPath, objects, outputFile);
 }
 
 /// Runs the stage; returns false if anything was reported as an error.
@@ -164,6 +225,8 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
     return false;
   // Each stage is the one before plus a pass; --emit stops after it.
   Stage last = compileMode ? Stage::Cpp : Stage(emit);
+  if (last == Stage::Halide)
+    last = Stage::Cpp; // the kernels of the finished plan
   if (last >= Stage::Train) {
     mlir::PassManager passes(&diagnostics.mlirContext());
     passes.addPass(bnn::createBnnGenerateTrainStep());
@@ -174,23 +237,23 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
     if (mlir::failed(passes.run(*module)))
       return false;
   }
-  if (compileMode) {
-    llvm::SmallString<128> cppPath;
-    if (llvm::sys::fs::createTemporaryFile("bnnc-plan", "cpp", cppPath)) {
-      llvm::errs() << "bnnc: error: cannot create a temporary file\n";
-      return false;
-    }
-    llvm::FileRemover removeLater(cppPath);
-    {
-      std::error_code ec;
-      llvm::raw_fd_ostream cpp(cppPath, ec);
-      if (ec || mlir::failed(bnnc::emitCpp(*module, inputFile, cpp)))
-        return false;
-    }
-    return buildExecutable(cppPath, outputFile);
-  }
+  if (compileMode)
+    return compileToExecutable(*module);
   if (emit == Stage::Cpp)
     return mlir::succeeded(bnnc::emitCpp(*module, inputFile, os));
+  if (emit == Stage::Halide) {
+    std::vector<bnnc::KernelRequest> requests;
+    std::string ignored, text, error;
+    llvm::raw_string_ostream plan(ignored);
+    if (mlir::failed(bnnc::emitCpp(*module, inputFile, plan, &requests)))
+      return false;
+    if (!bnnc::lowerKernels(requests, text, error)) {
+      llvm::errs() << "bnnc: error: " << error << "\n";
+      return false;
+    }
+    os << text;
+    return true;
+  }
   module->print(os);
   os << "\n";
   return true;

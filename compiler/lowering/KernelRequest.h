@@ -1,0 +1,39 @@
+//===- KernelRequest.h - A Halide kernel the execution plan calls ---------===//
+//
+// Plain data, without Halide.h: the C++ plan emitter asks for kernels by
+// kind and static size, and the Halide side (KernelLibrary) compiles them
+// ahead of time for the host. Identical requests share one kernel.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BNNC_LOWERING_KERNELREQUEST_H
+#define BNNC_LOWERING_KERNELREQUEST_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bnnc {
+
+struct KernelRequest {
+  enum class Kind {
+    PackSigns, // f32 (length, rows) -> u64 (words, rows): sign bits
+    XnorDense, // u64 (words, rows) × u64 (words, units) -> f32 (units, rows)
+  };
+  Kind kind;
+  int64_t length = 0; // signs a row
+  int64_t units = 0;  // XnorDense only
+  std::string symbol; // the C function name in the object file
+
+  bool sameKernel(const KernelRequest &other) const {
+    return kind == other.kind && length == other.length &&
+           units == other.units;
+  }
+};
+
+/// Returns the symbol of an equal request in `requests`, adding one if new.
+std::string requestKernel(std::vector<KernelRequest> &requests,
+                          KernelRequest request);
+
+} // namespace bnnc
+
+#endif // BNNC_LOWERING_KERNELREQUEST_H

@@ -75,6 +75,23 @@ private:
     return formatExactDouble(value.convertToDouble()) + "f";
   }
 
+  /// A call of the Halide kernel `request` on f32 buffers, each given as
+  /// (C++ pointer, inner extent, outer extent), the output last.
+  void callHalide(bnnc::KernelRequest request,
+                  llvm::ArrayRef<std::tuple<std::string, std::string, std::string>> buffers) {
+    std::string kernel = bnnc::requestKernel(*halideKernels, request);
+    os << "  {\n";
+    std::string args;
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      auto [pointer, inner, outer] = buffers[i];
+      os << llvm::formatv("    HalideBuffer2D b{0}({1}, halideFloat32(), {2}, {3});\n",
+                          i, pointer, inner, outer);
+      args += (i ? ", b" : "b") + std::to_string(i) + ".raw()";
+    }
+    os << "    checkHalideCall(" << kernel << "(" << args << "), \"" << kernel
+       << "\");\n  }\n";
+  }
+
   /// A fresh workspace buffer holding `value`.
   std::string define(Value value) {
     std::string name = "v" + std::to_string(nextBuffer);
@@ -101,6 +118,14 @@ private:
         .Case([&](DenseOp dense) {
           llvm::ArrayRef<int64_t> w = shape(dense.getWeight());
           std::string y = define(dense.getResult());
+          bool binary = dense.getWeights() == Quantization::binary;
+          if (halideKernels && !dense.getBias()) {
+            callHalide({bnnc::KernelRequest::Kind::DenseForward, w[1], w[0], "", binary},
+                       {{use(dense.getInput()), std::to_string(w[1]), "n"},
+                        {use(dense.getWeight()), std::to_string(w[1]), std::to_string(w[0])},
+                        {y, std::to_string(w[0]), "n"}});
+            return success();
+          }
           // Packed XNOR products are bnn-bitpack's decision, made in the IR.
           os << llvm::formatv("  kernels::dense({0}, {1}, {2}, {3}, n, {4}, {5}, {6});\n",
                               use(dense.getInput()), use(dense.getWeight()),
@@ -275,6 +300,14 @@ private:
         .Case([&](DenseGradInputOp grad) {
           llvm::ArrayRef<int64_t> w = shape(grad.getWeight());
           std::string dx = define(grad.getResult());
+          if (halideKernels) {
+            callHalide({bnnc::KernelRequest::Kind::DenseGradInput, w[1], w[0], "",
+                        grad.getWeights() == Quantization::binary},
+                       {{use(grad.getWeight()), std::to_string(w[1]), std::to_string(w[0])},
+                        {use(grad.getOutputGrad()), std::to_string(w[0]), "n"},
+                        {dx, std::to_string(w[1]), "n"}});
+            return success();
+          }
           os << llvm::formatv("  kernels::denseGradInput({0}, {1}, {2}, n, {3}, {4}, {5});\n",
                               use(grad.getWeight()), use(grad.getOutputGrad()), dx,
                               w[1], w[0],
@@ -284,6 +317,15 @@ private:
         .Case([&](DenseGradWeightOp grad) {
           llvm::ArrayRef<int64_t> w = shape(grad.getWeight());
           std::string dw = define(grad.getResult());
+          if (halideKernels) {
+            callHalide({bnnc::KernelRequest::Kind::DenseGradWeight, w[1], w[0], "",
+                        grad.getWeights() == Quantization::binary},
+                       {{use(grad.getInput()), std::to_string(w[1]), "n"},
+                        {use(grad.getWeight()), std::to_string(w[1]), std::to_string(w[0])},
+                        {use(grad.getOutputGrad()), std::to_string(w[0]), "n"},
+                        {dw, std::to_string(w[1]), std::to_string(w[0])}});
+            return success();
+          }
           os << llvm::formatv("  kernels::denseGradWeight({0}, {1}, {2}, {3}, n, {4}, {5}, {6});\n",
                               use(grad.getInput()), use(grad.getWeight()),
                               use(grad.getOutputGrad()), dw, w[1], w[0],
@@ -483,12 +525,16 @@ LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
   if (halideKernels && !halideKernels->empty()) {
     os << "#include \"bnnrt/HalideBuffer.h\"\n\n"
        << "// Halide kernels, compiled ahead of time for this model.\n";
-    for (const bnnc::KernelRequest &kernel : *halideKernels)
-      os << "extern \"C\" int " << kernel.symbol << "("
-         << (kernel.kind == bnnc::KernelRequest::Kind::XnorDense
-                 ? "halide_buffer_t *, halide_buffer_t *, halide_buffer_t *"
-                 : "halide_buffer_t *, halide_buffer_t *")
-         << ");\n";
+    for (const bnnc::KernelRequest &kernel : *halideKernels) {
+      unsigned buffers = kernel.kind == bnnc::KernelRequest::Kind::PackSigns ? 2
+                         : kernel.kind == bnnc::KernelRequest::Kind::DenseGradWeight
+                             ? 4
+                             : 3;
+      os << "extern \"C\" int " << kernel.symbol << "(";
+      for (unsigned i = 0; i < buffers; ++i)
+        os << (i ? ", " : "") << "halide_buffer_t *";
+      os << ");\n";
+    }
   }
   os << "\nnamespace {\nusing namespace bnnrt;\nusing kernels::ConvShape;\n\n"
      << body.str();

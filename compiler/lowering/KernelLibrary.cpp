@@ -67,6 +67,97 @@ Kernel xnorDense(int64_t length, int64_t units) {
   return {Pipeline(output), {input, weight}};
 }
 
+//===--- float products of dense layers -----------------------------------===//
+
+/// q(w): sign for binary weights (sign(0) = +1), else w.
+Expr quantize(Expr w, bool binary) {
+  return binary ? select(w >= 0.0f, 1.0f, -1.0f) : w;
+}
+
+/// c(j, i) = Σ_p a(p, i) · b(j, p) over `depth` terms, scheduled like a
+/// register-blocked GEMM: 64 × 4 output tiles whose accumulators stay in
+/// vector registers while p runs; b is read along j (contiguous), a is
+/// broadcast. Rows of tiles run in parallel.
+Func matmul(Func a, Func b, int depth, Var j, Var i, const std::string &name) {
+  RDom p(0, depth, "p");
+  Func product(name + "_sum"), c(name);
+  product(j, i) = 0.0f;
+  product(j, i) += a(p, i) * b(j, p);
+  c(j, i) = product(j, i);
+  // Guarded tails everywhere: rounding a tile or a vector up would read
+  // past the inputs or write past the output.
+  const TailStrategy guard = TailStrategy::GuardWithIf;
+  Var jo("jo"), io("io"), ji("ji"), ii("ii");
+  // The copy-out loop over the tile's rows stays rolled: Halide 14 gets
+  // the guarded extent of the last unrolled row wrong (it writes a full
+  // 64-wide row there; caught by the kernels' canary tests).
+  c.tile(j, i, jo, io, ji, ii, 64, 4, guard)
+      .vectorize(ji, 16, guard)
+      .parallel(io);
+  product.compute_at(c, jo).vectorize(j, 16, guard).unroll(j).unroll(i);
+  product.update().reorder(j, i, p).vectorize(j, 16, guard).unroll(j).unroll(i);
+  return c;
+}
+
+Kernel denseForward(int64_t length, int64_t units, bool binary) {
+  ImageParam x(Float(32), 2, "x"), w(Float(32), 2, "w"); // (k, row), (k, unit)
+  x.dim(0).set_min(0).set_extent(int(length));
+  w.dim(0).set_min(0).set_extent(int(length));
+  w.dim(1).set_min(0).set_extent(int(units));
+  Var unit("unit"), row("row"), k("k");
+  Func quantizedT("quantized_t"); // (unit, k): units contiguous
+  quantizedT(unit, k) = quantize(w(k, unit), binary);
+  quantizedT.compute_root().parallel(k).vectorize(unit, 16, TailStrategy::GuardWithIf);
+  Func y = matmul(x, quantizedT, int(length), unit, row, "y");
+  y.output_buffer().dim(0).set_min(0).set_extent(int(units));
+  return {Pipeline(y), {x, w}};
+}
+
+Kernel denseGradInput(int64_t length, int64_t units, bool binary) {
+  ImageParam w(Float(32), 2, "w"), dy(Float(32), 2, "dy"); // (k, unit), (unit, row)
+  w.dim(0).set_min(0).set_extent(int(length));
+  w.dim(1).set_min(0).set_extent(int(units));
+  dy.dim(0).set_min(0).set_extent(int(units));
+  Var k("k"), row("row"), unit("unit");
+  Func quantized("quantized"); // (k, unit): k contiguous
+  quantized(k, unit) = quantize(w(k, unit), binary);
+  quantized.compute_root().parallel(unit).vectorize(k, 16, TailStrategy::GuardWithIf);
+  Func dx = matmul(dy, quantized, int(units), k, row, "dx");
+  dx.output_buffer().dim(0).set_min(0).set_extent(int(length));
+  return {Pipeline(dx), {w, dy}};
+}
+
+Kernel denseGradWeight(int64_t length, int64_t units, bool binary) {
+  ImageParam x(Float(32), 2, "x"), w(Float(32), 2, "w"), dy(Float(32), 2, "dy");
+  x.dim(0).set_min(0).set_extent(int(length));
+  w.dim(0).set_min(0).set_extent(int(length));
+  w.dim(1).set_min(0).set_extent(int(units));
+  dy.dim(0).set_min(0).set_extent(int(units));
+  Var k("k"), unit("unit"), row("row");
+  // a(p = row, i = unit) = dy(unit, row); b(j = k, p = row) = x(k, row).
+  Func dyByRow("dy_by_row");
+  dyByRow(row, unit) = dy(unit, row);
+  Func rows("rows");
+  rows(k, row) = x(k, row);
+  // The batch size is only known at run time: the product runs over dy's rows.
+  RDom r(0, dy.dim(1).extent(), "r");
+  Func product("dw_sum"), dw("dw");
+  product(k, unit) = 0.0f;
+  product(k, unit) += dyByRow(r, unit) * rows(k, r);
+  Expr window = binary ? select(abs(w(k, unit)) <= 1.0f, 1.0f, 0.0f) : Expr(1.0f);
+  dw(k, unit) = product(k, unit) * window;
+  const TailStrategy guard = TailStrategy::GuardWithIf;
+  Var ko("ko"), uo("uo"), ki("ki"), ui("ui");
+  dw.tile(k, unit, ko, uo, ki, ui, 64, 4, guard)
+      .vectorize(ki, 16, guard)
+      .parallel(uo); // rows rolled: see matmul
+  product.compute_at(dw, ko).vectorize(k, 16, guard).unroll(k).unroll(unit);
+  product.update().reorder(k, unit, r).vectorize(k, 16, guard).unroll(k).unroll(unit);
+  dw.output_buffer().dim(0).set_min(0).set_extent(int(length));
+  dw.output_buffer().dim(1).set_min(0).set_extent(int(units));
+  return {Pipeline(dw), {x, w, dy}};
+}
+
 Target kernelTarget() {
   return get_host_target().with_feature(Target::NoRuntime);
 }
@@ -79,6 +170,12 @@ Kernel buildKernel(const KernelRequest &request) {
     return packSigns(request.length);
   case KernelRequest::Kind::XnorDense:
     return xnorDense(request.length, request.units);
+  case KernelRequest::Kind::DenseForward:
+    return denseForward(request.length, request.units, request.binary);
+  case KernelRequest::Kind::DenseGradInput:
+    return denseGradInput(request.length, request.units, request.binary);
+  case KernelRequest::Kind::DenseGradWeight:
+    return denseGradWeight(request.length, request.units, request.binary);
   }
   return packSigns(request.length);
 }

@@ -18,15 +18,21 @@ struct KernelRequest {
   enum class Kind {
     PackSigns, // f32 (length, rows) -> u64 (words, rows): sign bits
     XnorDense, // u64 (words, rows) × u64 (words, units) -> f32 (units, rows)
+    // Float products of a dense layer with weight [units, length], q = sign
+    // for binary weights:
+    DenseForward,    // x (length, rows), w -> y (units, rows) = x·q(w)ᵀ
+    DenseGradInput,  // w, dy (units, rows) -> dx (length, rows) = dy·q(w)
+    DenseGradWeight, // x, w, dy -> dw (length, units) = dyᵀ·x ⊙ STE(w)
   };
   Kind kind;
-  int64_t length = 0; // signs a row
-  int64_t units = 0;  // XnorDense only
+  int64_t length = 0; // signs a row / input features
+  int64_t units = 0;  // all but PackSigns
   std::string symbol; // the C function name in the object file
+  bool binary = false; // the dense kernels: sign-quantised weights
 
   bool sameKernel(const KernelRequest &other) const {
     return kind == other.kind && length == other.length &&
-           units == other.units;
+           units == other.units && binary == other.binary;
   }
 };
 

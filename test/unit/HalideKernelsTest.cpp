@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 namespace {
@@ -19,6 +20,26 @@ std::vector<float> randomVector(size_t size, uint32_t seed) {
   return values;
 }
 
+/// Realizes `pipeline` into a (inner × outer) window of a larger buffer
+/// whose other elements hold a canary, and fails the test if any of them
+/// changed: a kernel must not write outside its output.
+template <typename T>
+Halide::Buffer<T> realizeGuarded(Halide::Pipeline &pipeline, int inner, int outer,
+                                 T canary) {
+  Halide::Buffer<T> whole(inner + 37, outer + 3);
+  whole.fill(canary);
+  Halide::Buffer<T> window = whole;
+  window.crop(0, 0, inner);
+  window.crop(1, 0, outer);
+  pipeline.realize(window);
+  for (int y = 0; y < outer + 3; ++y)
+    for (int x = 0; x < inner + 37; ++x)
+      if (x >= inner || y >= outer) {
+        EXPECT_EQ(whole(x, y), canary) << "written outside the output at " << x << ", " << y;
+      }
+  return window;
+}
+
 /// Packs signs with the Halide kernel.
 std::vector<uint64_t> packWithHalide(std::vector<float> &values, int rows,
                                      int length) {
@@ -27,8 +48,13 @@ std::vector<uint64_t> packWithHalide(std::vector<float> &values, int rows,
   Halide::Buffer<float> input(values.data(), length, rows);
   kernel.inputs[0].set(input);
   int words = (length + 63) / 64;
-  Halide::Buffer<uint64_t> packed = kernel.pipeline.realize({words, rows});
-  return std::vector<uint64_t>(packed.data(), packed.data() + words * rows);
+  Halide::Buffer<uint64_t> packed =
+      realizeGuarded<uint64_t>(kernel.pipeline, words, rows, 0x5a5a5a5a5a5a5a5aull);
+  std::vector<uint64_t> result;
+  for (int r = 0; r < rows; ++r)
+    for (int w = 0; w < words; ++w)
+      result.push_back(packed(w, r));
+  return result;
 }
 
 class HalideKernels : public ::testing::TestWithParam<int> {};
@@ -59,7 +85,7 @@ TEST_P(HalideKernels, XnorDenseMatchesFloatReferenceExactly) {
   Halide::Buffer<uint64_t> a(packedX.data(), words, rows), b(packedW.data(), words, units);
   kernel.inputs[0].set(a);
   kernel.inputs[1].set(b);
-  Halide::Buffer<float> out = kernel.pipeline.realize({units, rows});
+  Halide::Buffer<float> out = realizeGuarded<float>(kernel.pipeline, units, rows, 7.0f);
 
   std::vector<float> signs(x.size()), expected(size_t(rows) * units);
   bnnrt::reference::signForward(x.data(), signs.data(), int64_t(x.size()));
@@ -73,6 +99,61 @@ TEST_P(HalideKernels, XnorDenseMatchesFloatReferenceExactly) {
 // Lengths around word boundaries, and the hidden layers of the MNIST MLP.
 INSTANTIATE_TEST_SUITE_P(Lengths, HalideKernels,
                          ::testing::Values(1, 63, 64, 65, 200, 1024));
+
+/// The three float products of a dense layer against the reference.
+class HalideDenseKernels
+    : public ::testing::TestWithParam<std::tuple<bool, int, int, int>> {};
+
+TEST_P(HalideDenseKernels, MatchReference) {
+  auto [binary, length, units, rows] = GetParam();
+  std::vector<float> x = randomVector(size_t(rows) * length, 1);
+  std::vector<float> w = randomVector(size_t(units) * length, 2);
+  for (size_t i = 0; i < w.size(); i += 7)
+    w[i] *= 1.6f; // some latent weights outside the STE window
+  std::vector<float> dy = randomVector(size_t(rows) * units, 3);
+  using Kind = bnnc::KernelRequest::Kind;
+  auto run = [&](Kind kind, std::vector<Halide::Buffer<float>> inputs,
+                 std::vector<int> extents) {
+    bnnc::KernelRequest request{kind, length, units, "", binary};
+    bnnc::Kernel kernel = bnnc::buildKernel(request);
+    for (size_t i = 0; i < inputs.size(); ++i)
+      kernel.inputs[i].set(inputs[i]);
+    Halide::Buffer<float> out =
+        realizeGuarded<float>(kernel.pipeline, extents[0], extents[1], 7.0f);
+    std::vector<float> values;
+    for (int y = 0; y < extents[1]; ++y)
+      for (int x = 0; x < extents[0]; ++x)
+        values.push_back(out(x, y));
+    return values;
+  };
+  Halide::Buffer<float> xb(x.data(), length, rows), wb(w.data(), length, units),
+      dyb(dy.data(), units, rows);
+  std::vector<float> y = run(Kind::DenseForward, {xb, wb}, {units, rows});
+  std::vector<float> dx = run(Kind::DenseGradInput, {wb, dyb}, {length, rows});
+  std::vector<float> dw = run(Kind::DenseGradWeight, {xb, wb, dyb}, {length, units});
+
+  std::vector<float> yRef(y.size()), dxRef(dx.size()), dwRef(dw.size());
+  bnnrt::reference::denseForward(x.data(), w.data(), nullptr, yRef.data(), rows,
+                                 length, units, binary);
+  bnnrt::reference::denseBackward(x.data(), w.data(), dy.data(), dxRef.data(),
+                                  dwRef.data(), nullptr, rows, length, units, binary);
+  auto expectNear = [](const std::vector<float> &a, const std::vector<float> &b,
+                       const char *what) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i)
+      ASSERT_NEAR(a[i], b[i], 1e-4f * (1 + std::fabs(b[i]))) << what << "[" << i << "]";
+  };
+  expectNear(y, yRef, "y");
+  expectNear(dx, dxRef, "dx");
+  expectNear(dw, dwRef, "dw");
+}
+
+// Partial tiles in every direction (64-wide, 4-high tiles), binary and real.
+INSTANTIATE_TEST_SUITE_P(Shapes, HalideDenseKernels,
+                         ::testing::Combine(::testing::Bool(),
+                                            ::testing::Values(1, 100, 784),
+                                            ::testing::Values(10, 32, 130),
+                                            ::testing::Values(5, 100)));
 
 TEST(HalideKernels, LoweredStatementsNameEachKernel) {
   std::vector<bnnc::KernelRequest> requests;

@@ -168,10 +168,18 @@ bool compileToExecutable(mlir::ModuleOp module) {
     llvm::errs() << "bnnc: error: cannot create a temporary folder\n";
     return false;
   }
+  // BNNC_KEEP_TEMPS=1 keeps plan.cpp and the kernel objects for inspection.
+  bool keep = std::getenv("BNNC_KEEP_TEMPS") != nullptr;
+  if (keep)
+    llvm::errs() << "bnnc: keeping intermediate files in " << dir << "\n";
   struct RemoveFolder {
     llvm::SmallString<128> path;
-    ~RemoveFolder() { llvm::sys::fs::remove_directories(path); }
-  } removeLater{dir};
+    bool keep;
+    ~RemoveFolder() {
+      if (!keep)
+        llvm::sys::fs::remove_directories(path);
+    }
+  } removeLater{dir, keep};
 
   std::vector<bnnc::KernelRequest> requests;
   llvm::SmallString<128> cppPath(dir);
@@ -239,8 +247,12 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
   }
   if (compileMode)
     return compileToExecutable(*module);
-  if (emit == Stage::Cpp)
-    return mlir::succeeded(bnnc::emitCpp(*module, inputFile, os));
+  if (emit == Stage::Cpp) {
+    std::vector<bnnc::KernelRequest> requests;
+    return mlir::succeeded(bnnc::emitCpp(
+        *module, inputFile, os,
+        kernels == KernelBackend::Halide ? &requests : nullptr));
+  }
   if (emit == Stage::Halide) {
     std::vector<bnnc::KernelRequest> requests;
     std::string ignored, text, error;

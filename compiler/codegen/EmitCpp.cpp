@@ -435,18 +435,6 @@ const char *initKindName(InitKind kind) {
   return "Constant";
 }
 
-bool isBinaryWeight(ParamOp param) {
-  for (Operation *user : param->getUsers()) {
-    if (auto dense = dyn_cast<DenseOp>(user))
-      return dense.getWeight() == param.getValue() &&
-             dense.getWeights() == Quantization::binary;
-    if (auto conv = dyn_cast<Conv2DOp>(user))
-      return conv.getWeight() == param.getValue() &&
-             conv.getWeights() == Quantization::binary;
-  }
-  return false;
-}
-
 /// A C++ string literal.
 std::string quote(llvm::StringRef text) {
   std::string result = "\"";
@@ -481,7 +469,7 @@ void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
          << ", " << quote(b.param ? b.param.getValue() : "") << "}";
     });
     os << "}, " << (param.getState() ? "true" : "false") << ", "
-       << (isBinaryWeight(param) ? "true" : "false") << "});\n";
+       << (param.isLatentBinaryWeight() ? "true" : "false") << "});\n";
   });
   os << "  spec.trainStep = trainStep;\n  spec.evalStep = evalStep;\n"
      << "  return spec;\n}\n";

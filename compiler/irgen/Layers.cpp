@@ -410,6 +410,26 @@ static std::optional<bool> hasBias(const LayerArgs &args, bool fallback) {
 // Layers with parameters
 //===----------------------------------------------------------------------===//
 
+std::optional<std::pair<Value, Value>>
+ModelGen::weightAndBias(const LayerArgs &args, llvm::StringRef layer,
+                        llvm::ArrayRef<int64_t> weightShape, bool realWeights,
+                        Location loc, Scope &scope) {
+  // A bias before batchnorm is redundant; binary layers feed batchnorm.
+  std::optional<bool> bias = hasBias(args, realWeights);
+  std::optional<bnn::InitAttr> weightInit =
+      initArg(args, "weight", policy(bnn::InitKind::glorot_uniform), scope);
+  std::optional<bnn::InitAttr> biasInit =
+      initArg(args, "bias", constantInit(0.0), scope);
+  if (!bias || !weightInit || !biasInit)
+    return std::nullopt;
+  Value weight = createParam(layer, "weight", weightShape, *weightInit,
+                             /*state=*/false, loc);
+  Value biasValue = *bias ? createParam(layer, "bias", {weightShape[0]},
+                                        *biasInit, /*state=*/false, loc)
+                          : Value();
+  return std::make_pair(weight, biasValue);
+}
+
 EvalValue ModelGen::buildDense(const LayerArgs &args, Scope &scope) {
   Value input = tensorArg(args, "input", scope);
   std::optional<int64_t> units = intArg(args, "units", std::nullopt, 1, scope);
@@ -418,29 +438,19 @@ EvalValue ModelGen::buildDense(const LayerArgs &args, Scope &scope) {
   std::optional<std::string> name = layerName(args, "dense");
   if (!input || !units || !weights || !name)
     return EvalValue::invalid();
-  // A bias before batchnorm is redundant; binary layers feed batchnorm.
-  std::optional<bool> bias = hasBias(args, *weights == "real");
-  std::optional<bnn::InitAttr> weightInit =
-      initArg(args, "weight", policy(bnn::InitKind::glorot_uniform), scope);
-  std::optional<bnn::InitAttr> biasInit =
-      initArg(args, "bias", constantInit(0.0), scope);
   std::optional<RankedTensorType> type =
       resultType(shapes::dense(shapeOf(input), *units), args.call->getLoc());
-  if (!type || !weightInit || !biasInit)
+  if (!type)
     return EvalValue::invalid();
-
   Location loc = location(args.call->getLoc());
-  int64_t inFeatures = shapeOf(input)[1];
-  Value weight =
-      createParam(*name, "weight", {*units, inFeatures}, *weightInit, false,
-                  loc);
-  Value biasValue =
-      *bias ? createParam(*name, "bias", {*units}, *biasInit, false, loc)
-            : Value();
+  auto params = weightAndBias(args, *name, {*units, shapeOf(input)[1]},
+                              *weights == "real", loc, scope);
+  if (!params)
+    return EvalValue::invalid();
   auto quant = bnn::QuantizationAttr::get(
       &context, *bnn::symbolizeQuantization(*weights));
   return EvalValue::ofTensor(builder.create<bnn::DenseOp>(
-      loc, *type, input, weight, biasValue, quant));
+      loc, *type, input, params->first, params->second, quant));
 }
 
 EvalValue ModelGen::buildConv2D(const LayerArgs &args, Scope &scope) {
@@ -456,29 +466,22 @@ EvalValue ModelGen::buildConv2D(const LayerArgs &args, Scope &scope) {
   std::optional<std::string> name = layerName(args, "conv2d");
   if (!input || !filters || !kernel || !stride || !pad || !weights || !name)
     return EvalValue::invalid();
-  std::optional<bool> bias = hasBias(args, *weights == "real");
-  std::optional<bnn::InitAttr> weightInit =
-      initArg(args, "weight", policy(bnn::InitKind::glorot_uniform), scope);
-  std::optional<bnn::InitAttr> biasInit =
-      initArg(args, "bias", constantInit(0.0), scope);
   shapes::Window window{*kernel, *kernel, *stride, *stride, *pad, *pad};
   std::optional<RankedTensorType> type = resultType(
       shapes::conv2d(shapeOf(input), *filters, window), args.call->getLoc());
-  if (!type || !weightInit || !biasInit)
+  if (!type)
     return EvalValue::invalid();
-
   Location loc = location(args.call->getLoc());
   int64_t channels = shapeOf(input)[1];
-  Value weight = createParam(*name, "weight",
-                             {*filters, channels, *kernel, *kernel},
-                             *weightInit, false, loc);
-  Value biasValue =
-      *bias ? createParam(*name, "bias", {*filters}, *biasInit, false, loc)
-            : Value();
+  auto params =
+      weightAndBias(args, *name, {*filters, channels, *kernel, *kernel},
+                    *weights == "real", loc, scope);
+  if (!params)
+    return EvalValue::invalid();
   auto quant = bnn::QuantizationAttr::get(
       &context, *bnn::symbolizeQuantization(*weights));
   return EvalValue::ofTensor(builder.create<bnn::Conv2DOp>(
-      loc, *type, input, weight, biasValue, quant,
+      loc, *type, input, params->first, params->second, quant,
       builder.getDenseI64ArrayAttr({*stride, *stride}),
       builder.getDenseI64ArrayAttr({*pad, *pad})));
 }

@@ -130,6 +130,12 @@ public:
   mlir::Value createParam(llvm::StringRef layer, llvm::StringRef role,
                           llvm::ArrayRef<int64_t> shape, bnn::InitAttr init,
                           bool state, mlir::Location loc);
+  /// The weight and optional bias of dense and conv2d (`weight ~ ...`,
+  /// `bias = ...`, `bias ~ ...`); a bias by default only for real weights.
+  std::optional<std::pair<mlir::Value, mlir::Value>>
+  weightAndBias(const LayerArgs &args, llvm::StringRef layer,
+                llvm::ArrayRef<int64_t> weightShape, bool realWeights,
+                mlir::Location loc, Scope &scope);
   bnn::InitAttr constantInit(double value);
   bnn::InitAttr policy(bnn::InitKind kind);
   mlir::RankedTensorType tensorType(llvm::ArrayRef<int64_t> shape);

@@ -112,6 +112,18 @@ LogicalResult ParamOp::verify() {
   return success();
 }
 
+bool ParamOp::isLatentBinaryWeight() {
+  for (Operation *user : getOperation()->getUsers()) {
+    if (auto dense = dyn_cast<DenseOp>(user))
+      return dense.getWeight() == getValue() &&
+             dense.getWeights() == Quantization::binary;
+    if (auto conv = dyn_cast<Conv2DOp>(user))
+      return conv.getWeight() == getValue() &&
+             conv.getWeights() == Quantization::binary;
+  }
+  return false;
+}
+
 LogicalResult ParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   for (const InitBound &bound : getInit().getArgs()) {
     if (bound.isConstant())

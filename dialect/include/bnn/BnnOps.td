@@ -40,6 +40,11 @@ def Bnn_ParamOp : Bnn_Op<"param", [Pure,
   // The init attribute comes last: a trailing `: type` would be read as its type.
   let assemblyFormat = "$name `:` type($value) `init` qualified($init) attr-dict";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The weight of a binary dense or conv2d layer: its latent real value
+    /// is clipped to [-1, 1] after each step.
+    bool isLatentBinaryWeight();
+  }];
 }
 
 //===----------------------------------------------------------------------===//

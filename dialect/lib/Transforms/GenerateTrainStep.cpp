@@ -223,19 +223,6 @@ private:
         });
   }
 
-  /// True for the weight of a binary layer: its latent value is clipped.
-  static bool isBinaryWeight(ParamOp param) {
-    for (Operation *user : param->getUsers()) {
-      if (auto dense = dyn_cast<DenseOp>(user))
-        return dense.getWeight() == param.getValue() &&
-               dense.getWeights() == Quantization::binary;
-      if (auto conv = dyn_cast<Conv2DOp>(user))
-        return conv.getWeight() == param.getValue() &&
-               conv.getWeights() == Quantization::binary;
-    }
-    return false;
-  }
-
   void emitOptimizerUpdates() {
     for (Operation *op : forwardOps) {
       auto param = dyn_cast<ParamOp>(op);
@@ -246,7 +233,7 @@ private:
         continue;
       auto update = builder.create<AdamUpdateOp>(
           param.getLoc(), param.getValue(), grad->second, lr, step);
-      if (isBinaryWeight(param))
+      if (param.isLatentBinaryWeight())
         update.setClip(true);
     }
   }

@@ -75,21 +75,45 @@ private:
     return formatExactDouble(value.convertToDouble()) + "f";
   }
 
-  /// A call of the Halide kernel `request` on f32 buffers, each given as
-  /// (C++ pointer, inner extent, outer extent), the output last.
-  void callHalide(bnnc::KernelRequest request,
-                  llvm::ArrayRef<std::tuple<std::string, std::string, std::string>> buffers) {
+  /// One buffer argument of a Halide kernel: a C++ pointer to f32 data and
+  /// its extents, innermost first (1 to 3 of them).
+  struct HalideArg {
+    std::string pointer;
+    std::vector<std::string> extents;
+  };
+
+  /// A call of the Halide kernel `request`, its inputs then its outputs.
+  void callHalide(bnnc::KernelRequest request, llvm::ArrayRef<HalideArg> buffers) {
     std::string kernel = bnnc::requestKernel(*halideKernels, request);
     os << "  {\n";
     std::string args;
     for (size_t i = 0; i < buffers.size(); ++i) {
-      auto [pointer, inner, outer] = buffers[i];
-      os << llvm::formatv("    HalideBuffer2D b{0}({1}, halideFloat32(), {2}, {3});\n",
-                          i, pointer, inner, outer);
+      const HalideArg &arg = buffers[i];
+      os << "    HalideBuffer" << arg.extents.size() << "D b" << i << "("
+         << arg.pointer << ", halideFloat32()";
+      for (const std::string &extent : arg.extents)
+        os << ", " << extent;
+      os << ");\n";
       args += (i ? ", b" : "b") + std::to_string(i) + ".raw()";
     }
     os << "    checkHalideCall(" << kernel << "(" << args << "), \"" << kernel
        << "\");\n  }\n";
+  }
+
+  /// x as (spatial, channels, n) and the per-channel extent, for the
+  /// batchnorm kernels.
+  static std::pair<std::vector<std::string>, int64_t> channelLayout(Value x) {
+    llvm::ArrayRef<int64_t> s = shape(x);
+    int64_t spatial = 1;
+    for (int64_t extent : s.drop_front(2))
+      spatial *= extent;
+    return {{std::to_string(spatial), std::to_string(s[1]), "n"}, s[1]};
+  }
+  static int64_t spatialOf(Value x) {
+    int64_t spatial = 1;
+    for (int64_t extent : shape(x).drop_front(2))
+      spatial *= extent;
+    return spatial;
   }
 
   /// A fresh workspace buffer holding `value`.
@@ -121,9 +145,9 @@ private:
           bool binary = dense.getWeights() == Quantization::binary;
           if (halideKernels && !dense.getBias()) {
             callHalide({bnnc::KernelRequest::Kind::DenseForward, w[1], w[0], "", binary},
-                       {{use(dense.getInput()), std::to_string(w[1]), "n"},
-                        {use(dense.getWeight()), std::to_string(w[1]), std::to_string(w[0])},
-                        {y, std::to_string(w[0]), "n"}});
+                       {{use(dense.getInput()), {std::to_string(w[1]), "n"}},
+                        {use(dense.getWeight()), {std::to_string(w[1]), std::to_string(w[0])}},
+                        {y, {std::to_string(w[0]), "n"}}});
             return success();
           }
           // Packed XNOR products are bnn-bitpack's decision, made in the IR.
@@ -167,6 +191,17 @@ private:
         })
         .Case([&](BatchNormSignOp norm) {
           std::string y = define(norm.getResult());
+          if (halideKernels) {
+            auto [x, channels] = channelLayout(norm.getInput());
+            std::vector<std::string> c{std::to_string(channels)};
+            callHalide({bnnc::KernelRequest::Kind::BatchNormSign,
+                        spatialOf(norm.getInput()), channels, "", false,
+                        norm.getEpsilon().convertToDouble()},
+                       {{use(norm.getInput()), x}, {use(norm.getGamma()), c},
+                        {use(norm.getBeta()), c}, {use(norm.getRunningMean()), c},
+                        {use(norm.getRunningVar()), c}, {y, x}});
+            return success();
+          }
           os << llvm::formatv(
               "  kernels::batchnormSign({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7});\n",
               use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()),
@@ -178,6 +213,27 @@ private:
           std::string y = define(norm.getOutput());
           std::string mean = define(norm.getMean());
           std::string invStd = define(norm.getInvStd());
+          if (halideKernels) {
+            auto [x, channels] = channelLayout(norm.getInput());
+            std::vector<std::string> c{std::to_string(channels)};
+            // New running statistics go to scratch, then into the params.
+            std::string newMean = "ws.get(" + std::to_string(nextBuffer++) + ", " + c[0] + ")";
+            std::string newVar = "ws.get(" + std::to_string(nextBuffer++) + ", " + c[0] + ")";
+            os << "  {\n  float *running = " << newMean << ", *runningVar = " << newVar << ";\n";
+            callHalide({bnnc::KernelRequest::Kind::BatchNormSignTrain,
+                        spatialOf(norm.getInput()), channels, "", false,
+                        norm.getEpsilon().convertToDouble(),
+                        norm.getMomentum().convertToDouble()},
+                       {{use(norm.getInput()), x}, {use(norm.getGamma()), c},
+                        {use(norm.getBeta()), c}, {use(norm.getRunningMean()), c},
+                        {use(norm.getRunningVar()), c}, {y, x}, {mean, c},
+                        {invStd, c}, {"running", c}, {"runningVar", c}});
+            os << llvm::formatv("  kernels::copy(running, {0}, {1});\n"
+                                "  kernels::copy(runningVar, {2}, {1});\n  }\n",
+                                use(norm.getRunningMean()), channels,
+                                use(norm.getRunningVar()));
+            return success();
+          }
           os << llvm::formatv(
               "  kernels::batchnormSignTrain({0}, {1}, {2}, {3}, {4}, {5}, "
               "{6}, {7}, {8}, {9}, {10});\n",
@@ -191,6 +247,17 @@ private:
           std::string dx = define(grad.getInputGrad());
           std::string dgamma = define(grad.getGammaGrad());
           std::string dbeta = define(grad.getBetaGrad());
+          if (halideKernels) {
+            auto [x, channels] = channelLayout(grad.getInput());
+            std::vector<std::string> c{std::to_string(channels)};
+            callHalide({bnnc::KernelRequest::Kind::BatchNormSteGrad,
+                        spatialOf(grad.getInput()), channels, ""},
+                       {{use(grad.getInput()), x}, {use(grad.getGamma()), c},
+                        {use(grad.getBeta()), c}, {use(grad.getOutputGrad()), x},
+                        {use(grad.getMean()), c}, {use(grad.getInvStd()), c},
+                        {dx, x}, {dgamma, c}, {dbeta, c}});
+            return success();
+          }
           os << llvm::formatv(
               "  kernels::batchnormSteGrad({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9});\n",
               use(grad.getInput()), use(grad.getGamma()), use(grad.getBeta()),
@@ -303,9 +370,9 @@ private:
           if (halideKernels) {
             callHalide({bnnc::KernelRequest::Kind::DenseGradInput, w[1], w[0], "",
                         grad.getWeights() == Quantization::binary},
-                       {{use(grad.getWeight()), std::to_string(w[1]), std::to_string(w[0])},
-                        {use(grad.getOutputGrad()), std::to_string(w[0]), "n"},
-                        {dx, std::to_string(w[1]), "n"}});
+                       {{use(grad.getWeight()), {std::to_string(w[1]), std::to_string(w[0])}},
+                        {use(grad.getOutputGrad()), {std::to_string(w[0]), "n"}},
+                        {dx, {std::to_string(w[1]), "n"}}});
             return success();
           }
           os << llvm::formatv("  kernels::denseGradInput({0}, {1}, {2}, n, {3}, {4}, {5});\n",
@@ -320,10 +387,10 @@ private:
           if (halideKernels) {
             callHalide({bnnc::KernelRequest::Kind::DenseGradWeight, w[1], w[0], "",
                         grad.getWeights() == Quantization::binary},
-                       {{use(grad.getInput()), std::to_string(w[1]), "n"},
-                        {use(grad.getWeight()), std::to_string(w[1]), std::to_string(w[0])},
-                        {use(grad.getOutputGrad()), std::to_string(w[0]), "n"},
-                        {dw, std::to_string(w[1]), std::to_string(w[0])}});
+                       {{use(grad.getInput()), {std::to_string(w[1]), "n"}},
+                        {use(grad.getWeight()), {std::to_string(w[1]), std::to_string(w[0])}},
+                        {use(grad.getOutputGrad()), {std::to_string(w[0]), "n"}},
+                        {dw, {std::to_string(w[1]), std::to_string(w[0])}}});
             return success();
           }
           os << llvm::formatv("  kernels::denseGradWeight({0}, {1}, {2}, {3}, n, {4}, {5}, {6});\n",
@@ -514,10 +581,15 @@ LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
     os << "#include \"bnnrt/HalideBuffer.h\"\n\n"
        << "// Halide kernels, compiled ahead of time for this model.\n";
     for (const bnnc::KernelRequest &kernel : *halideKernels) {
-      unsigned buffers = kernel.kind == bnnc::KernelRequest::Kind::PackSigns ? 2
-                         : kernel.kind == bnnc::KernelRequest::Kind::DenseGradWeight
-                             ? 4
-                             : 3;
+      unsigned buffers = 3;
+      switch (kernel.kind) {
+      case bnnc::KernelRequest::Kind::PackSigns: buffers = 2; break;
+      case bnnc::KernelRequest::Kind::DenseGradWeight: buffers = 4; break;
+      case bnnc::KernelRequest::Kind::BatchNormSign: buffers = 6; break;
+      case bnnc::KernelRequest::Kind::BatchNormSignTrain: buffers = 10; break;
+      case bnnc::KernelRequest::Kind::BatchNormSteGrad: buffers = 9; break;
+      default: break;
+      }
       os << "extern \"C\" int " << kernel.symbol << "(";
       for (unsigned i = 0; i < buffers; ++i)
         os << (i ? ", " : "") << "halide_buffer_t *";

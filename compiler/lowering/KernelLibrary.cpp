@@ -158,6 +158,147 @@ Kernel denseGradWeight(int64_t length, int64_t units, bool binary) {
   return {Pipeline(dw), {x, w, dy}};
 }
 
+//===--- batch normalisation ----------------------------------------------===//
+// x is (spatial, channel, batch): a dense layer's output has spatial = 1.
+// Statistics are summed in double, as in bnnrt::reference.
+
+/// A double constant (Halide does not mix Expr and C++ doubles implicitly).
+Expr f64(double value) { return Internal::make_const(Float(64), value); }
+
+struct BatchNormInputs {
+  ImageParam x{Float(32), 3, "x"};
+  Var s{"s"}, c{"c"}, n{"n"};
+  Expr count; // elements per channel
+  RDom r;     // over (spatial, batch)
+  BatchNormInputs(int64_t spatial, int64_t channels) {
+    x.dim(0).set_min(0).set_extent(int(spatial));
+    x.dim(1).set_min(0).set_extent(int(channels));
+    count = cast<double>(int(spatial) * x.dim(2).extent());
+    r = RDom(0, int(spatial), 0, x.dim(2).extent(), "r");
+  }
+};
+
+ImageParam channelParam(const std::string &name, int64_t channels) {
+  ImageParam p(Float(32), 1, name);
+  p.dim(0).set_min(0).set_extent(int(channels));
+  return p;
+}
+
+/// A per-channel sum over (spatial, batch), channels in parallel blocks and
+/// vectors: the reduction runs over contiguous channels.
+Func channelSum(BatchNormInputs &in, Expr term, const std::string &name) {
+  Func total(name);
+  total(in.c) = cast<double>(0);
+  total(in.c) += term;
+  Var co("co"), ci("ci");
+  total.compute_root().vectorize(in.c, 8, TailStrategy::GuardWithIf);
+  total.update()
+      .split(in.c, co, ci, 64, TailStrategy::GuardWithIf)
+      .reorder(ci, in.r.x, in.r.y, co)
+      .vectorize(ci, 8, TailStrategy::GuardWithIf)
+      .parallel(co);
+  return total;
+}
+
+void schedulePerElement(Func f, BatchNormInputs &in, int64_t spatial) {
+  f.parallel(in.n).vectorize(spatial == 1 ? in.c : in.s, 8,
+                             TailStrategy::GuardWithIf);
+}
+
+Func asFloat(Expr value, Var c, const std::string &name) {
+  Func f(name);
+  f(c) = cast<float>(value);
+  return f;
+}
+
+Kernel batchnormSignTrain(int64_t spatial, int64_t channels, double epsilon,
+                          double momentum) {
+  BatchNormInputs in(spatial, channels);
+  ImageParam gamma = channelParam("gamma", channels),
+             beta = channelParam("beta", channels),
+             runningMean = channelParam("running_mean", channels),
+             runningVar = channelParam("running_var", channels);
+  Var s = in.s, c = in.c, n = in.n;
+  Expr x = cast<double>(in.x(in.r.x, c, in.r.y));
+  Func mean("mean");
+  mean(c) = channelSum(in, x, "total")(c) / in.count;
+  mean.compute_root();
+  Func squares = channelSum(in, (x - mean(c)) * (x - mean(c)), "squares");
+  Func invStd("inv_std");
+  invStd(c) = f64(1.0) / sqrt(squares(c) / in.count + f64(epsilon));
+  invStd.compute_root();
+  Func signs("signs");
+  Expr normalised = cast<float>(cast<double>(gamma(c)) *
+                                    (cast<double>(in.x(s, c, n)) - mean(c)) *
+                                    invStd(c) +
+                                cast<double>(beta(c)));
+  signs(s, c, n) = select(normalised >= 0.0f, 1.0f, -1.0f);
+  schedulePerElement(signs, in, spatial);
+  Expr unbiased = select(in.count > f64(1.0), squares(c) / (in.count - f64(1.0)),
+                         squares(c) / in.count);
+  Func newMean = asFloat(f64(momentum) * cast<double>(runningMean(c)) +
+                             f64(1.0 - momentum) * mean(c), c, "new_running_mean");
+  Func newVar = asFloat(f64(momentum) * cast<double>(runningVar(c)) +
+                            f64(1.0 - momentum) * unbiased, c, "new_running_var");
+  Func meanOut = asFloat(mean(c), c, "mean_out");
+  Func invStdOut = asFloat(invStd(c), c, "inv_std_out");
+  return {Pipeline({signs, meanOut, invStdOut, newMean, newVar}),
+          {in.x, gamma, beta, runningMean, runningVar}};
+}
+
+Kernel batchnormSteGrad(int64_t spatial, int64_t channels) {
+  BatchNormInputs in(spatial, channels);
+  ImageParam gamma = channelParam("gamma", channels),
+             beta = channelParam("beta", channels),
+             mean = channelParam("mean", channels),
+             invStd = channelParam("inv_std", channels);
+  ImageParam dy(Float(32), 3, "dy");
+  Var s = in.s, c = in.c, n = in.n;
+  Func xhat("xhat"), windowed("windowed");
+  xhat(s, c, n) = (cast<double>(in.x(s, c, n)) - cast<double>(mean(c))) *
+                  cast<double>(invStd(c));
+  // The STE window of sign(γ·x̂ + β), recomputed rather than stored.
+  Expr normalised = cast<float>(cast<double>(gamma(c)) * xhat(s, c, n) +
+                                cast<double>(beta(c)));
+  windowed(s, c, n) = select(abs(normalised) <= 1.0f,
+                             cast<double>(dy(s, c, n)), cast<double>(0));
+  Func sumDy = channelSum(in, windowed(in.r.x, c, in.r.y), "sum_dy");
+  Func sumDyXhat = channelSum(
+      in, windowed(in.r.x, c, in.r.y) * xhat(in.r.x, c, in.r.y), "sum_dy_xhat");
+  Func dx("dx");
+  dx(s, c, n) = cast<float>(cast<double>(gamma(c)) * cast<double>(invStd(c)) /
+                            in.count *
+                            (in.count * windowed(s, c, n) - sumDy(c) -
+                             xhat(s, c, n) * sumDyXhat(c)));
+  schedulePerElement(dx, in, spatial);
+  Func dgamma = asFloat(sumDyXhat(c), c, "dgamma");
+  Func dbeta = asFloat(sumDy(c), c, "dbeta");
+  return {Pipeline({dx, dgamma, dbeta}),
+          {in.x, gamma, beta, dy, mean, invStd}};
+}
+
+Kernel batchnormSign(int64_t spatial, int64_t channels, double epsilon) {
+  BatchNormInputs in(spatial, channels);
+  ImageParam gamma = channelParam("gamma", channels),
+             beta = channelParam("beta", channels),
+             runningMean = channelParam("running_mean", channels),
+             runningVar = channelParam("running_var", channels);
+  Var s = in.s, c = in.c, n = in.n;
+  // γ(x − μ)/σ + β ≥ 0 ⇔ x ≥ τ (γ > 0) or x ≤ τ (γ < 0), τ = μ − βσ/γ.
+  Func threshold("threshold");
+  Expr sigma = sqrt(runningVar(c) + float(epsilon));
+  threshold(c) = select(gamma(c) != 0.0f,
+                        runningMean(c) - beta(c) * sigma / gamma(c), 0.0f);
+  threshold.compute_root();
+  Expr x = in.x(s, c, n);
+  Expr positive = select(gamma(c) > 0.0f, x >= threshold(c),
+                         gamma(c) < 0.0f, x <= threshold(c), beta(c) >= 0.0f);
+  Func signs("signs");
+  signs(s, c, n) = select(positive, 1.0f, -1.0f);
+  schedulePerElement(signs, in, spatial);
+  return {Pipeline(signs), {in.x, gamma, beta, runningMean, runningVar}};
+}
+
 Target kernelTarget() {
   return get_host_target().with_feature(Target::NoRuntime);
 }
@@ -176,6 +317,13 @@ Kernel buildKernel(const KernelRequest &request) {
     return denseGradInput(request.length, request.units, request.binary);
   case KernelRequest::Kind::DenseGradWeight:
     return denseGradWeight(request.length, request.units, request.binary);
+  case KernelRequest::Kind::BatchNormSignTrain:
+    return batchnormSignTrain(request.length, request.units, request.epsilon,
+                              request.momentum);
+  case KernelRequest::Kind::BatchNormSteGrad:
+    return batchnormSteGrad(request.length, request.units);
+  case KernelRequest::Kind::BatchNormSign:
+    return batchnormSign(request.length, request.units, request.epsilon);
   }
   return packSigns(request.length);
 }

@@ -15,7 +15,7 @@ namespace bnnc {
 /// arguments in call order: inputs, then the output buffer.
 struct Kernel {
   Halide::Pipeline pipeline;
-  std::vector<Halide::ImageParam> inputs;
+  std::vector<Halide::ImageParam> inputs; // the outputs follow, in order
   std::vector<Halide::Argument> arguments() const {
     return {inputs.begin(), inputs.end()};
   }

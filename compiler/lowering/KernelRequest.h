@@ -23,16 +23,24 @@ struct KernelRequest {
     DenseForward,    // x (length, rows), w -> y (units, rows) = x·q(w)ᵀ
     DenseGradInput,  // w, dy (units, rows) -> dx (length, rows) = dy·q(w)
     DenseGradWeight, // x, w, dy -> dw (length, units) = dyᵀ·x ⊙ STE(w)
+    // Batch normalisation of x (spatial, channels, batch) with
+    // length = spatial and units = channels:
+    BatchNormSignTrain, // x, γ, β, running mean/var -> signs, mean, inv_std,
+                        // new running mean, new running var
+    BatchNormSteGrad,   // x, γ, β, dy, mean, inv_std -> dx, dγ, dβ
+    BatchNormSign,      // x, γ, β, running mean/var -> signs (thresholds)
   };
   Kind kind;
   int64_t length = 0; // signs a row / input features
   int64_t units = 0;  // all but PackSigns
   std::string symbol; // the C function name in the object file
   bool binary = false; // the dense kernels: sign-quantised weights
+  double epsilon = 0.0, momentum = 0.0; // the batchnorm kernels
 
   bool sameKernel(const KernelRequest &other) const {
     return kind == other.kind && length == other.length &&
-           units == other.units && binary == other.binary;
+           units == other.units && binary == other.binary &&
+           epsilon == other.epsilon && momentum == other.momentum;
   }
 };
 

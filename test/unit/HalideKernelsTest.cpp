@@ -155,6 +155,95 @@ INSTANTIATE_TEST_SUITE_P(Shapes, HalideDenseKernels,
                                             ::testing::Values(10, 32, 130),
                                             ::testing::Values(5, 100)));
 
+/// The batchnorm kernels on x (spatial, channels, batch) against the
+/// reference composites (batchnorm, then sign; sign's STE, then batchnorm's
+/// backward).
+class HalideBatchNormKernels
+    : public ::testing::TestWithParam<std::tuple<int, int>> {};
+
+TEST_P(HalideBatchNormKernels, MatchReference) {
+  auto [spatial, channels] = GetParam();
+  const int batch = 6, size = spatial * channels * batch;
+  std::vector<float> x = randomVector(size, 30), dy = randomVector(size, 31);
+  std::vector<float> gamma = randomVector(channels, 32), beta = randomVector(channels, 33);
+  gamma[0] = -1.4f; // a negative scale flips the threshold's direction
+  std::vector<float> runningMean = randomVector(channels, 34),
+                     runningVar(channels, 0.7f);
+  using Kind = bnnc::KernelRequest::Kind;
+  auto vec = [](std::vector<float> &v) { return Halide::Buffer<float>(v.data(), int(v.size())); };
+  Halide::Buffer<float> xb(x.data(), spatial, channels, batch),
+      dyb(dy.data(), spatial, channels, batch);
+  bnnrt::reference::BatchNormShape shape{batch, channels, spatial};
+
+  // Training forward: signs, statistics and the running update.
+  bnnc::Kernel train = bnnc::buildKernel(
+      {Kind::BatchNormSignTrain, spatial, channels, "", false, 1e-5, 0.9});
+  train.inputs[0].set(xb);
+  train.inputs[1].set(vec(gamma));
+  train.inputs[2].set(vec(beta));
+  train.inputs[3].set(vec(runningMean));
+  train.inputs[4].set(vec(runningVar));
+  Halide::Buffer<float> signs(spatial, channels, batch), mean(channels),
+      invStd(channels), newMean(channels), newVar(channels);
+  train.pipeline.realize(Halide::Realization({signs, mean, invStd, newMean, newVar}));
+  std::vector<float> normalised(size), refMean(channels), refInvStd(channels);
+  std::vector<float> refRunningMean = runningMean, refRunningVar = runningVar;
+  bnnrt::reference::batchnormTrainForward(
+      x.data(), gamma.data(), beta.data(), normalised.data(), refMean.data(),
+      refInvStd.data(), refRunningMean.data(), refRunningVar.data(), shape, 1e-5f, 0.9f);
+  for (int i = 0; i < size; ++i)
+    ASSERT_EQ(signs.data()[i], normalised[i] >= 0 ? 1.0f : -1.0f) << i;
+  for (int ch = 0; ch < channels; ++ch) {
+    EXPECT_NEAR(mean(ch), refMean[ch], 1e-6);
+    EXPECT_NEAR(invStd(ch), refInvStd[ch], 1e-5 * refInvStd[ch]);
+    EXPECT_NEAR(newMean(ch), refRunningMean[ch], 1e-6);
+    EXPECT_NEAR(newVar(ch), refRunningVar[ch], 1e-5);
+  }
+
+  // Backward: the STE window and batchnorm's backward, fused.
+  bnnc::Kernel grad = bnnc::buildKernel({Kind::BatchNormSteGrad, spatial, channels, ""});
+  Halide::Buffer<float> meanIn = mean.copy(), invIn = invStd.copy();
+  grad.inputs[0].set(xb);
+  grad.inputs[1].set(vec(gamma));
+  grad.inputs[2].set(vec(beta));
+  grad.inputs[3].set(dyb);
+  grad.inputs[4].set(meanIn);
+  grad.inputs[5].set(invIn);
+  Halide::Buffer<float> dx(spatial, channels, batch), dgamma(channels), dbeta(channels);
+  grad.pipeline.realize(Halide::Realization({dx, dgamma, dbeta}));
+  std::vector<float> dn(size), refDx(size), refDgamma(channels), refDbeta(channels);
+  bnnrt::reference::signBackward(normalised.data(), dy.data(), dn.data(), size);
+  bnnrt::reference::batchnormBackward(x.data(), gamma.data(), dn.data(),
+                                      refMean.data(), refInvStd.data(), refDx.data(),
+                                      refDgamma.data(), refDbeta.data(), shape);
+  for (int i = 0; i < size; ++i)
+    ASSERT_NEAR(dx.data()[i], refDx[i], 1e-4 * (1 + std::fabs(refDx[i]))) << i;
+  for (int ch = 0; ch < channels; ++ch) {
+    EXPECT_NEAR(dgamma(ch), refDgamma[ch], 1e-4);
+    EXPECT_NEAR(dbeta(ch), refDbeta[ch], 1e-4);
+  }
+
+  // Evaluation: a threshold on x equals the sign of the normalised value.
+  bnnc::Kernel eval = bnnc::buildKernel({Kind::BatchNormSign, spatial, channels, "", false, 1e-5});
+  eval.inputs[0].set(xb);
+  eval.inputs[1].set(vec(gamma));
+  eval.inputs[2].set(vec(beta));
+  eval.inputs[3].set(vec(runningMean));
+  eval.inputs[4].set(vec(runningVar));
+  Halide::Buffer<float> evalSigns = eval.pipeline.realize({spatial, channels, batch});
+  std::vector<float> evalNormalised(size);
+  bnnrt::reference::batchnormEvalForward(x.data(), gamma.data(), beta.data(),
+                                         runningMean.data(), runningVar.data(),
+                                         evalNormalised.data(), shape, 1e-5f);
+  for (int i = 0; i < size; ++i)
+    if (std::fabs(evalNormalised[i]) > 1e-5f) // away from rounding at τ
+      ASSERT_EQ(evalSigns.data()[i], evalNormalised[i] >= 0 ? 1.0f : -1.0f) << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, HalideBatchNormKernels,
+                         ::testing::Combine(::testing::Values(1, 5),
+                                            ::testing::Values(3, 20)));
+
 TEST(HalideKernels, LoweredStatementsNameEachKernel) {
   std::vector<bnnc::KernelRequest> requests;
   std::string pack = bnnc::requestKernel(requests, {bnnc::KernelRequest::Kind::PackSigns, 100, 0, ""});

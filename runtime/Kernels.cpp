@@ -293,6 +293,13 @@ void batchnormSteGrad(const float *x, const float *gamma, const float *beta,
   }
 }
 
+float mean(const float *values, int64_t size) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < size; ++i)
+    sum += values[i];
+  return float(sum / double(size));
+}
+
 void elementwiseAdd(const float *a, const float *b, float *y, int64_t size) {
   for (int64_t i = 0; i < size; ++i)
     y[i] = a[i] + b[i];

@@ -80,24 +80,86 @@ private:
   struct HalideArg {
     std::string pointer;
     std::vector<std::string> extents;
+    const char *type = "halideFloat32()";
   };
 
   /// A call of the Halide kernel `request`, its inputs then its outputs.
-  void callHalide(bnnc::KernelRequest request, llvm::ArrayRef<HalideArg> buffers) {
+  void callHalide(bnnc::KernelRequest request, llvm::ArrayRef<HalideArg> buffers,
+                  size_t inputs = 0, llvm::StringRef scalars = "") {
     std::string kernel = bnnc::requestKernel(*halideKernels, request);
     os << "  {\n";
     std::string args;
     for (size_t i = 0; i < buffers.size(); ++i) {
       const HalideArg &arg = buffers[i];
       os << "    HalideBuffer" << arg.extents.size() << "D b" << i << "("
-         << arg.pointer << ", halideFloat32()";
+         << arg.pointer << ", " << arg.type;
       for (const std::string &extent : arg.extents)
         os << ", " << extent;
       os << ");\n";
+      if (i && i == inputs && !scalars.empty())
+        args += ", " + scalars.str();
       args += (i ? ", b" : "b") + std::to_string(i) + ".raw()";
     }
     os << "    checkHalideCall(" << kernel << "(" << args << "), \"" << kernel
        << "\");\n  }\n";
+  }
+
+  /// (rest, n) for an element-wise kernel over `value`.
+  static std::vector<std::string> rows(Value value) {
+    int64_t rest = 1;
+    for (int64_t extent : shape(value).drop_front())
+      rest *= extent;
+    return {std::to_string(rest), "n"};
+  }
+  static int64_t rowLength(Value value) {
+    int64_t rest = 1;
+    for (int64_t extent : shape(value).drop_front())
+      rest *= extent;
+    return rest;
+  }
+
+  /// batchnorm_train and batchnorm_sign_train: the new running statistics
+  /// go to scratch, then into the params.
+  template <typename TrainOp>
+  void emitBatchNormTrain(TrainOp norm, bool signs, const std::string &y,
+                          const std::string &mean, const std::string &invStd) {
+    auto [x, channels] = channelLayout(norm.getInput());
+    std::vector<std::string> c{std::to_string(channels)};
+    std::string newMean = "ws.get(" + std::to_string(nextBuffer++) + ", " + c[0] + ")";
+    std::string newVar = "ws.get(" + std::to_string(nextBuffer++) + ", " + c[0] + ")";
+    os << "  {\n  float *running = " << newMean << ", *runningVar = " << newVar << ";\n";
+    callHalide({signs ? bnnc::KernelRequest::Kind::BatchNormSignTrain
+                      : bnnc::KernelRequest::Kind::BatchNormTrain,
+                spatialOf(norm.getInput()), channels, "", false,
+                norm.getEpsilon().convertToDouble(),
+                norm.getMomentum().convertToDouble()},
+               {{use(norm.getInput()), x}, {use(norm.getGamma()), c},
+                {use(norm.getBeta()), c}, {use(norm.getRunningMean()), c},
+                {use(norm.getRunningVar()), c}, {y, x}, {mean, c},
+                {invStd, c}, {"running", c}, {"runningVar", c}});
+    os << llvm::formatv("  kernels::copy(running, {0}, {1});\n"
+                        "  kernels::copy(runningVar, {2}, {1});\n  }\n",
+                        use(norm.getRunningMean()), channels,
+                        use(norm.getRunningVar()));
+  }
+
+  /// A loss kernel: per-row losses into scratch and the logits' gradient
+  /// into `grad`; with `setLoss`, out.loss becomes their mean.
+  void emitLoss(Operation *op, const std::string &grad, bool setLoss) {
+    Value logits = op->getOperand(0);
+    bool crossEntropy = isa<CrossEntropyOp, CrossEntropyGradOp>(op);
+    std::string rowLosses = "ws.get(" + std::to_string(nextBuffer++) + ", n)";
+    os << "  {\n  float *rowLoss = " << rowLosses << ";\n";
+    callHalide({crossEntropy ? bnnc::KernelRequest::Kind::CrossEntropy
+                             : bnnc::KernelRequest::Kind::SquaredHinge,
+                0, shape(logits)[1], ""},
+               {{use(logits), {std::to_string(shape(logits)[1]), "n"}},
+                {"in.labels", {"n"}, "halideInt32()"},
+                {"rowLoss", {"n"}},
+                {grad, {std::to_string(shape(logits)[1]), "n"}}});
+    if (setLoss)
+      os << "  out.loss = kernels::mean(rowLoss, n);\n";
+    os << "  }\n";
   }
 
   /// x as (spatial, channels, n) and the per-channel extent, for the
@@ -169,6 +231,17 @@ private:
         })
         .Case([&](BatchNormOp norm) {
           std::string y = define(norm.getResult());
+          if (halideKernels) {
+            auto [x, channels] = channelLayout(norm.getInput());
+            std::vector<std::string> c{std::to_string(channels)};
+            callHalide({bnnc::KernelRequest::Kind::BatchNormEval,
+                        spatialOf(norm.getInput()), channels, "", false,
+                        norm.getEpsilon().convertToDouble()},
+                       {{use(norm.getInput()), x}, {use(norm.getGamma()), c},
+                        {use(norm.getBeta()), c}, {use(norm.getRunningMean()), c},
+                        {use(norm.getRunningVar()), c}, {y, x}});
+            return success();
+          }
           os << llvm::formatv(
               "  reference::batchnormEvalForward({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7});\n",
               use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()),
@@ -180,6 +253,10 @@ private:
           std::string y = define(norm.getOutput());
           std::string mean = define(norm.getMean());
           std::string invStd = define(norm.getInvStd());
+          if (halideKernels) {
+            emitBatchNormTrain(norm, /*signs=*/false, y, mean, invStd);
+            return success();
+          }
           os << llvm::formatv(
               "  reference::batchnormTrainForward({0}, {1}, {2}, {3}, {4}, {5}, "
               "{6}, {7}, {8}, {9}, {10});\n",
@@ -214,24 +291,7 @@ private:
           std::string mean = define(norm.getMean());
           std::string invStd = define(norm.getInvStd());
           if (halideKernels) {
-            auto [x, channels] = channelLayout(norm.getInput());
-            std::vector<std::string> c{std::to_string(channels)};
-            // New running statistics go to scratch, then into the params.
-            std::string newMean = "ws.get(" + std::to_string(nextBuffer++) + ", " + c[0] + ")";
-            std::string newVar = "ws.get(" + std::to_string(nextBuffer++) + ", " + c[0] + ")";
-            os << "  {\n  float *running = " << newMean << ", *runningVar = " << newVar << ";\n";
-            callHalide({bnnc::KernelRequest::Kind::BatchNormSignTrain,
-                        spatialOf(norm.getInput()), channels, "", false,
-                        norm.getEpsilon().convertToDouble(),
-                        norm.getMomentum().convertToDouble()},
-                       {{use(norm.getInput()), x}, {use(norm.getGamma()), c},
-                        {use(norm.getBeta()), c}, {use(norm.getRunningMean()), c},
-                        {use(norm.getRunningVar()), c}, {y, x}, {mean, c},
-                        {invStd, c}, {"running", c}, {"runningVar", c}});
-            os << llvm::formatv("  kernels::copy(running, {0}, {1});\n"
-                                "  kernels::copy(runningVar, {2}, {1});\n  }\n",
-                                use(norm.getRunningMean()), channels,
-                                use(norm.getRunningVar()));
+            emitBatchNormTrain(norm, /*signs=*/true, y, mean, invStd);
             return success();
           }
           os << llvm::formatv(
@@ -330,6 +390,13 @@ private:
         })
         .Case([&](AddOp add) {
           std::string y = define(add.getResult());
+          if (halideKernels) {
+            callHalide({bnnc::KernelRequest::Kind::Add, rowLength(add.getResult()), 0, ""},
+                       {{use(add.getLhs()), rows(add.getLhs())},
+                        {use(add.getRhs()), rows(add.getRhs())},
+                        {y, rows(add.getResult())}});
+            return success();
+          }
           os << llvm::formatv("  kernels::elementwiseAdd({0}, {1}, {2}, {3});\n",
                               use(add.getLhs()), use(add.getRhs()), y,
                               size(add.getResult()));
@@ -340,6 +407,14 @@ private:
                                : isa<HTanhOp>(activation) ? "htanhForward"
                                                           : "reluForward";
           std::string y = define(activation->getResult(0));
+          if (halideKernels) {
+            Value x = activation->getOperand(0);
+            auto kind = isa<SignOp>(activation)    ? bnnc::KernelRequest::Kind::Sign
+                        : isa<HTanhOp>(activation) ? bnnc::KernelRequest::Kind::HTanh
+                                                   : bnnc::KernelRequest::Kind::Relu;
+            callHalide({kind, rowLength(x), 0, ""}, {{use(x), rows(x)}, {y, rows(x)}});
+            return success();
+          }
           os << llvm::formatv("  reference::{0}({1}, {2}, {3});\n", kernel,
                               use(activation->getOperand(0)), y,
                               size(activation->getResult(0)));
@@ -347,6 +422,12 @@ private:
         })
         .Case<CrossEntropyOp, SquaredHingeOp>([&](Operation *loss) {
           Value logits = loss->getOperand(0);
+          if (halideKernels) {
+            std::string scratch =
+                "ws.get(" + std::to_string(nextBuffer++) + ", " + size(logits) + ")";
+            emitLoss(loss, scratch, /*setLoss=*/true);
+            return success();
+          }
           std::string scratch =
               "ws.get(" + std::to_string(nextBuffer++) + ", " + size(logits) + ")";
           os << llvm::formatv("  out.loss = reference::{0}({1}, in.labels, {2}, n, {3});\n",
@@ -358,6 +439,10 @@ private:
         .Case<CrossEntropyGradOp, SquaredHingeGradOp>([&](Operation *grad) {
           Value logits = grad->getOperand(0);
           std::string d = define(grad->getResult(0));
+          if (halideKernels) {
+            emitLoss(grad, d, /*setLoss=*/false);
+            return success();
+          }
           os << llvm::formatv("  reference::{0}({1}, in.labels, {2}, n, {3});\n",
                               isa<CrossEntropyGradOp>(grad) ? "crossEntropy"
                                                             : "squaredHinge",
@@ -401,6 +486,14 @@ private:
         })
         .Case([&](BiasGradOp grad) {
           std::string db = define(grad.getResult());
+          if (halideKernels) {
+            auto [x, channels] = channelLayout(grad.getOutputGrad());
+            callHalide({bnnc::KernelRequest::Kind::BiasGrad,
+                        spatialOf(grad.getOutputGrad()), channels, ""},
+                       {{use(grad.getOutputGrad()), x},
+                        {db, {std::to_string(channels)}}});
+            return success();
+          }
           llvm::ArrayRef<int64_t> dy = shape(grad.getOutputGrad());
           int64_t spatial = 1;
           for (int64_t extent : dy.drop_front(2))
@@ -432,6 +525,17 @@ private:
           std::string dx = define(grad.getInputGrad());
           std::string dgamma = define(grad.getGammaGrad());
           std::string dbeta = define(grad.getBetaGrad());
+          if (halideKernels) {
+            auto [x, channels] = channelLayout(grad.getInput());
+            std::vector<std::string> c{std::to_string(channels)};
+            callHalide({bnnc::KernelRequest::Kind::BatchNormGrad,
+                        spatialOf(grad.getInput()), channels, ""},
+                       {{use(grad.getInput()), x}, {use(grad.getGamma()), c},
+                        {use(grad.getOutputGrad()), x}, {use(grad.getMean()), c},
+                        {use(grad.getInvStd()), c}, {dx, x}, {dgamma, c},
+                        {dbeta, c}});
+            return success();
+          }
           os << llvm::formatv(
               "  reference::batchnormBackward({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8});\n",
               use(grad.getInput()), use(grad.getGamma()), use(grad.getOutputGrad()),
@@ -457,6 +561,15 @@ private:
         })
         .Case<SteGradOp, ReluGradOp>([&](Operation *grad) {
           std::string dx = define(grad->getResult(0));
+          if (halideKernels) {
+            Value x = grad->getOperand(0);
+            callHalide({isa<SteGradOp>(grad) ? bnnc::KernelRequest::Kind::SteGrad
+                                             : bnnc::KernelRequest::Kind::ReluGrad,
+                        rowLength(x), 0, ""},
+                       {{use(x), rows(x)}, {use(grad->getOperand(1)), rows(x)},
+                        {dx, rows(x)}});
+            return success();
+          }
           os << llvm::formatv("  reference::{0}({1}, {2}, {3}, {4});\n",
                               isa<SteGradOp>(grad) ? "signBackward" : "reluBackward",
                               use(grad->getOperand(0)), use(grad->getOperand(1)),
@@ -465,6 +578,23 @@ private:
         })
         .Case([&](AdamUpdateOp update) {
           auto param = update.getParam().getDefiningOp<ParamOp>();
+          if (halideKernels) {
+            size_t index = paramIndex.lookup(param.getName());
+            std::string length = size(update.getParam());
+            std::vector<std::string> extent{length};
+            std::string m = "p.firstMoments[" + std::to_string(index) + "].data()";
+            std::string v = "p.secondMoments[" + std::to_string(index) + "].data()";
+            callHalide({bnnc::KernelRequest::Kind::Adam,
+                        rowLength(update.getParam()) *
+                            shape(update.getParam())[0],
+                        0, "", update.getClip()},
+                       {{use(update.getParam()), extent},
+                        {use(update.getGrad()), extent}, {m, extent},
+                        {v, extent}, {use(update.getParam()), extent},
+                        {m, extent}, {v, extent}},
+                       4, "in.lr, int32_t(in.step)");
+            return success();
+          }
           os << llvm::formatv("  p.adam({0}, {1}, in.lr, in.step);\n",
                               paramIndex.lookup(param.getName()),
                               use(update.getGrad()));
@@ -490,6 +620,32 @@ private:
   size_t nextWords = 0;
   std::vector<bnnc::KernelRequest> *halideKernels;
 };
+
+/// The C parameter list of a Halide kernel: its buffers (and Adam's lr and
+/// step after the inputs), as compile_to_object lays them out.
+std::string halidePrototype(bnnc::KernelRequest::Kind kind) {
+  using Kind = bnnc::KernelRequest::Kind;
+  unsigned buffers = 3;
+  switch (kind) {
+  case Kind::PackSigns: case Kind::BiasGrad: case Kind::Sign:
+  case Kind::HTanh: case Kind::Relu: buffers = 2; break;
+  case Kind::DenseGradWeight: case Kind::CrossEntropy:
+  case Kind::SquaredHinge: buffers = 4; break;
+  case Kind::BatchNormSign: case Kind::BatchNormEval: buffers = 6; break;
+  case Kind::BatchNormGrad: buffers = 8; break;
+  case Kind::BatchNormSteGrad: buffers = 9; break;
+  case Kind::BatchNormTrain: case Kind::BatchNormSignTrain: buffers = 10; break;
+  case Kind::Adam:
+    return "halide_buffer_t *, halide_buffer_t *, halide_buffer_t *, "
+           "halide_buffer_t *, float, int32_t, halide_buffer_t *, "
+           "halide_buffer_t *, halide_buffer_t *";
+  default: break;
+  }
+  std::string text;
+  for (unsigned i = 0; i < buffers; ++i)
+    text += i ? ", halide_buffer_t *" : "halide_buffer_t *";
+  return text;
+}
 
 const char *initKindName(InitKind kind) {
   switch (kind) {
@@ -581,19 +737,8 @@ LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
     os << "#include \"bnnrt/HalideBuffer.h\"\n\n"
        << "// Halide kernels, compiled ahead of time for this model.\n";
     for (const bnnc::KernelRequest &kernel : *halideKernels) {
-      unsigned buffers = 3;
-      switch (kernel.kind) {
-      case bnnc::KernelRequest::Kind::PackSigns: buffers = 2; break;
-      case bnnc::KernelRequest::Kind::DenseGradWeight: buffers = 4; break;
-      case bnnc::KernelRequest::Kind::BatchNormSign: buffers = 6; break;
-      case bnnc::KernelRequest::Kind::BatchNormSignTrain: buffers = 10; break;
-      case bnnc::KernelRequest::Kind::BatchNormSteGrad: buffers = 9; break;
-      default: break;
-      }
-      os << "extern \"C\" int " << kernel.symbol << "(";
-      for (unsigned i = 0; i < buffers; ++i)
-        os << (i ? ", " : "") << "halide_buffer_t *";
-      os << ");\n";
+      std::string parameters = halidePrototype(kernel.kind);
+      os << "extern \"C\" int " << kernel.symbol << "(" << parameters << ");\n";
     }
   }
   os << "\nnamespace {\nusing namespace bnnrt;\nusing kernels::ConvShape;\n\n"

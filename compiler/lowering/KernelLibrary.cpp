@@ -211,8 +211,10 @@ Func asFloat(Expr value, Var c, const std::string &name) {
   return f;
 }
 
-Kernel batchnormSignTrain(int64_t spatial, int64_t channels, double epsilon,
-                          double momentum) {
+/// Batch statistics, the normalised value or its sign, and the running
+/// update: batchnorm_train and batchnorm_sign_train.
+Kernel batchnormTrain(int64_t spatial, int64_t channels, double epsilon,
+                      double momentum, bool signs) {
   BatchNormInputs in(spatial, channels);
   ImageParam gamma = channelParam("gamma", channels),
              beta = channelParam("beta", channels),
@@ -227,26 +229,32 @@ Kernel batchnormSignTrain(int64_t spatial, int64_t channels, double epsilon,
   Func invStd("inv_std");
   invStd(c) = f64(1.0) / sqrt(squares(c) / in.count + f64(epsilon));
   invStd.compute_root();
-  Func signs("signs");
+  Func output(signs ? "signs" : "normalised");
   Expr normalised = cast<float>(cast<double>(gamma(c)) *
                                     (cast<double>(in.x(s, c, n)) - mean(c)) *
                                     invStd(c) +
                                 cast<double>(beta(c)));
-  signs(s, c, n) = select(normalised >= 0.0f, 1.0f, -1.0f);
-  schedulePerElement(signs, in, spatial);
-  Expr unbiased = select(in.count > f64(1.0), squares(c) / (in.count - f64(1.0)),
+  output(s, c, n) =
+      signs ? select(normalised >= 0.0f, 1.0f, -1.0f) : normalised;
+  schedulePerElement(output, in, spatial);
+  Expr unbiased = select(in.count > f64(1.0),
+                         squares(c) / (in.count - f64(1.0)),
                          squares(c) / in.count);
   Func newMean = asFloat(f64(momentum) * cast<double>(runningMean(c)) +
-                             f64(1.0 - momentum) * mean(c), c, "new_running_mean");
+                             f64(1.0 - momentum) * mean(c),
+                         c, "new_running_mean");
   Func newVar = asFloat(f64(momentum) * cast<double>(runningVar(c)) +
-                            f64(1.0 - momentum) * unbiased, c, "new_running_var");
+                            f64(1.0 - momentum) * unbiased,
+                        c, "new_running_var");
   Func meanOut = asFloat(mean(c), c, "mean_out");
   Func invStdOut = asFloat(invStd(c), c, "inv_std_out");
-  return {Pipeline({signs, meanOut, invStdOut, newMean, newVar}),
+  return {Pipeline({output, meanOut, invStdOut, newMean, newVar}),
           {in.x, gamma, beta, runningMean, runningVar}};
 }
 
-Kernel batchnormSteGrad(int64_t spatial, int64_t channels) {
+/// The batchnorm backward pass; with `steWindow`, of sign(batchnorm(x)):
+/// the straight-through window is recomputed from x, γ and β.
+Kernel batchnormGrad(int64_t spatial, int64_t channels, bool steWindow) {
   BatchNormInputs in(spatial, channels);
   ImageParam gamma = channelParam("gamma", channels),
              beta = channelParam("beta", channels),
@@ -257,11 +265,15 @@ Kernel batchnormSteGrad(int64_t spatial, int64_t channels) {
   Func xhat("xhat"), windowed("windowed");
   xhat(s, c, n) = (cast<double>(in.x(s, c, n)) - cast<double>(mean(c))) *
                   cast<double>(invStd(c));
-  // The STE window of sign(γ·x̂ + β), recomputed rather than stored.
-  Expr normalised = cast<float>(cast<double>(gamma(c)) * xhat(s, c, n) +
-                                cast<double>(beta(c)));
-  windowed(s, c, n) = select(abs(normalised) <= 1.0f,
-                             cast<double>(dy(s, c, n)), cast<double>(0));
+  Expr gradient = cast<double>(dy(s, c, n));
+  if (steWindow) {
+    Expr normalised = cast<float>(cast<double>(gamma(c)) * xhat(s, c, n) +
+                                  cast<double>(beta(c)));
+    windowed(s, c, n) =
+        select(abs(normalised) <= 1.0f, gradient, cast<double>(0));
+  } else {
+    windowed(s, c, n) = gradient;
+  }
   Func sumDy = channelSum(in, windowed(in.r.x, c, in.r.y), "sum_dy");
   Func sumDyXhat = channelSum(
       in, windowed(in.r.x, c, in.r.y) * xhat(in.r.x, c, in.r.y), "sum_dy_xhat");
@@ -273,8 +285,137 @@ Kernel batchnormSteGrad(int64_t spatial, int64_t channels) {
   schedulePerElement(dx, in, spatial);
   Func dgamma = asFloat(sumDyXhat(c), c, "dgamma");
   Func dbeta = asFloat(sumDy(c), c, "dbeta");
-  return {Pipeline({dx, dgamma, dbeta}),
-          {in.x, gamma, beta, dy, mean, invStd}};
+  std::vector<ImageParam> inputs{in.x, gamma};
+  if (steWindow)
+    inputs.push_back(beta);
+  for (const ImageParam &p : {dy, mean, invStd})
+    inputs.push_back(p);
+  return {Pipeline({dx, dgamma, dbeta}), inputs};
+}
+
+Kernel batchnormEval(int64_t spatial, int64_t channels, double epsilon) {
+  BatchNormInputs in(spatial, channels);
+  ImageParam gamma = channelParam("gamma", channels),
+             beta = channelParam("beta", channels),
+             runningMean = channelParam("running_mean", channels),
+             runningVar = channelParam("running_var", channels);
+  Var s = in.s, c = in.c, n = in.n;
+  Expr invStd = f64(1.0) / sqrt(cast<double>(runningVar(c)) + f64(epsilon));
+  Func y("y");
+  y(s, c, n) = cast<float>(cast<double>(gamma(c)) *
+                               (cast<double>(in.x(s, c, n)) -
+                                cast<double>(runningMean(c))) *
+                               invStd +
+                           cast<double>(beta(c)));
+  schedulePerElement(y, in, spatial);
+  return {Pipeline(y), {in.x, gamma, beta, runningMean, runningVar}};
+}
+
+Kernel biasGrad(int64_t spatial, int64_t channels) {
+  BatchNormInputs in(spatial, channels);
+  Func total =
+      channelSum(in, cast<double>(in.x(in.r.x, in.c, in.r.y)), "total");
+  Func db = asFloat(total(in.c), in.c, "db");
+  return {Pipeline(db), {in.x}};
+}
+
+//===--- element-wise -----------------------------------------------------===//
+
+/// y(i, n) over (inner, batch): activations, their gradients and add.
+Kernel elementwise(KernelRequest::Kind kind, int64_t inner) {
+  ImageParam x(Float(32), 2, "x"), other(Float(32), 2, "other");
+  x.dim(0).set_min(0).set_extent(int(inner));
+  other.dim(0).set_min(0).set_extent(int(inner));
+  Var i("i"), n("n");
+  Expr value = x(i, n);
+  Func y("y");
+  using Kind = KernelRequest::Kind;
+  switch (kind) {
+  case Kind::Sign: y(i, n) = select(value >= 0.0f, 1.0f, -1.0f); break;
+  case Kind::HTanh: y(i, n) = clamp(value, -1.0f, 1.0f); break;
+  case Kind::Relu: y(i, n) = max(value, 0.0f); break;
+  case Kind::SteGrad:
+    y(i, n) = select(abs(value) <= 1.0f, other(i, n), 0.0f);
+    break;
+  case Kind::ReluGrad: y(i, n) = select(value > 0.0f, other(i, n), 0.0f); break;
+  default: y(i, n) = value + other(i, n); break; // Add
+  }
+  y.parallel(n).vectorize(i, 16, TailStrategy::GuardWithIf);
+  bool twoInputs =
+      kind == Kind::SteGrad || kind == Kind::ReluGrad || kind == Kind::Add;
+  std::vector<ImageParam> inputs{x};
+  if (twoInputs)
+    inputs.push_back(other);
+  return {Pipeline(y), inputs};
+}
+
+/// One Adam step (bias-corrected; with `clip` the latent weight is clipped
+/// to [-1, 1]). The plan passes the param and moment buffers as inputs and
+/// as outputs: every output element reads only the same element of the
+/// inputs (and of the new moments, computed first), so in place is safe.
+Kernel adam(int64_t length, bool clip) {
+  ImageParam param(Float(32), 1, "param"), grad(Float(32), 1, "grad"),
+      m(Float(32), 1, "m"), v(Float(32), 1, "v");
+  for (ImageParam p : {param, grad, m, v})
+    p.dim(0).set_min(0).set_extent(int(length));
+  Param<float> lr("lr");
+  Param<int32_t> step("step");
+  const float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-8f;
+  Var i("i");
+  Func newM("new_m"), newV("new_v"), newParam("new_param");
+  newM(i) = beta1 * m(i) + (1.0f - beta1) * grad(i);
+  newV(i) = beta2 * v(i) + (1.0f - beta2) * grad(i) * grad(i);
+  Expr correction1 =
+      cast<float>(f64(1.0) - pow(f64(beta1), cast<double>(step)));
+  Expr correction2 =
+      cast<float>(f64(1.0) - pow(f64(beta2), cast<double>(step)));
+  Expr updated = param(i) - lr * (newM(i) / correction1) /
+                                (sqrt(newV(i) / correction2) + epsilon);
+  newParam(i) = clip ? clamp(updated, -1.0f, 1.0f) : updated;
+  for (Func f : {newParam, newM, newV}) {
+    Var outer("outer"), inner("inner");
+    f.split(i, outer, inner, 4096, TailStrategy::GuardWithIf)
+        .parallel(outer)
+        .vectorize(inner, 16, TailStrategy::GuardWithIf);
+  }
+  Kernel kernel{Pipeline({newParam, newM, newV}), {param, grad, m, v}, {}};
+  kernel.scalars = {lr, step};
+  return kernel;
+}
+
+//===--- losses -----------------------------------------------------------===//
+
+/// Per-row losses (the plan averages them) and the gradient of the mean.
+Kernel loss(KernelRequest::Kind kind, int64_t classes) {
+  ImageParam logits(Float(32), 2, "logits"); // (class, row)
+  ImageParam labels(Int(32), 1, "labels");
+  logits.dim(0).set_min(0).set_extent(int(classes));
+  Var k("k"), row("row");
+  Expr batch = cast<double>(logits.dim(1).extent());
+  RDom all(0, int(classes), "all");
+  Expr z = cast<double>(logits(k, row));
+  Expr label = clamp(labels(row), 0, int(classes) - 1);
+  Func rowLoss("row_loss"), grad("dlogits");
+  if (kind == KernelRequest::Kind::CrossEntropy) {
+    Func top("top"), logSum("log_sum");
+    top(row) = maximum(cast<double>(logits(all, row)));
+    logSum(row) =
+        top(row) + log(sum(exp(cast<double>(logits(all, row)) - top(row))));
+    top.compute_root();
+    logSum.compute_root();
+    rowLoss(row) = cast<float>(logSum(row) - cast<double>(logits(label, row)));
+    grad(k, row) = cast<float>(
+        (exp(z - logSum(row)) - select(k == label, f64(1.0), f64(0.0))) /
+        batch);
+  } else {
+    Expr target = select(k == label, f64(1.0), f64(-1.0));
+    Expr margin = max(f64(0.0), f64(1.0) - target * z);
+    Expr t = select(all == label, f64(1.0), f64(-1.0));
+    Expr m = max(f64(0.0), f64(1.0) - t * cast<double>(logits(all, row)));
+    rowLoss(row) = cast<float>(sum(m * m));
+    grad(k, row) = cast<float>(f64(-2.0) * margin * target / batch);
+  }
+  return {Pipeline({rowLoss, grad}), {logits, labels}, {}};
 }
 
 Kernel batchnormSign(int64_t spatial, int64_t channels, double epsilon) {
@@ -318,12 +459,32 @@ Kernel buildKernel(const KernelRequest &request) {
   case KernelRequest::Kind::DenseGradWeight:
     return denseGradWeight(request.length, request.units, request.binary);
   case KernelRequest::Kind::BatchNormSignTrain:
-    return batchnormSignTrain(request.length, request.units, request.epsilon,
-                              request.momentum);
+  case KernelRequest::Kind::BatchNormTrain:
+    return batchnormTrain(request.length, request.units, request.epsilon,
+                          request.momentum,
+                          request.kind == KernelRequest::Kind::BatchNormSignTrain);
   case KernelRequest::Kind::BatchNormSteGrad:
-    return batchnormSteGrad(request.length, request.units);
+  case KernelRequest::Kind::BatchNormGrad:
+    return batchnormGrad(request.length, request.units,
+                         request.kind == KernelRequest::Kind::BatchNormSteGrad);
   case KernelRequest::Kind::BatchNormSign:
     return batchnormSign(request.length, request.units, request.epsilon);
+  case KernelRequest::Kind::BatchNormEval:
+    return batchnormEval(request.length, request.units, request.epsilon);
+  case KernelRequest::Kind::BiasGrad:
+    return biasGrad(request.length, request.units);
+  case KernelRequest::Kind::Adam:
+    return adam(request.length, request.binary);
+  case KernelRequest::Kind::Sign:
+  case KernelRequest::Kind::HTanh:
+  case KernelRequest::Kind::Relu:
+  case KernelRequest::Kind::SteGrad:
+  case KernelRequest::Kind::ReluGrad:
+  case KernelRequest::Kind::Add:
+    return elementwise(request.kind, request.length);
+  case KernelRequest::Kind::CrossEntropy:
+  case KernelRequest::Kind::SquaredHinge:
+    return loss(request.kind, request.units);
   }
   return packSigns(request.length);
 }

@@ -16,8 +16,11 @@ namespace bnnc {
 struct Kernel {
   Halide::Pipeline pipeline;
   std::vector<Halide::ImageParam> inputs; // the outputs follow, in order
+  std::vector<Halide::Argument> scalars;  // after the input buffers
   std::vector<Halide::Argument> arguments() const {
-    return {inputs.begin(), inputs.end()};
+    std::vector<Halide::Argument> all(inputs.begin(), inputs.end());
+    all.insert(all.end(), scalars.begin(), scalars.end());
+    return all;
   }
 };
 /// Throws Halide::Error on a bad request.

@@ -15,8 +15,23 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
   case KernelRequest::Kind::BatchNormSignTrain: stem = "batchnorm_sign_train"; break;
   case KernelRequest::Kind::BatchNormSteGrad: stem = "batchnorm_ste_grad"; break;
   case KernelRequest::Kind::BatchNormSign: stem = "batchnorm_sign"; break;
+  case KernelRequest::Kind::BatchNormTrain: stem = "batchnorm_train"; break;
+  case KernelRequest::Kind::BatchNormGrad: stem = "batchnorm_grad"; break;
+  case KernelRequest::Kind::BatchNormEval: stem = "batchnorm"; break;
+  case KernelRequest::Kind::BiasGrad: stem = "bias_grad"; break;
+  case KernelRequest::Kind::Adam: stem = "adam"; break;
+  case KernelRequest::Kind::Sign: stem = "sign"; break;
+  case KernelRequest::Kind::HTanh: stem = "htanh"; break;
+  case KernelRequest::Kind::Relu: stem = "relu"; break;
+  case KernelRequest::Kind::SteGrad: stem = "ste_grad"; break;
+  case KernelRequest::Kind::ReluGrad: stem = "relu_grad"; break;
+  case KernelRequest::Kind::Add: stem = "add"; break;
+  case KernelRequest::Kind::CrossEntropy: stem = "cross_entropy"; break;
+  case KernelRequest::Kind::SquaredHinge: stem = "squared_hinge"; break;
   }
-  request.symbol = "bnnk_" + std::string(stem) + (request.binary ? "_binary" : "") +
+  bool flagged = request.binary;
+  const char *flag = request.kind == KernelRequest::Kind::Adam ? "_clip" : "_binary";
+  request.symbol = "bnnk_" + std::string(stem) + (flagged ? flag : "") +
                    "_" + std::to_string(request.length) +
                    (request.units ? "x" + std::to_string(request.units) : "");
   // Kernels that differ only in epsilon or momentum need distinct names.

@@ -29,12 +29,25 @@ struct KernelRequest {
                         // new running mean, new running var
     BatchNormSteGrad,   // x, γ, β, dy, mean, inv_std -> dx, dγ, dβ
     BatchNormSign,      // x, γ, β, running mean/var -> signs (thresholds)
+    BatchNormTrain,     // like BatchNormSignTrain, normalised values out
+    BatchNormGrad,      // x, γ, dy, mean, inv_std -> dx, dγ, dβ
+    BatchNormEval,      // x, γ, β, running mean/var -> normalised values
+    // Per-channel sum of dy (spatial, channels, batch): the bias gradient.
+    BiasGrad,
+    // Element-wise over `length` elements:
+    Adam,        // param, grad, m, v, lr, step -> param, m, v (in place)
+    Sign, HTanh, Relu, // x -> y
+    SteGrad, ReluGrad, // x, dy -> dx
+    Add,               // a, b -> a + b
+    // Losses over logits (units = classes, batch): per-row loss and the
+    // gradient of the batch mean.
+    CrossEntropy, SquaredHinge, // logits, labels -> row losses, dlogits
   };
   Kind kind;
   int64_t length = 0; // signs a row / input features
   int64_t units = 0;  // all but PackSigns
   std::string symbol; // the C function name in the object file
-  bool binary = false; // the dense kernels: sign-quantised weights
+  bool binary = false; // dense kernels: sign-quantised weights; Adam: clip
   double epsilon = 0.0, momentum = 0.0; // the batchnorm kernels
 
   bool sameKernel(const KernelRequest &other) const {

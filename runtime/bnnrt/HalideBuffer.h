@@ -81,6 +81,7 @@ private:
 
 inline halide_type_t halideFloat32() { return {halide_type_float, 32, 1}; }
 inline halide_type_t halideUInt64() { return {halide_type_uint, 64, 1}; }
+inline halide_type_t halideInt32() { return {halide_type_int, 32, 1}; }
 
 /// Halide kernels return non-zero when an argument breaks their contract
 /// (a shape they were not compiled for); that is a bug, so stop loudly.

@@ -70,6 +70,9 @@ void adamStep(float *param, const float *grad, float *m, float *v,
               int64_t size, int64_t step, float lr,
               const reference::AdamState &adam, bool clip);
 
+/// The mean of `size` floats (per-row losses), summed in double.
+float mean(const float *values, int64_t size);
+
 void elementwiseAdd(const float *a, const float *b, float *y, int64_t size);
 void copy(const float *x, float *y, int64_t size);
 

@@ -358,8 +358,11 @@ Kernel adam(int64_t length, bool clip) {
       m(Float(32), 1, "m"), v(Float(32), 1, "v");
   for (ImageParam p : {param, grad, m, v})
     p.dim(0).set_min(0).set_extent(int(length));
-  Param<float> lr("lr");
-  Param<int32_t> step("step");
+  Kernel kernel;
+  kernel.usesScalars = true;
+  kernel.inputs = {param, grad, m, v};
+  Param<float> lr = kernel.learningRate;
+  Param<int32_t> step = kernel.step;
   const float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-8f;
   Var i("i");
   Func newM("new_m"), newV("new_v"), newParam("new_param");
@@ -378,8 +381,7 @@ Kernel adam(int64_t length, bool clip) {
         .parallel(outer)
         .vectorize(inner, 16, TailStrategy::GuardWithIf);
   }
-  Kernel kernel{Pipeline({newParam, newM, newV}), {param, grad, m, v}, {}};
-  kernel.scalars = {lr, step};
+  kernel.pipeline = Pipeline({newParam, newM, newV});
   return kernel;
 }
 
@@ -415,7 +417,7 @@ Kernel loss(KernelRequest::Kind kind, int64_t classes) {
     rowLoss(row) = cast<float>(sum(m * m));
     grad(k, row) = cast<float>(f64(-2.0) * margin * target / batch);
   }
-  return {Pipeline({rowLoss, grad}), {logits, labels}, {}};
+  return {Pipeline({rowLoss, grad}), {logits, labels}};
 }
 
 Kernel batchnormSign(int64_t spatial, int64_t channels, double epsilon) {

@@ -16,10 +16,16 @@ namespace bnnc {
 struct Kernel {
   Halide::Pipeline pipeline;
   std::vector<Halide::ImageParam> inputs; // the outputs follow, in order
-  std::vector<Halide::Argument> scalars;  // after the input buffers
+  /// Adam's scalars, passed after the input buffers when `usesScalars`.
+  Halide::Param<float> learningRate{"lr"};
+  Halide::Param<int32_t> step{"step"};
+  bool usesScalars = false;
   std::vector<Halide::Argument> arguments() const {
     std::vector<Halide::Argument> all(inputs.begin(), inputs.end());
-    all.insert(all.end(), scalars.begin(), scalars.end());
+    if (usesScalars) {
+      all.push_back(learningRate);
+      all.push_back(step);
+    }
     return all;
   }
 };

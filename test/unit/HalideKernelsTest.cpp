@@ -2,10 +2,12 @@
 // reference of bnnrt.
 #include "lowering/KernelLibrary.h"
 
+#include "bnnrt/Kernels.h"
 #include "bnnrt/Reference.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -236,13 +238,187 @@ TEST_P(HalideBatchNormKernels, MatchReference) {
                                          runningMean.data(), runningVar.data(),
                                          evalNormalised.data(), shape, 1e-5f);
   for (int i = 0; i < size; ++i)
-    if (std::fabs(evalNormalised[i]) > 1e-5f) // away from rounding at τ
+    if (std::fabs(evalNormalised[i]) > 1e-5f) { // away from rounding at τ
       ASSERT_EQ(evalSigns.data()[i], evalNormalised[i] >= 0 ? 1.0f : -1.0f) << i;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, HalideBatchNormKernels,
                          ::testing::Combine(::testing::Values(1, 5),
                                             ::testing::Values(3, 20)));
+
+using Kind = bnnc::KernelRequest::Kind;
+
+/// Runs a single-output kernel on float inputs laid out (inner, outer).
+std::vector<float> runElementwise(Kind kind, std::vector<std::vector<float>> inputs,
+                                  int inner, int outer) {
+  bnnc::Kernel kernel = bnnc::buildKernel({kind, inner, 0, ""});
+  std::vector<Halide::Buffer<float>> buffers;
+  for (std::vector<float> &input : inputs)
+    buffers.emplace_back(input.data(), inner, outer);
+  for (size_t i = 0; i < buffers.size(); ++i)
+    kernel.inputs[i].set(buffers[i]);
+  Halide::Buffer<float> out = realizeGuarded<float>(kernel.pipeline, inner, outer, 7.0f);
+  std::vector<float> values;
+  for (int y = 0; y < outer; ++y)
+    for (int x = 0; x < inner; ++x)
+      values.push_back(out(x, y));
+  return values;
+}
+
+TEST(HalideKernels, ElementwiseOpsMatchReference) {
+  namespace ref = bnnrt::reference;
+  const int inner = 37, outer = 3, size = inner * outer;
+  std::vector<float> x = randomVector(size, 40), dy = randomVector(size, 41);
+  for (float &v : x)
+    v *= 2.0f; // values on both sides of ±1
+  std::vector<float> expected(size);
+  ref::signForward(x.data(), expected.data(), size);
+  EXPECT_EQ(runElementwise(Kind::Sign, {x}, inner, outer), expected);
+  ref::htanhForward(x.data(), expected.data(), size);
+  EXPECT_EQ(runElementwise(Kind::HTanh, {x}, inner, outer), expected);
+  ref::reluForward(x.data(), expected.data(), size);
+  EXPECT_EQ(runElementwise(Kind::Relu, {x}, inner, outer), expected);
+  ref::signBackward(x.data(), dy.data(), expected.data(), size);
+  EXPECT_EQ(runElementwise(Kind::SteGrad, {x, dy}, inner, outer), expected);
+  ref::reluBackward(x.data(), dy.data(), expected.data(), size);
+  EXPECT_EQ(runElementwise(Kind::ReluGrad, {x, dy}, inner, outer), expected);
+  for (int i = 0; i < size; ++i)
+    expected[i] = x[i] + dy[i];
+  EXPECT_EQ(runElementwise(Kind::Add, {x, dy}, inner, outer), expected);
+}
+
+TEST(HalideKernels, AdamMatchesReferenceOverSteps) {
+  for (bool clip : {false, true}) {
+    const int length = 5000; // more than one parallel chunk
+    std::vector<float> param = randomVector(length, 42), grad = randomVector(length, 43);
+    std::vector<float> m(length, 0.0f), v(length, 0.0f);
+    std::vector<float> refParam = param, refM = m, refV = v;
+    bnnc::Kernel kernel = bnnc::buildKernel({Kind::Adam, length, 0, "", clip});
+    Halide::Buffer<float> p(param.data(), length), g(grad.data(), length),
+        mb(m.data(), length), vb(v.data(), length);
+    kernel.inputs[0].set(p);
+    kernel.inputs[1].set(g);
+    kernel.inputs[2].set(mb);
+    kernel.inputs[3].set(vb);
+    for (int step = 1; step <= 4; ++step) {
+      kernel.learningRate.set(0.05f);
+      kernel.step.set(step);
+      Halide::Buffer<float> newParam(length), newM(length), newV(length);
+      kernel.pipeline.realize(Halide::Realization({newParam, newM, newV}));
+      std::copy(newParam.data(), newParam.data() + length, param.begin());
+      std::copy(newM.data(), newM.data() + length, m.begin());
+      std::copy(newV.data(), newV.data() + length, v.begin());
+      bnnrt::reference::adamStep(refParam.data(), grad.data(), refM.data(),
+                                 refV.data(), length, step, 0.05f, {}, clip);
+    }
+    for (int i = 0; i < length; ++i) {
+      ASSERT_NEAR(param[i], refParam[i], 1e-5) << i;
+      ASSERT_NEAR(m[i], refM[i], 1e-6) << i;
+      ASSERT_NEAR(v[i], refV[i], 1e-6) << i;
+    }
+    if (clip) {
+      EXPECT_LE(*std::max_element(param.begin(), param.end()), 1.0f);
+      EXPECT_GE(*std::min_element(param.begin(), param.end()), -1.0f);
+    }
+  }
+}
+
+TEST(HalideKernels, LossesMatchReference) {
+  const int classes = 10, rows = 7;
+  std::vector<float> logits = randomVector(classes * rows, 44);
+  for (float &z : logits)
+    z *= 3.0f;
+  std::vector<int32_t> labels{3, 0, 9, 9, 1, 5, 2};
+  for (Kind kind : {Kind::CrossEntropy, Kind::SquaredHinge}) {
+    bnnc::Kernel kernel = bnnc::buildKernel({kind, 0, classes, ""});
+    Halide::Buffer<float> z(logits.data(), classes, rows);
+    Halide::Buffer<int32_t> y(labels.data(), rows);
+    kernel.inputs[0].set(z);
+    kernel.inputs[1].set(y);
+    Halide::Buffer<float> rowLoss(rows), grad(classes, rows);
+    kernel.pipeline.realize(Halide::Realization({rowLoss, grad}));
+    std::vector<float> refGrad(classes * rows);
+    float refLoss = kind == Kind::CrossEntropy
+                        ? bnnrt::reference::crossEntropy(logits.data(), labels.data(),
+                                                         refGrad.data(), rows, classes)
+                        : bnnrt::reference::squaredHinge(logits.data(), labels.data(),
+                                                         refGrad.data(), rows, classes);
+    double mean = 0;
+    for (int r = 0; r < rows; ++r)
+      mean += rowLoss(r) / double(rows);
+    EXPECT_NEAR(mean, refLoss, 1e-5 * (1 + std::fabs(refLoss)));
+    for (int i = 0; i < classes * rows; ++i)
+      ASSERT_NEAR(grad.data()[i], refGrad[i], 1e-6) << i;
+  }
+}
+
+TEST(HalideKernels, GenericBatchNormAndBiasGradMatchReference) {
+  const int spatial = 4, channels = 5, batch = 6, size = spatial * channels * batch;
+  std::vector<float> x = randomVector(size, 45), dy = randomVector(size, 46);
+  std::vector<float> gamma = randomVector(channels, 47), beta = randomVector(channels, 48);
+  std::vector<float> runningMean(channels, 0.0f), runningVar(channels, 1.0f);
+  auto vec = [](std::vector<float> &v) { return Halide::Buffer<float>(v.data(), int(v.size())); };
+  Halide::Buffer<float> xb(x.data(), spatial, channels, batch), dyb(dy.data(), spatial, channels, batch);
+  bnnrt::reference::BatchNormShape shape{batch, channels, spatial};
+
+  bnnc::Kernel train = bnnc::buildKernel({Kind::BatchNormTrain, spatial, channels, "", false, 1e-5, 0.9});
+  train.inputs[0].set(xb);
+  train.inputs[1].set(vec(gamma));
+  train.inputs[2].set(vec(beta));
+  train.inputs[3].set(vec(runningMean));
+  train.inputs[4].set(vec(runningVar));
+  Halide::Buffer<float> y(spatial, channels, batch), mean(channels), invStd(channels),
+      newMean(channels), newVar(channels);
+  train.pipeline.realize(Halide::Realization({y, mean, invStd, newMean, newVar}));
+  std::vector<float> refY(size), refMean(channels), refInv(channels);
+  std::vector<float> refRm = runningMean, refRv = runningVar;
+  bnnrt::reference::batchnormTrainForward(x.data(), gamma.data(), beta.data(), refY.data(),
+                                          refMean.data(), refInv.data(), refRm.data(),
+                                          refRv.data(), shape, 1e-5f, 0.9f);
+  for (int i = 0; i < size; ++i)
+    ASSERT_NEAR(y.data()[i], refY[i], 1e-5) << i;
+
+  bnnc::Kernel grad = bnnc::buildKernel({Kind::BatchNormGrad, spatial, channels, ""});
+  grad.inputs[0].set(xb);
+  grad.inputs[1].set(vec(gamma));
+  grad.inputs[2].set(dyb);
+  grad.inputs[3].set(mean);
+  grad.inputs[4].set(invStd);
+  Halide::Buffer<float> dx(spatial, channels, batch), dgamma(channels), dbeta(channels);
+  grad.pipeline.realize(Halide::Realization({dx, dgamma, dbeta}));
+  std::vector<float> refDx(size), refDg(channels), refDb(channels);
+  bnnrt::reference::batchnormBackward(x.data(), gamma.data(), dy.data(), refMean.data(),
+                                      refInv.data(), refDx.data(), refDg.data(),
+                                      refDb.data(), shape);
+  for (int i = 0; i < size; ++i)
+    ASSERT_NEAR(dx.data()[i], refDx[i], 1e-4 * (1 + std::fabs(refDx[i]))) << i;
+  for (int c = 0; c < channels; ++c) {
+    EXPECT_NEAR(dgamma(c), refDg[c], 1e-4);
+    EXPECT_NEAR(dbeta(c), refDb[c], 1e-4);
+  }
+
+  bnnc::Kernel eval = bnnc::buildKernel({Kind::BatchNormEval, spatial, channels, "", false, 1e-5});
+  eval.inputs[0].set(xb);
+  eval.inputs[1].set(vec(gamma));
+  eval.inputs[2].set(vec(beta));
+  eval.inputs[3].set(newMean);
+  eval.inputs[4].set(newVar);
+  Halide::Buffer<float> yEval = eval.pipeline.realize({spatial, channels, batch});
+  std::vector<float> refEval(size);
+  bnnrt::reference::batchnormEvalForward(x.data(), gamma.data(), beta.data(), refRm.data(),
+                                         refRv.data(), refEval.data(), shape, 1e-5f);
+  for (int i = 0; i < size; ++i)
+    ASSERT_NEAR(yEval.data()[i], refEval[i], 1e-4) << i;
+
+  bnnc::Kernel bias = bnnc::buildKernel({Kind::BiasGrad, spatial, channels, ""});
+  bias.inputs[0].set(dyb);
+  Halide::Buffer<float> db = bias.pipeline.realize({channels});
+  std::vector<float> refBias(channels);
+  bnnrt::kernels::biasGrad(dy.data(), refBias.data(), batch, channels, spatial);
+  for (int c = 0; c < channels; ++c)
+    EXPECT_NEAR(db(c), refBias[c], 1e-5);
+}
 
 TEST(HalideKernels, LoweredStatementsNameEachKernel) {
   std::vector<bnnc::KernelRequest> requests;

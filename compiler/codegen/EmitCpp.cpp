@@ -91,17 +91,55 @@ private:
     std::string args;
     for (size_t i = 0; i < buffers.size(); ++i) {
       const HalideArg &arg = buffers[i];
-      os << "    HalideBuffer" << arg.extents.size() << "D b" << i << "("
-         << arg.pointer << ", " << arg.type;
-      for (const std::string &extent : arg.extents)
-        os << ", " << extent;
-      os << ");\n";
+      os << "    HalideBufferND b" << i << "(" << arg.pointer << ", " << arg.type
+         << ", {";
+      llvm::interleaveComma(arg.extents, os);
+      os << "});\n";
       if (i && i == inputs && !scalars.empty())
         args += ", " + scalars.str();
       args += (i ? ", b" : "b") + std::to_string(i) + ".raw()";
     }
     os << "    checkHalideCall(" << kernel << "(" << args << "), \"" << kernel
        << "\");\n  }\n";
+  }
+
+  /// The window geometry of a convolution or pooling over `input` (an
+  /// NCHW tensor) with `filters` outputs and a kernel of kh × kw.
+  static bnnc::KernelRequest::Geometry geometry(Value input, int64_t filters,
+                                                int64_t kh, int64_t kw,
+                                                int64_t stride, int64_t pad) {
+    llvm::ArrayRef<int64_t> x = shape(input);
+    return {x[1], x[2], x[3], filters, kh, kw, stride, pad};
+  }
+  /// An NCHW tensor as Halide extents (w, h, c, n).
+  static std::vector<std::string> imageExtents(Value value) {
+    llvm::ArrayRef<int64_t> x = shape(value);
+    return {std::to_string(x[3]), std::to_string(x[2]), std::to_string(x[1]), "n"};
+  }
+  /// An OIHW weight as Halide extents (kw, kh, c, o).
+  static std::vector<std::string> weightExtents(Value value) {
+    llvm::ArrayRef<int64_t> w = shape(value);
+    return {std::to_string(w[3]), std::to_string(w[2]), std::to_string(w[1]),
+            std::to_string(w[0])};
+  }
+
+  /// A pooling op or its gradient as a Halide call: `inputs` are the image
+  /// tensors it reads, `result` what it writes; the window comes from the
+  /// op's kernel/stride/pad attributes, over `image` (the pooled input).
+  void emitPoolHalide(Operation *op, bnnc::KernelRequest::Kind kind,
+                      Value image, llvm::ArrayRef<Value> inputs,
+                      const std::string &result) {
+    auto kernel = op->getAttrOfType<DenseI64ArrayAttr>("kernel").asArrayRef();
+    auto stride = op->getAttrOfType<DenseI64ArrayAttr>("stride").asArrayRef();
+    auto pad = op->getAttrOfType<DenseI64ArrayAttr>("pad").asArrayRef();
+    bnnc::KernelRequest request{kind, 0, 0, ""};
+    request.conv = geometry(image, shape(image)[1], kernel[0], kernel[1],
+                            stride[0], pad[0]);
+    std::vector<HalideArg> buffers;
+    for (Value input : inputs)
+      buffers.push_back({use(input), imageExtents(input)});
+    buffers.push_back({result, imageExtents(op->getResult(0))});
+    callHalide(request, buffers);
   }
 
   /// (rest, n) for an element-wise kernel over `value`.
@@ -205,11 +243,17 @@ private:
           llvm::ArrayRef<int64_t> w = shape(dense.getWeight());
           std::string y = define(dense.getResult());
           bool binary = dense.getWeights() == Quantization::binary;
-          if (halideKernels && !dense.getBias()) {
-            callHalide({bnnc::KernelRequest::Kind::DenseForward, w[1], w[0], "", binary},
-                       {{use(dense.getInput()), {std::to_string(w[1]), "n"}},
-                        {use(dense.getWeight()), {std::to_string(w[1]), std::to_string(w[0])}},
-                        {y, {std::to_string(w[0]), "n"}}});
+          if (halideKernels) {
+            bnnc::KernelRequest request{bnnc::KernelRequest::Kind::DenseForward,
+                                        w[1], w[0], "", binary};
+            request.bias = bool(dense.getBias());
+            std::vector<HalideArg> buffers{
+                {use(dense.getInput()), {std::to_string(w[1]), "n"}},
+                {use(dense.getWeight()), {std::to_string(w[1]), std::to_string(w[0])}}};
+            if (dense.getBias())
+              buffers.push_back({use(dense.getBias()), {std::to_string(w[0])}});
+            buffers.push_back({y, {std::to_string(w[0]), "n"}});
+            callHalide(request, buffers);
             return success();
           }
           // Packed XNOR products are bnn-bitpack's decision, made in the IR.
@@ -221,6 +265,22 @@ private:
         })
         .Case([&](Conv2DOp conv) {
           std::string y = define(conv.getResult());
+          if (halideKernels) {
+            llvm::ArrayRef<int64_t> w = shape(conv.getWeight());
+            bnnc::KernelRequest request{bnnc::KernelRequest::Kind::Conv2D, 0, 0, "",
+                                        conv.getWeights() == Quantization::binary};
+            request.conv = geometry(conv.getInput(), w[0], w[2], w[3],
+                                    conv.getStride()[0], conv.getPad()[0]);
+            request.bias = bool(conv.getBias());
+            std::vector<HalideArg> buffers{
+                {use(conv.getInput()), imageExtents(conv.getInput())},
+                {use(conv.getWeight()), weightExtents(conv.getWeight())}};
+            if (conv.getBias())
+              buffers.push_back({use(conv.getBias()), {std::to_string(w[0])}});
+            buffers.push_back({y, imageExtents(conv.getResult())});
+            callHalide(request, buffers);
+            return success();
+          }
           os << llvm::formatv("  kernels::conv2d({0}, {1}, {2}, {3}, {4}, {5});\n",
                               use(conv.getInput()), use(conv.getWeight()),
                               optional(conv.getBias()), y,
@@ -340,15 +400,10 @@ private:
                                 use(pack.getInput()), words, rows, in.back());
             return success();
           }
-          std::string kernel = bnnc::requestKernel(
-              *halideKernels,
-              {bnnc::KernelRequest::Kind::PackSigns, in.back(), 0, ""});
-          os << llvm::formatv(
-              "  {{ HalideBuffer2D input({0}, halideFloat32(), {1}, {2}), "
-              "output({3}, halideUInt64(), {4}, {2});\n"
-              "    checkHalideCall({5}(input.raw(), output.raw()), \"{5}\"); }\n",
-              use(pack.getInput()), in.back(), rows, words,
-              (in.back() + 63) / 64, kernel);
+          callHalide({bnnc::KernelRequest::Kind::PackSigns, in.back(), 0, ""},
+                     {{use(pack.getInput()), {std::to_string(in.back()), rows}},
+                      {words, {std::to_string((in.back() + 63) / 64), rows},
+                       "halideUInt64()"}});
           return success();
         })
         .Case([&](XnorDenseOp xnor) {
@@ -360,20 +415,21 @@ private:
                                 w[0], w[1], xnor.getLength());
             return success();
           }
-          std::string kernel = bnnc::requestKernel(
-              *halideKernels, {bnnc::KernelRequest::Kind::XnorDense,
-                               int64_t(xnor.getLength()), w[0], ""});
-          os << llvm::formatv(
-              "  {{ HalideBuffer2D input({0}, halideUInt64(), {1}, n), "
-              "weight({2}, halideUInt64(), {1}, {3}), output({4}, "
-              "halideFloat32(), {3}, n);\n"
-              "    checkHalideCall({5}(input.raw(), weight.raw(), output.raw()), "
-              "\"{5}\"); }\n",
-              use(xnor.getInput()), w[1], use(xnor.getWeight()), w[0], y, kernel);
+          callHalide({bnnc::KernelRequest::Kind::XnorDense,
+                      int64_t(xnor.getLength()), w[0], ""},
+                     {{use(xnor.getInput()), {std::to_string(w[1]), "n"}, "halideUInt64()"},
+                      {use(xnor.getWeight()), {std::to_string(w[1]), std::to_string(w[0])},
+                       "halideUInt64()"},
+                      {y, {std::to_string(w[0]), "n"}}});
           return success();
         })
         .Case([&](MaxPoolOp pool) {
           std::string y = define(pool.getResult());
+          if (halideKernels) {
+            emitPoolHalide(pool, bnnc::KernelRequest::Kind::MaxPool,
+                           pool.getInput(), {pool.getInput()}, y);
+            return success();
+          }
           os << llvm::formatv("  reference::maxpoolForward({0}, {1}, {2});\n",
                               use(pool.getInput()), y,
                               poolShape(pool.getInput(), pool.getKernel(),
@@ -382,6 +438,11 @@ private:
         })
         .Case([&](AvgPoolOp pool) {
           std::string y = define(pool.getResult());
+          if (halideKernels) {
+            emitPoolHalide(pool, bnnc::KernelRequest::Kind::AvgPool,
+                           pool.getInput(), {pool.getInput()}, y);
+            return success();
+          }
           os << llvm::formatv("  reference::avgpoolForward({0}, {1}, {2});\n",
                               use(pool.getInput()), y,
                               poolShape(pool.getInput(), pool.getKernel(),
@@ -504,6 +565,17 @@ private:
         })
         .Case([&](Conv2DGradInputOp grad) {
           std::string dx = define(grad.getResult());
+          if (halideKernels) {
+            llvm::ArrayRef<int64_t> w = shape(grad.getWeight());
+            bnnc::KernelRequest request{bnnc::KernelRequest::Kind::Conv2DGradInput, 0, 0, "",
+                                        grad.getWeights() == Quantization::binary};
+            request.conv = geometry(grad.getResult(), w[0], w[2], w[3],
+                                    grad.getStride()[0], grad.getPad()[0]);
+            callHalide(request, {{use(grad.getWeight()), weightExtents(grad.getWeight())},
+                                 {use(grad.getOutputGrad()), imageExtents(grad.getOutputGrad())},
+                                 {dx, imageExtents(grad.getResult())}});
+            return success();
+          }
           os << llvm::formatv("  kernels::conv2dGradInput({0}, {1}, {2}, {3}, {4});\n",
                               use(grad.getWeight()), use(grad.getOutputGrad()), dx,
                               convShape(grad.getResult(), grad.getWeight(),
@@ -513,6 +585,18 @@ private:
         })
         .Case([&](Conv2DGradWeightOp grad) {
           std::string dw = define(grad.getResult());
+          if (halideKernels) {
+            llvm::ArrayRef<int64_t> w = shape(grad.getWeight());
+            bnnc::KernelRequest request{bnnc::KernelRequest::Kind::Conv2DGradWeight, 0, 0, "",
+                                        grad.getWeights() == Quantization::binary};
+            request.conv = geometry(grad.getInput(), w[0], w[2], w[3],
+                                    grad.getStride()[0], grad.getPad()[0]);
+            callHalide(request, {{use(grad.getInput()), imageExtents(grad.getInput())},
+                                 {use(grad.getWeight()), weightExtents(grad.getWeight())},
+                                 {use(grad.getOutputGrad()), imageExtents(grad.getOutputGrad())},
+                                 {dw, weightExtents(grad.getWeight())}});
+            return success();
+          }
           os << llvm::formatv("  kernels::conv2dGradWeight({0}, {1}, {2}, {3}, {4}, {5});\n",
                               use(grad.getInput()), use(grad.getWeight()),
                               use(grad.getOutputGrad()), dw,
@@ -545,6 +629,11 @@ private:
         })
         .Case([&](MaxPoolGradOp grad) {
           std::string dx = define(grad.getResult());
+          if (halideKernels) {
+            emitPoolHalide(grad, bnnc::KernelRequest::Kind::MaxPoolGrad,
+                           grad.getInput(), {grad.getInput(), grad.getOutputGrad()}, dx);
+            return success();
+          }
           os << llvm::formatv("  reference::maxpoolBackward({0}, {1}, {2}, {3});\n",
                               use(grad.getInput()), use(grad.getOutputGrad()), dx,
                               poolShape(grad.getInput(), grad.getKernel(),
@@ -553,6 +642,11 @@ private:
         })
         .Case([&](AvgPoolGradOp grad) {
           std::string dx = define(grad.getResult());
+          if (halideKernels) {
+            emitPoolHalide(grad, bnnc::KernelRequest::Kind::AvgPoolGrad,
+                           grad.getResult(), {grad.getOutputGrad()}, dx);
+            return success();
+          }
           os << llvm::formatv("  reference::avgpoolBackward({0}, {1}, {2});\n",
                               use(grad.getOutputGrad()), dx,
                               poolShape(grad.getResult(), grad.getKernel(),
@@ -623,14 +717,16 @@ private:
 
 /// The C parameter list of a Halide kernel: its buffers (and Adam's lr and
 /// step after the inputs), as compile_to_object lays them out.
-std::string halidePrototype(bnnc::KernelRequest::Kind kind) {
+std::string halidePrototype(const bnnc::KernelRequest &request) {
+  bnnc::KernelRequest::Kind kind = request.kind;
   using Kind = bnnc::KernelRequest::Kind;
   unsigned buffers = 3;
   switch (kind) {
   case Kind::PackSigns: case Kind::BiasGrad: case Kind::Sign:
-  case Kind::HTanh: case Kind::Relu: buffers = 2; break;
+  case Kind::HTanh: case Kind::Relu: case Kind::MaxPool: case Kind::AvgPool:
+  case Kind::AvgPoolGrad: buffers = 2; break;
   case Kind::DenseGradWeight: case Kind::CrossEntropy:
-  case Kind::SquaredHinge: buffers = 4; break;
+  case Kind::SquaredHinge: case Kind::Conv2DGradWeight: buffers = 4; break;
   case Kind::BatchNormSign: case Kind::BatchNormEval: buffers = 6; break;
   case Kind::BatchNormGrad: buffers = 8; break;
   case Kind::BatchNormSteGrad: buffers = 9; break;
@@ -641,6 +737,8 @@ std::string halidePrototype(bnnc::KernelRequest::Kind kind) {
            "halide_buffer_t *, halide_buffer_t *";
   default: break;
   }
+  if (request.bias)
+    ++buffers;
   std::string text;
   for (unsigned i = 0; i < buffers; ++i)
     text += i ? ", halide_buffer_t *" : "halide_buffer_t *";
@@ -737,7 +835,7 @@ LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
     os << "#include \"bnnrt/HalideBuffer.h\"\n\n"
        << "// Halide kernels, compiled ahead of time for this model.\n";
     for (const bnnc::KernelRequest &kernel : *halideKernels) {
-      std::string parameters = halidePrototype(kernel.kind);
+      std::string parameters = halidePrototype(kernel);
       os << "extern \"C\" int " << kernel.symbol << "(" << parameters << ");\n";
     }
   }

@@ -11,6 +11,7 @@
 #include "Halide.h"
 
 #include <cstdio>
+#include <limits>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -99,8 +100,10 @@ Func matmul(Func a, Func b, int depth, Var j, Var i, const std::string &name) {
   return c;
 }
 
-Kernel denseForward(int64_t length, int64_t units, bool binary) {
+Kernel denseForward(int64_t length, int64_t units, bool binary, bool withBias) {
   ImageParam x(Float(32), 2, "x"), w(Float(32), 2, "w"); // (k, row), (k, unit)
+  ImageParam bias(Float(32), 1, "bias");
+  bias.dim(0).set_min(0).set_extent(int(units));
   x.dim(0).set_min(0).set_extent(int(length));
   w.dim(0).set_min(0).set_extent(int(length));
   w.dim(1).set_min(0).set_extent(int(units));
@@ -108,9 +111,17 @@ Kernel denseForward(int64_t length, int64_t units, bool binary) {
   Func quantizedT("quantized_t"); // (unit, k): units contiguous
   quantizedT(unit, k) = quantize(w(k, unit), binary);
   quantizedT.compute_root().parallel(k).vectorize(unit, 16, TailStrategy::GuardWithIf);
-  Func y = matmul(x, quantizedT, int(length), unit, row, "y");
+  Func product = matmul(x, quantizedT, int(length), unit, row, "y");
+  if (!withBias) {
+    product.output_buffer().dim(0).set_min(0).set_extent(int(units));
+    return {Pipeline(product), {x, w}};
+  }
+  Func y("y_bias");
+  y(unit, row) = product(unit, row) + bias(unit);
+  y.parallel(row).vectorize(unit, 16, TailStrategy::GuardWithIf);
+  product.compute_root();
   y.output_buffer().dim(0).set_min(0).set_extent(int(units));
-  return {Pipeline(y), {x, w}};
+  return {Pipeline(y), {x, w, bias}};
 }
 
 Kernel denseGradInput(int64_t length, int64_t units, bool binary) {
@@ -442,6 +453,170 @@ Kernel batchnormSign(int64_t spatial, int64_t channels, double epsilon) {
   return {Pipeline(signs), {in.x, gamma, beta, runningMean, runningVar}};
 }
 
+//===--- convolution and pooling ------------------------------------------===//
+// Images are (x, y, channel, batch) innermost first, weights
+// (kernel x, kernel y, in channel, out channel): the NCHW / OIHW row-major
+// layouts of the plan. Padding reads as 0 (convolution) or never wins
+// (max pooling).
+
+struct ConvGeometry : KernelRequest::Geometry {
+  ConvGeometry(const KernelRequest::Geometry &g) : KernelRequest::Geometry(g) {}
+  int outH() const { return int((height + 2 * pad - kernelH) / stride + 1); }
+  int outW() const { return int((width + 2 * pad - kernelW) / stride + 1); }
+};
+
+ImageParam image(const std::string &name, int width, int height, int channels) {
+  ImageParam p(Float(32), 4, name);
+  p.dim(0).set_min(0).set_extent(width);
+  p.dim(1).set_min(0).set_extent(height);
+  p.dim(2).set_min(0).set_extent(channels);
+  return p;
+}
+
+/// Rows of a 4-D output in parallel over (channel, batch), vectorised along x.
+void scheduleImage(Func f, Var x, Var c, Var n) {
+  Var cn("cn");
+  f.fuse(c, n, cn).parallel(cn).vectorize(x, 8, TailStrategy::GuardWithIf);
+}
+
+Kernel conv2d(const ConvGeometry &g, bool binary, bool withBias) {
+  ImageParam input = image("input", int(g.width), int(g.height), int(g.channels));
+  ImageParam bias(Float(32), 1, "bias");
+  bias.dim(0).set_min(0).set_extent(int(g.filters));
+  ImageParam weight(Float(32), 4, "weight");
+  weight.dim(0).set_min(0).set_extent(int(g.kernelW));
+  weight.dim(1).set_min(0).set_extent(int(g.kernelH));
+  weight.dim(2).set_min(0).set_extent(int(g.channels));
+  weight.dim(3).set_min(0).set_extent(int(g.filters));
+  Func padded = BoundaryConditions::constant_exterior(input, 0.0f);
+  Var x("x"), y("y"), o("o"), n("n"), c("c"), i("i"), j("j");
+  Func quantized("quantized");
+  quantized(j, i, c, o) = quantize(weight(j, i, c, o), binary);
+  quantized.compute_root();
+  RDom r(0, int(g.kernelW), 0, int(g.kernelH), 0, int(g.channels), "r");
+  Func output("output");
+  output(x, y, o, n) = withBias ? bias(o) : 0.0f;
+  output(x, y, o, n) += padded(x * int(g.stride) - int(g.pad) + r.x,
+                               y * int(g.stride) - int(g.pad) + r.y, r.z, n) *
+                        quantized(r.x, r.y, r.z, o);
+  scheduleImage(output, x, o, n);
+  output.update().reorder(x, r.x, r.y, r.z, y).vectorize(x, 8, TailStrategy::GuardWithIf);
+  output.output_buffer().dim(0).set_min(0).set_extent(g.outW());
+  output.output_buffer().dim(1).set_min(0).set_extent(g.outH());
+  if (withBias)
+    return {Pipeline(output), {input, weight, bias}};
+  return {Pipeline(output), {input, weight}};
+}
+
+/// The output position (ox, oy) that tap (j, i) of input position (x, y)
+/// belongs to, and whether it exists (on the stride grid, inside).
+struct Tap {
+  Expr ox, oy, valid;
+};
+Tap tapOf(Expr x, Expr y, Expr j, Expr i, const ConvGeometry &g) {
+  Expr sx = x + int(g.pad) - j, sy = y + int(g.pad) - i;
+  int s = int(g.stride);
+  Expr valid = sx >= 0 && sy >= 0 && sx % s == 0 && sy % s == 0 &&
+               sx / s < g.outW() && sy / s < g.outH();
+  return {clamp(sx / s, 0, g.outW() - 1), clamp(sy / s, 0, g.outH() - 1), valid};
+}
+
+Kernel conv2dGradInput(const ConvGeometry &g, bool binary) {
+  ImageParam weight(Float(32), 4, "weight");
+  weight.dim(0).set_min(0).set_extent(int(g.kernelW));
+  weight.dim(1).set_min(0).set_extent(int(g.kernelH));
+  weight.dim(2).set_min(0).set_extent(int(g.channels));
+  weight.dim(3).set_min(0).set_extent(int(g.filters));
+  ImageParam dy = image("dy", g.outW(), g.outH(), int(g.filters));
+  Var x("x"), y("y"), c("c"), n("n");
+  RDom r(0, int(g.kernelW), 0, int(g.kernelH), 0, int(g.filters), "r");
+  Tap tap = tapOf(x, y, r.x, r.y, g);
+  Func dx("dx");
+  dx(x, y, c, n) = 0.0f;
+  dx(x, y, c, n) += select(tap.valid, dy(tap.ox, tap.oy, r.z, n), 0.0f) *
+                    quantize(weight(r.x, r.y, c, r.z), binary);
+  scheduleImage(dx, x, c, n);
+  dx.update().reorder(x, r.x, r.y, r.z, y).vectorize(x, 8, TailStrategy::GuardWithIf);
+  dx.output_buffer().dim(0).set_min(0).set_extent(int(g.width));
+  dx.output_buffer().dim(1).set_min(0).set_extent(int(g.height));
+  dx.output_buffer().dim(2).set_min(0).set_extent(int(g.channels));
+  return {Pipeline(dx), {weight, dy}};
+}
+
+Kernel conv2dGradWeight(const ConvGeometry &g, bool binary) {
+  ImageParam input = image("input", int(g.width), int(g.height), int(g.channels));
+  ImageParam weight(Float(32), 4, "weight");
+  weight.dim(0).set_min(0).set_extent(int(g.kernelW));
+  weight.dim(1).set_min(0).set_extent(int(g.kernelH));
+  weight.dim(2).set_min(0).set_extent(int(g.channels));
+  weight.dim(3).set_min(0).set_extent(int(g.filters));
+  ImageParam dy = image("dy", g.outW(), g.outH(), int(g.filters));
+  Func padded = BoundaryConditions::constant_exterior(input, 0.0f);
+  Var j("j"), i("i"), c("c"), o("o");
+  RDom r(0, g.outW(), 0, g.outH(), 0, dy.dim(3).extent(), "r");
+  Func sum("dw_sum"), dw("dw");
+  sum(j, i, c, o) = 0.0f;
+  sum(j, i, c, o) += dy(r.x, r.y, o, r.z) *
+                     padded(r.x * int(g.stride) - int(g.pad) + j,
+                            r.y * int(g.stride) - int(g.pad) + i, c, r.z);
+  Expr window = binary ? select(abs(weight(j, i, c, o)) <= 1.0f, 1.0f, 0.0f)
+                       : Expr(1.0f);
+  dw(j, i, c, o) = sum(j, i, c, o) * window;
+  sum.compute_at(dw, o);
+  dw.parallel(o);
+  return {Pipeline(dw), {input, weight, dy}};
+}
+
+Kernel pool(KernelRequest::Kind kind, const ConvGeometry &g) {
+  bool max = kind == KernelRequest::Kind::MaxPool;
+  ImageParam input = image("input", int(g.width), int(g.height), int(g.channels));
+  Func padded = BoundaryConditions::constant_exterior(
+      input, max ? Expr(-std::numeric_limits<float>::infinity()) : Expr(0.0f));
+  Var x("x"), y("y"), c("c"), n("n");
+  RDom r(0, int(g.kernelW), 0, int(g.kernelH), "r");
+  Expr tap = padded(x * int(g.stride) - int(g.pad) + r.x,
+                    y * int(g.stride) - int(g.pad) + r.y, c, n);
+  Func output("output");
+  output(x, y, c, n) = max ? maximum(tap)
+                           : sum(tap) / float(g.kernelW * g.kernelH);
+  scheduleImage(output, x, c, n);
+  return {Pipeline(output), {input}};
+}
+
+Kernel poolGrad(KernelRequest::Kind kind, const ConvGeometry &g) {
+  bool max = kind == KernelRequest::Kind::MaxPoolGrad;
+  ImageParam input = image("input", int(g.width), int(g.height), int(g.channels));
+  ImageParam dy = image("dy", g.outW(), g.outH(), int(g.channels));
+  Var x("x"), y("y"), c("c"), n("n"), ox("ox"), oy("oy");
+  Func dx("dx");
+  RDom r(0, int(g.kernelW), 0, int(g.kernelH), "r");
+  Tap tap = tapOf(x, y, r.x, r.y, g);
+  if (max) {
+    // The first maximum of each window in scan order (y, then x) wins.
+    Func padded = BoundaryConditions::constant_exterior(
+        input, Expr(-std::numeric_limits<float>::infinity()));
+    RDom w(0, int(g.kernelW), 0, int(g.kernelH), "w");
+    Func winner("winner");
+    winner(ox, oy, c, n) = argmax(padded(ox * int(g.stride) - int(g.pad) + w.x,
+                                         oy * int(g.stride) - int(g.pad) + w.y, c, n));
+    winner.compute_root();
+    Expr won = winner(tap.ox, tap.oy, c, n)[0] == r.x &&
+               winner(tap.ox, tap.oy, c, n)[1] == r.y;
+    dx(x, y, c, n) = sum(select(tap.valid && won, dy(tap.ox, tap.oy, c, n), 0.0f));
+  } else {
+    dx(x, y, c, n) = sum(select(tap.valid, dy(tap.ox, tap.oy, c, n), 0.0f)) /
+                     float(g.kernelW * g.kernelH);
+  }
+  scheduleImage(dx, x, c, n);
+  dx.output_buffer().dim(0).set_min(0).set_extent(int(g.width));
+  dx.output_buffer().dim(1).set_min(0).set_extent(int(g.height));
+  std::vector<ImageParam> inputs;
+  if (max)
+    inputs.push_back(input);
+  inputs.push_back(dy);
+  return {Pipeline(dx), inputs};
+}
+
 Target kernelTarget() {
   return get_host_target().with_feature(Target::NoRuntime);
 }
@@ -455,7 +630,7 @@ Kernel buildKernel(const KernelRequest &request) {
   case KernelRequest::Kind::XnorDense:
     return xnorDense(request.length, request.units);
   case KernelRequest::Kind::DenseForward:
-    return denseForward(request.length, request.units, request.binary);
+    return denseForward(request.length, request.units, request.binary, request.bias);
   case KernelRequest::Kind::DenseGradInput:
     return denseGradInput(request.length, request.units, request.binary);
   case KernelRequest::Kind::DenseGradWeight:
@@ -487,6 +662,18 @@ Kernel buildKernel(const KernelRequest &request) {
   case KernelRequest::Kind::CrossEntropy:
   case KernelRequest::Kind::SquaredHinge:
     return loss(request.kind, request.units);
+  case KernelRequest::Kind::Conv2D:
+    return conv2d(request.conv, request.binary, request.bias);
+  case KernelRequest::Kind::Conv2DGradInput:
+    return conv2dGradInput(request.conv, request.binary);
+  case KernelRequest::Kind::Conv2DGradWeight:
+    return conv2dGradWeight(request.conv, request.binary);
+  case KernelRequest::Kind::MaxPool:
+  case KernelRequest::Kind::AvgPool:
+    return pool(request.kind, request.conv);
+  case KernelRequest::Kind::MaxPoolGrad:
+  case KernelRequest::Kind::AvgPoolGrad:
+    return poolGrad(request.kind, request.conv);
   }
   return packSigns(request.length);
 }

@@ -28,12 +28,29 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
   case KernelRequest::Kind::Add: stem = "add"; break;
   case KernelRequest::Kind::CrossEntropy: stem = "cross_entropy"; break;
   case KernelRequest::Kind::SquaredHinge: stem = "squared_hinge"; break;
+  case KernelRequest::Kind::Conv2D: stem = "conv2d"; break;
+  case KernelRequest::Kind::Conv2DGradInput: stem = "conv2d_grad_input"; break;
+  case KernelRequest::Kind::Conv2DGradWeight: stem = "conv2d_grad_weight"; break;
+  case KernelRequest::Kind::MaxPool: stem = "maxpool"; break;
+  case KernelRequest::Kind::AvgPool: stem = "avgpool"; break;
+  case KernelRequest::Kind::MaxPoolGrad: stem = "maxpool_grad"; break;
+  case KernelRequest::Kind::AvgPoolGrad: stem = "avgpool_grad"; break;
   }
   bool flagged = request.binary;
   const char *flag = request.kind == KernelRequest::Kind::Adam ? "_clip" : "_binary";
   request.symbol = "bnnk_" + std::string(stem) + (flagged ? flag : "") +
-                   "_" + std::to_string(request.length) +
-                   (request.units ? "x" + std::to_string(request.units) : "");
+                   (request.bias ? "_bias" : "");
+  if (request.length || request.units)
+    request.symbol += "_" + std::to_string(request.length) +
+                      (request.units ? "x" + std::to_string(request.units) : "");
+  if (request.conv.channels) {
+    const KernelRequest::Geometry &g = request.conv;
+    request.symbol += "_" + std::to_string(g.channels) + "x" +
+                      std::to_string(g.height) + "x" + std::to_string(g.width) +
+                      "_k" + std::to_string(g.kernelH) + "s" +
+                      std::to_string(g.stride) + "p" + std::to_string(g.pad) +
+                      "_f" + std::to_string(g.filters);
+  }
   // Kernels that differ only in epsilon or momentum need distinct names.
   for (const KernelRequest &existing : requests)
     if (existing.symbol == request.symbol)

@@ -42,6 +42,24 @@ struct KernelRequest {
     // Losses over logits (units = classes, batch): per-row loss and the
     // gradient of the batch mean.
     CrossEntropy, SquaredHinge, // logits, labels -> row losses, dlogits
+    // Images (x, y, channel, batch) with the geometry in `conv`:
+    Conv2D,           // input, weight -> output (no bias)
+    Conv2DGradInput,  // weight, dy -> dx
+    Conv2DGradWeight, // input, weight, dy -> dw ⊙ STE(w)
+    MaxPool, AvgPool, // input -> output
+    MaxPoolGrad,      // input, dy -> dx
+    AvgPoolGrad,      // dy -> dx
+  };
+  /// Sizes of a convolution or pooling window (filters = channels for
+  /// pooling).
+  struct Geometry {
+    int64_t channels = 0, height = 0, width = 0, filters = 0;
+    int64_t kernelH = 0, kernelW = 0, stride = 1, pad = 0;
+    bool operator==(const Geometry &o) const {
+      return channels == o.channels && height == o.height && width == o.width &&
+             filters == o.filters && kernelH == o.kernelH &&
+             kernelW == o.kernelW && stride == o.stride && pad == o.pad;
+    }
   };
   Kind kind;
   int64_t length = 0; // signs a row / input features
@@ -49,11 +67,14 @@ struct KernelRequest {
   std::string symbol; // the C function name in the object file
   bool binary = false; // dense kernels: sign-quantised weights; Adam: clip
   double epsilon = 0.0, momentum = 0.0; // the batchnorm kernels
+  Geometry conv;                        // convolution and pooling kernels
+  bool bias = false; // dense and conv2d forward: a bias input follows the weight
 
   bool sameKernel(const KernelRequest &other) const {
     return kind == other.kind && length == other.length &&
            units == other.units && binary == other.binary &&
-           epsilon == other.epsilon && momentum == other.momentum;
+           epsilon == other.epsilon && momentum == other.momentum &&
+           conv == other.conv && bias == other.bias;
   }
 };
 

@@ -13,69 +13,31 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 
 namespace bnnrt {
 
-/// A dense 2-D halide_buffer_t over memory the plan owns: `inner` elements
-/// a row (contiguous), `outer` rows.
-class HalideBuffer2D {
+/// A dense halide_buffer_t over memory the plan owns, extents innermost
+/// first (the innermost contiguous), up to four dimensions.
+class HalideBufferND {
 public:
-  HalideBuffer2D(const void *data, halide_type_t type, int64_t inner,
-                 int64_t outer) {
-    dims[0] = {0, int32_t(inner), 1, 0};
-    dims[1] = {0, int32_t(outer), int32_t(inner), 0};
-    buffer.device = 0;
-    buffer.device_interface = nullptr;
-    buffer.host = static_cast<uint8_t *>(const_cast<void *>(data));
-    buffer.flags = 0;
-    buffer.type = type;
-    buffer.dimensions = 2;
-    buffer.dim = dims;
-    buffer.padding = nullptr;
-  }
-  halide_buffer_t *raw() { return &buffer; }
-
-private:
-  halide_dimension_t dims[2];
-  halide_buffer_t buffer;
-};
-
-/// A dense 3-D halide_buffer_t: (inner, middle, outer), inner contiguous.
-class HalideBuffer3D {
-public:
-  HalideBuffer3D(const void *data, halide_type_t type, int64_t inner,
-                 int64_t middle, int64_t outer) {
-    dims[0] = {0, int32_t(inner), 1, 0};
-    dims[1] = {0, int32_t(middle), int32_t(inner), 0};
-    dims[2] = {0, int32_t(outer), int32_t(inner * middle), 0};
+  HalideBufferND(const void *data, halide_type_t type,
+                 std::initializer_list<int64_t> extents) {
     buffer = {};
     buffer.host = static_cast<uint8_t *>(const_cast<void *>(data));
     buffer.type = type;
-    buffer.dimensions = 3;
+    buffer.dimensions = int32_t(extents.size());
     buffer.dim = dims;
+    int32_t stride = 1, d = 0;
+    for (int64_t extent : extents) {
+      dims[d++] = {0, int32_t(extent), stride, 0};
+      stride *= int32_t(extent);
+    }
   }
   halide_buffer_t *raw() { return &buffer; }
 
 private:
-  halide_dimension_t dims[3];
-  halide_buffer_t buffer;
-};
-
-/// A 1-D halide_buffer_t (per-channel vectors).
-class HalideBuffer1D {
-public:
-  HalideBuffer1D(const void *data, halide_type_t type, int64_t extent) {
-    dim = {0, int32_t(extent), 1, 0};
-    buffer = {};
-    buffer.host = static_cast<uint8_t *>(const_cast<void *>(data));
-    buffer.type = type;
-    buffer.dimensions = 1;
-    buffer.dim = &dim;
-  }
-  halide_buffer_t *raw() { return &buffer; }
-
-private:
-  halide_dimension_t dim;
+  halide_dimension_t dims[4];
   halide_buffer_t buffer;
 };
 

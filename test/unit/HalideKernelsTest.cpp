@@ -131,6 +131,14 @@ TEST_P(HalideDenseKernels, MatchReference) {
   Halide::Buffer<float> xb(x.data(), length, rows), wb(w.data(), length, units),
       dyb(dy.data(), units, rows);
   std::vector<float> y = run(Kind::DenseForward, {xb, wb}, {units, rows});
+  std::vector<float> bias = randomVector(size_t(units), 4);
+  bnnc::KernelRequest biasedRequest{Kind::DenseForward, length, units, "", binary};
+  biasedRequest.bias = true;
+  bnnc::Kernel biased = bnnc::buildKernel(biasedRequest);
+  biased.inputs[0].set(xb);
+  biased.inputs[1].set(wb);
+  biased.inputs[2].set(Halide::Buffer<float>(bias.data(), units));
+  Halide::Buffer<float> yBiased = realizeGuarded<float>(biased.pipeline, units, rows, 7.0f);
   std::vector<float> dx = run(Kind::DenseGradInput, {wb, dyb}, {length, rows});
   std::vector<float> dw = run(Kind::DenseGradWeight, {xb, wb, dyb}, {length, units});
 
@@ -146,6 +154,13 @@ TEST_P(HalideDenseKernels, MatchReference) {
       ASSERT_NEAR(a[i], b[i], 1e-4f * (1 + std::fabs(b[i]))) << what << "[" << i << "]";
   };
   expectNear(y, yRef, "y");
+  std::vector<float> yBiasedRef(y.size()), yBiasedValues;
+  bnnrt::reference::denseForward(x.data(), w.data(), bias.data(), yBiasedRef.data(),
+                                 rows, length, units, binary);
+  for (int r = 0; r < rows; ++r)
+    for (int u = 0; u < units; ++u)
+      yBiasedValues.push_back(yBiased(u, r));
+  expectNear(yBiasedValues, yBiasedRef, "y with bias");
   expectNear(dx, dxRef, "dx");
   expectNear(dw, dwRef, "dw");
 }
@@ -418,6 +433,125 @@ TEST(HalideKernels, GenericBatchNormAndBiasGradMatchReference) {
   bnnrt::kernels::biasGrad(dy.data(), refBias.data(), batch, channels, spatial);
   for (int c = 0; c < channels; ++c)
     EXPECT_NEAR(db(c), refBias[c], 1e-5);
+}
+
+/// Convolution and pooling kernels on (x, y, channel, batch) images against
+/// the NCHW reference (the same memory layout).
+class HalideConvKernels : public ::testing::TestWithParam<std::tuple<bool, int, int>> {};
+
+TEST_P(HalideConvKernels, MatchReference) {
+  auto [binary, stride, pad] = GetParam();
+  bnnrt::reference::ConvShape s{2, 3, 7, 6, 4, 3, 3, stride, pad};
+  const int oh = int(s.outH()), ow = int(s.outW());
+  std::vector<float> x = randomVector(s.n * s.c * s.h * s.w, 50);
+  std::vector<float> w = randomVector(s.o * s.c * s.kh * s.kw, 51);
+  for (size_t i = 0; i < w.size(); i += 5)
+    w[i] *= 1.7f; // outside the STE window
+  std::vector<float> dy = randomVector(s.n * s.o * oh * ow, 52);
+  bnnc::KernelRequest::Geometry g{s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
+  auto request = [&](Kind kind) {
+    bnnc::KernelRequest r{kind, 0, 0, "", binary};
+    r.conv = g;
+    return r;
+  };
+  Halide::Buffer<float> xb(x.data(), int(s.w), int(s.h), int(s.c), int(s.n)),
+      wb(w.data(), int(s.kw), int(s.kh), int(s.c), int(s.o)),
+      dyb(dy.data(), ow, oh, int(s.o), int(s.n));
+  auto flat = [](const Halide::Buffer<float> &b) {
+    return std::vector<float>(b.data(), b.data() + b.number_of_elements());
+  };
+  auto expectNear = [](const std::vector<float> &a, const std::vector<float> &b,
+                       const char *what) {
+    ASSERT_EQ(a.size(), b.size()) << what;
+    for (size_t i = 0; i < a.size(); ++i)
+      ASSERT_NEAR(a[i], b[i], 1e-4 * (1 + std::fabs(b[i]))) << what << "[" << i << "]";
+  };
+
+  bnnc::Kernel forward = bnnc::buildKernel(request(Kind::Conv2D));
+  forward.inputs[0].set(xb);
+  forward.inputs[1].set(wb);
+  Halide::Buffer<float> y = forward.pipeline.realize({ow, oh, int(s.o), int(s.n)});
+  std::vector<float> refY(y.number_of_elements());
+  bnnrt::reference::conv2dForward(x.data(), w.data(), nullptr, refY.data(), s, binary);
+  expectNear(flat(y), refY, "conv2d");
+
+  // With a bias, per output channel.
+  std::vector<float> bias = randomVector(s.o, 54);
+  bnnc::KernelRequest withBias = request(Kind::Conv2D);
+  withBias.bias = true;
+  bnnc::Kernel biased = bnnc::buildKernel(withBias);
+  biased.inputs[0].set(xb);
+  biased.inputs[1].set(wb);
+  biased.inputs[2].set(Halide::Buffer<float>(bias.data(), int(s.o)));
+  Halide::Buffer<float> yb = biased.pipeline.realize({ow, oh, int(s.o), int(s.n)});
+  bnnrt::reference::conv2dForward(x.data(), w.data(), bias.data(), refY.data(), s, binary);
+  expectNear(flat(yb), refY, "conv2d with bias");
+
+  bnnc::Kernel gradInput = bnnc::buildKernel(request(Kind::Conv2DGradInput));
+  gradInput.inputs[0].set(wb);
+  gradInput.inputs[1].set(dyb);
+  Halide::Buffer<float> dx = gradInput.pipeline.realize({int(s.w), int(s.h), int(s.c), int(s.n)});
+  bnnc::Kernel gradWeight = bnnc::buildKernel(request(Kind::Conv2DGradWeight));
+  gradWeight.inputs[0].set(xb);
+  gradWeight.inputs[1].set(wb);
+  gradWeight.inputs[2].set(dyb);
+  Halide::Buffer<float> dw = gradWeight.pipeline.realize({int(s.kw), int(s.kh), int(s.c), int(s.o)});
+  std::vector<float> refDx(x.size()), refDw(w.size());
+  bnnrt::reference::conv2dBackward(x.data(), w.data(), dy.data(), refDx.data(),
+                                   refDw.data(), nullptr, s, binary);
+  expectNear(flat(dx), refDx, "conv2d_grad_input");
+  expectNear(flat(dw), refDw, "conv2d_grad_weight");
+}
+
+INSTANTIATE_TEST_SUITE_P(Windows, HalideConvKernels,
+                         ::testing::Combine(::testing::Bool(), ::testing::Values(1, 2),
+                                            ::testing::Values(0, 1)));
+
+TEST(HalideKernels, PoolingMatchesReference) {
+  for (int pad : {0, 1}) {
+    bnnrt::reference::PoolShape s{2, 3, 7, 6, 2, 2, pad};
+    const int oh = int(s.outH()), ow = int(s.outW());
+    // Distinct values, so the max of every window is unique.
+    std::vector<float> x(s.n * s.c * s.h * s.w);
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = float((i * 37) % x.size()) * 0.01f - 1.0f;
+    std::vector<float> dy = randomVector(s.n * s.c * oh * ow, 53);
+    Halide::Buffer<float> xb(x.data(), int(s.w), int(s.h), int(s.c), int(s.n)),
+        dyb(dy.data(), ow, oh, int(s.c), int(s.n));
+    bnnc::KernelRequest::Geometry g{s.c, s.h, s.w, s.c, s.kernel, s.kernel, s.stride, s.pad};
+    for (bool max : {true, false}) {
+      bnnc::KernelRequest forwardRequest{max ? Kind::MaxPool : Kind::AvgPool, 0, 0, ""};
+      forwardRequest.conv = g;
+      bnnc::Kernel forward = bnnc::buildKernel(forwardRequest);
+      forward.inputs[0].set(xb);
+      Halide::Buffer<float> y = forward.pipeline.realize({ow, oh, int(s.c), int(s.n)});
+      std::vector<float> refY(y.number_of_elements());
+      if (max)
+        bnnrt::reference::maxpoolForward(x.data(), refY.data(), s);
+      else
+        bnnrt::reference::avgpoolForward(x.data(), refY.data(), s);
+      for (size_t i = 0; i < refY.size(); ++i)
+        ASSERT_NEAR(y.data()[i], refY[i], 1e-6) << (max ? "max" : "avg") << i;
+
+      bnnc::KernelRequest gradRequest{max ? Kind::MaxPoolGrad : Kind::AvgPoolGrad, 0, 0, ""};
+      gradRequest.conv = g;
+      bnnc::Kernel grad = bnnc::buildKernel(gradRequest);
+      if (max) {
+        grad.inputs[0].set(xb);
+        grad.inputs[1].set(dyb);
+      } else {
+        grad.inputs[0].set(dyb);
+      }
+      Halide::Buffer<float> dx = grad.pipeline.realize({int(s.w), int(s.h), int(s.c), int(s.n)});
+      std::vector<float> refDx(x.size());
+      if (max)
+        bnnrt::reference::maxpoolBackward(x.data(), dy.data(), refDx.data(), s);
+      else
+        bnnrt::reference::avgpoolBackward(dy.data(), refDx.data(), s);
+      for (size_t i = 0; i < refDx.size(); ++i)
+        ASSERT_NEAR(dx.data()[i], refDx[i], 1e-6) << (max ? "max grad " : "avg grad ") << i;
+    }
+  }
 }
 
 TEST(HalideKernels, LoweredStatementsNameEachKernel) {

@@ -423,6 +423,76 @@ private:
                       {y, {std::to_string(w[0]), "n"}}});
           return success();
         })
+        .Case([&](XnorDenseBatchNormSignTrainOp layer) {
+          std::string y = define(layer.getOutput());
+          std::string product = define(layer.getProduct());
+          std::string mean = define(layer.getMean());
+          std::string invStd = define(layer.getInvStd());
+          llvm::ArrayRef<int64_t> w = shape(layer.getWeight());
+          int64_t units = w[0];
+          std::string c = std::to_string(units);
+          if (!halideKernels) {
+            // The same computation in two C++ kernels.
+            os << llvm::formatv(
+                "  kernels::xnorDense({0}, {1}, {2}, n, {3}, {4}, {5});\n"
+                "  kernels::batchnormSignTrain({2}, {6}, {7}, {8}, {9}, {10}, {11}, "
+                "{12}, {{n, {3}, 1}, {13}, {14});\n",
+                use(layer.getInput()), use(layer.getWeight()), product, units,
+                w[1], layer.getLength(), use(layer.getGamma()), use(layer.getBeta()),
+                y, mean, invStd, use(layer.getRunningMean()),
+                use(layer.getRunningVar()), floatLiteral(layer.getEpsilon()),
+                floatLiteral(layer.getMomentum()));
+            return success();
+          }
+          std::string newMean = "ws.get(" + std::to_string(nextBuffer++) + ", " + c + ")";
+          std::string newVar = "ws.get(" + std::to_string(nextBuffer++) + ", " + c + ")";
+          os << "  {\n  float *running = " << newMean << ", *runningVar = " << newVar << ";\n";
+          bnnc::KernelRequest request{bnnc::KernelRequest::Kind::XnorDenseBatchNormSignTrain,
+                                      int64_t(layer.getLength()), units, "", false,
+                                      layer.getEpsilon().convertToDouble(),
+                                      layer.getMomentum().convertToDouble()};
+          callHalide(request,
+                     {{use(layer.getInput()), {std::to_string(w[1]), "n"}, "halideUInt64()"},
+                      {use(layer.getWeight()), {std::to_string(w[1]), c}, "halideUInt64()"},
+                      {use(layer.getGamma()), {c}}, {use(layer.getBeta()), {c}},
+                      {use(layer.getRunningMean()), {c}}, {use(layer.getRunningVar()), {c}},
+                      {y, {"1", c, "n"}}, {product, {c, "n"}}, {mean, {c}},
+                      {invStd, {c}}, {"running", {c}}, {"runningVar", {c}}});
+          os << llvm::formatv("  kernels::copy(running, {0}, {1});\n"
+                              "  kernels::copy(runningVar, {2}, {1});\n  }\n",
+                              use(layer.getRunningMean()), units,
+                              use(layer.getRunningVar()));
+          return success();
+        })
+        .Case([&](XnorDenseBatchNormSignOp layer) {
+          std::string y = define(layer.getResult());
+          llvm::ArrayRef<int64_t> w = shape(layer.getWeight());
+          int64_t units = w[0];
+          std::string c = std::to_string(units);
+          if (!halideKernels) {
+            std::string product =
+                "ws.get(" + std::to_string(nextBuffer++) + ", n * " + c + ")";
+            os << llvm::formatv(
+                "  {{\n  float *product = {0};\n"
+                "  kernels::xnorDense({1}, {2}, product, n, {3}, {4}, {5});\n"
+                "  kernels::batchnormSign(product, {6}, {7}, {8}, {9}, {10}, {{n, {3}, 1}, {11});\n  }\n",
+                product, use(layer.getInput()), use(layer.getWeight()), units, w[1],
+                layer.getLength(), use(layer.getGamma()), use(layer.getBeta()),
+                use(layer.getRunningMean()), use(layer.getRunningVar()), y,
+                floatLiteral(layer.getEpsilon()));
+            return success();
+          }
+          bnnc::KernelRequest request{bnnc::KernelRequest::Kind::XnorDenseBatchNormSign,
+                                      int64_t(layer.getLength()), units, "", false,
+                                      layer.getEpsilon().convertToDouble()};
+          callHalide(request,
+                     {{use(layer.getInput()), {std::to_string(w[1]), "n"}, "halideUInt64()"},
+                      {use(layer.getWeight()), {std::to_string(w[1]), c}, "halideUInt64()"},
+                      {use(layer.getGamma()), {c}}, {use(layer.getBeta()), {c}},
+                      {use(layer.getRunningMean()), {c}}, {use(layer.getRunningVar()), {c}},
+                      {y, {"1", c, "n"}}});
+          return success();
+        })
         .Case([&](MaxPoolOp pool) {
           std::string y = define(pool.getResult());
           if (halideKernels) {
@@ -731,6 +801,8 @@ std::string halidePrototype(const bnnc::KernelRequest &request) {
   case Kind::BatchNormGrad: buffers = 8; break;
   case Kind::BatchNormSteGrad: buffers = 9; break;
   case Kind::BatchNormTrain: case Kind::BatchNormSignTrain: buffers = 10; break;
+  case Kind::XnorDenseBatchNormSign: buffers = 7; break;
+  case Kind::XnorDenseBatchNormSignTrain: buffers = 12; break;
   case Kind::Adam:
     return "halide_buffer_t *, halide_buffer_t *, halide_buffer_t *, "
            "halide_buffer_t *, float, int32_t, halide_buffer_t *, "

@@ -42,30 +42,42 @@ Kernel packSigns(int64_t length) {
 
 //===--- xnor_dense -------------------------------------------------------===//
 
+/// The XNOR-popcount product (unit, row) of packed inputs and weights,
+/// scheduled rows in parallel, eight units a vector.
+struct XnorProduct {
+  ImageParam input{UInt(64), 2, "input"};   // (word, row)
+  ImageParam weight{UInt(64), 2, "weight"}; // (word, unit)
+  Var unit{"unit"}, row{"row"};
+  Func output{"output"};
+
+  XnorProduct(int64_t length, int64_t units) {
+    int words = int((length + 63) / 64);
+    input.dim(0).set_min(0).set_extent(words);
+    weight.dim(0).set_min(0).set_extent(words);
+    weight.dim(1).set_min(0).set_extent(int(units));
+    Var w("w");
+    // Weights transposed so that neighbouring units are neighbours in
+    // memory and the popcounts of eight units run as one vector.
+    Func byUnit("by_unit");
+    byUnit(unit, w) = weight(w, unit);
+    RDom k(0, words, "k");
+    Func mismatches("mismatches");
+    mismatches(unit, row) = 0;
+    mismatches(unit, row) +=
+        cast<int32_t>(popcount(input(k, row) ^ byUnit(unit, k)));
+    output(unit, row) = cast<float>(int(length) - 2 * mismatches(unit, row));
+    // Schedule.
+    byUnit.compute_root().vectorize(unit, 8, TailStrategy::GuardWithIf);
+    output.parallel(row).vectorize(unit, 8, TailStrategy::GuardWithIf);
+    mismatches.compute_at(output, row).vectorize(unit, 8, TailStrategy::GuardWithIf);
+    mismatches.update().reorder(unit, k).vectorize(unit, 8, TailStrategy::GuardWithIf);
+  }
+};
+
 Kernel xnorDense(int64_t length, int64_t units) {
-  int words = int((length + 63) / 64);
-  ImageParam input(UInt(64), 2, "input");   // (word, row)
-  ImageParam weight(UInt(64), 2, "weight"); // (word, unit)
-  input.dim(0).set_min(0).set_extent(words);
-  weight.dim(0).set_min(0).set_extent(words);
-  weight.dim(1).set_min(0).set_extent(int(units));
-  Var unit("unit"), row("row"), w("w");
-  // Weights transposed so that neighbouring units are neighbours in memory
-  // and the popcounts of eight units run as one vector.
-  Func byUnit("by_unit");
-  byUnit(unit, w) = weight(w, unit);
-  RDom k(0, words, "k");
-  Func mismatches("mismatches"), output("output");
-  mismatches(unit, row) = 0;
-  mismatches(unit, row) += cast<int32_t>(popcount(input(k, row) ^ byUnit(unit, k)));
-  output(unit, row) = cast<float>(int(length) - 2 * mismatches(unit, row));
-  // Schedule.
-  byUnit.compute_root().vectorize(unit, 8, TailStrategy::GuardWithIf);
-  output.parallel(row).vectorize(unit, 8, TailStrategy::GuardWithIf);
-  mismatches.compute_at(output, row).vectorize(unit, 8, TailStrategy::GuardWithIf);
-  mismatches.update().reorder(unit, k).vectorize(unit, 8, TailStrategy::GuardWithIf);
-  output.output_buffer().dim(0).set_min(0).set_extent(int(units));
-  return {Pipeline(output), {input, weight}};
+  XnorProduct product(length, units);
+  product.output.output_buffer().dim(0).set_min(0).set_extent(int(units));
+  return {Pipeline(product.output), {product.input, product.weight}};
 }
 
 //===--- float products of dense layers -----------------------------------===//
@@ -177,15 +189,21 @@ Kernel denseGradWeight(int64_t length, int64_t units, bool binary) {
 Expr f64(double value) { return Internal::make_const(Float(64), value); }
 
 struct BatchNormInputs {
-  ImageParam x{Float(32), 3, "x"};
+  ImageParam image{Float(32), 3, "x"};
+  Func x; // the values normalised: `image`, or a fused producer
   Var s{"s"}, c{"c"}, n{"n"};
   Expr count; // elements per channel
   RDom r;     // over (spatial, batch)
-  BatchNormInputs(int64_t spatial, int64_t channels) {
-    x.dim(0).set_min(0).set_extent(int(spatial));
-    x.dim(1).set_min(0).set_extent(int(channels));
-    count = cast<double>(int(spatial) * x.dim(2).extent());
-    r = RDom(0, int(spatial), 0, x.dim(2).extent(), "r");
+  BatchNormInputs(int64_t spatial, int64_t channels) : x(image) {
+    image.dim(0).set_min(0).set_extent(int(spatial));
+    image.dim(1).set_min(0).set_extent(int(channels));
+    count = cast<double>(int(spatial) * image.dim(2).extent());
+    r = RDom(0, int(spatial), 0, image.dim(2).extent(), "r");
+  }
+  /// Values (spatial, channel, batch) computed in the same kernel.
+  BatchNormInputs(Func values, Expr batch, int64_t spatial) : x(values) {
+    count = cast<double>(int(spatial) * batch);
+    r = RDom(0, int(spatial), 0, batch, "r");
   }
 };
 
@@ -224,9 +242,16 @@ Func asFloat(Expr value, Var c, const std::string &name) {
 
 /// Batch statistics, the normalised value or its sign, and the running
 /// update: batchnorm_train and batchnorm_sign_train.
-Kernel batchnormTrain(int64_t spatial, int64_t channels, double epsilon,
-                      double momentum, bool signs) {
-  BatchNormInputs in(spatial, channels);
+/// The per-channel params of a batchnorm and the stages computed from them.
+struct BatchNormTrainStages {
+  std::vector<ImageParam> params; // gamma, beta, running mean, running var
+  std::vector<Func> outputs;      // values or signs, mean, inv_std,
+                                  // new running mean, new running var
+};
+
+BatchNormTrainStages batchnormTrainStages(BatchNormInputs &in, int64_t spatial,
+                                          int64_t channels, double epsilon,
+                                          double momentum, bool signs) {
   ImageParam gamma = channelParam("gamma", channels),
              beta = channelParam("beta", channels),
              runningMean = channelParam("running_mean", channels),
@@ -259,8 +284,18 @@ Kernel batchnormTrain(int64_t spatial, int64_t channels, double epsilon,
                         c, "new_running_var");
   Func meanOut = asFloat(mean(c), c, "mean_out");
   Func invStdOut = asFloat(invStd(c), c, "inv_std_out");
-  return {Pipeline({output, meanOut, invStdOut, newMean, newVar}),
-          {in.x, gamma, beta, runningMean, runningVar}};
+  return {{gamma, beta, runningMean, runningVar},
+          {output, meanOut, invStdOut, newMean, newVar}};
+}
+
+Kernel batchnormTrain(int64_t spatial, int64_t channels, double epsilon,
+                      double momentum, bool signs) {
+  BatchNormInputs in(spatial, channels);
+  BatchNormTrainStages stages =
+      batchnormTrainStages(in, spatial, channels, epsilon, momentum, signs);
+  std::vector<ImageParam> inputs{in.image};
+  inputs.insert(inputs.end(), stages.params.begin(), stages.params.end());
+  return {Pipeline(stages.outputs), inputs};
 }
 
 /// The batchnorm backward pass; with `steWindow`, of sign(batchnorm(x)):
@@ -296,7 +331,7 @@ Kernel batchnormGrad(int64_t spatial, int64_t channels, bool steWindow) {
   schedulePerElement(dx, in, spatial);
   Func dgamma = asFloat(sumDyXhat(c), c, "dgamma");
   Func dbeta = asFloat(sumDy(c), c, "dbeta");
-  std::vector<ImageParam> inputs{in.x, gamma};
+  std::vector<ImageParam> inputs{in.image, gamma};
   if (steWindow)
     inputs.push_back(beta);
   for (const ImageParam &p : {dy, mean, invStd})
@@ -319,7 +354,7 @@ Kernel batchnormEval(int64_t spatial, int64_t channels, double epsilon) {
                                invStd +
                            cast<double>(beta(c)));
   schedulePerElement(y, in, spatial);
-  return {Pipeline(y), {in.x, gamma, beta, runningMean, runningVar}};
+  return {Pipeline(y), {in.image, gamma, beta, runningMean, runningVar}};
 }
 
 Kernel biasGrad(int64_t spatial, int64_t channels) {
@@ -327,7 +362,7 @@ Kernel biasGrad(int64_t spatial, int64_t channels) {
   Func total =
       channelSum(in, cast<double>(in.x(in.r.x, in.c, in.r.y)), "total");
   Func db = asFloat(total(in.c), in.c, "db");
-  return {Pipeline(db), {in.x}};
+  return {Pipeline(db), {in.image}};
 }
 
 //===--- element-wise -----------------------------------------------------===//
@@ -431,12 +466,14 @@ Kernel loss(KernelRequest::Kind kind, int64_t classes) {
   return {Pipeline({rowLoss, grad}), {logits, labels}};
 }
 
-Kernel batchnormSign(int64_t spatial, int64_t channels, double epsilon) {
-  BatchNormInputs in(spatial, channels);
+/// sign(batchnorm(x)) with running statistics as a per-channel threshold.
+Func batchnormSignStage(BatchNormInputs &in, std::vector<ImageParam> &params,
+                        int64_t spatial, int64_t channels, double epsilon) {
   ImageParam gamma = channelParam("gamma", channels),
              beta = channelParam("beta", channels),
              runningMean = channelParam("running_mean", channels),
              runningVar = channelParam("running_var", channels);
+  params = {gamma, beta, runningMean, runningVar};
   Var s = in.s, c = in.c, n = in.n;
   // γ(x − μ)/σ + β ≥ 0 ⇔ x ≥ τ (γ > 0) or x ≤ τ (γ < 0), τ = μ − βσ/γ.
   Func threshold("threshold");
@@ -450,7 +487,46 @@ Kernel batchnormSign(int64_t spatial, int64_t channels, double epsilon) {
   Func signs("signs");
   signs(s, c, n) = select(positive, 1.0f, -1.0f);
   schedulePerElement(signs, in, spatial);
-  return {Pipeline(signs), {in.x, gamma, beta, runningMean, runningVar}};
+  return signs;
+}
+
+Kernel batchnormSign(int64_t spatial, int64_t channels, double epsilon) {
+  BatchNormInputs in(spatial, channels);
+  std::vector<ImageParam> params;
+  Func signs = batchnormSignStage(in, params, spatial, channels, epsilon);
+  std::vector<ImageParam> inputs{in.image};
+  inputs.insert(inputs.end(), params.begin(), params.end());
+  return {Pipeline(signs), inputs};
+}
+
+//===--- a whole binary dense layer in one kernel -------------------------===//
+// XNOR-popcount product, batch statistics and sign: the product stays inside
+// the kernel (it is also an output in training, for the backward pass).
+
+Kernel xnorDenseBatchNormSign(int64_t length, int64_t units, double epsilon,
+                              double momentum, bool training) {
+  XnorProduct product(length, units);
+  product.output.compute_root();
+  Var s("s"), c("c"), n("n");
+  Func values("values");
+  values(s, c, n) = product.output(c, n);
+  BatchNormInputs in(values, product.input.dim(1).extent(), 1);
+  std::vector<ImageParam> inputs{product.input, product.weight};
+  if (!training) {
+    std::vector<ImageParam> params;
+    Func signs = batchnormSignStage(in, params, 1, units, epsilon);
+    inputs.insert(inputs.end(), params.begin(), params.end());
+    return {Pipeline(signs), inputs};
+  }
+  BatchNormTrainStages stages =
+      batchnormTrainStages(in, 1, units, epsilon, momentum, /*signs=*/true);
+  inputs.insert(inputs.end(), stages.params.begin(), stages.params.end());
+  Func preactivation("preactivation");
+  preactivation(c, n) = product.output(c, n);
+  preactivation.parallel(n).vectorize(c, 8, TailStrategy::GuardWithIf);
+  std::vector<Func> outputs = stages.outputs;
+  outputs.insert(outputs.begin() + 1, preactivation);
+  return {Pipeline(outputs), inputs};
 }
 
 //===--- convolution and pooling ------------------------------------------===//
@@ -646,6 +722,11 @@ Kernel buildKernel(const KernelRequest &request) {
                          request.kind == KernelRequest::Kind::BatchNormSteGrad);
   case KernelRequest::Kind::BatchNormSign:
     return batchnormSign(request.length, request.units, request.epsilon);
+  case KernelRequest::Kind::XnorDenseBatchNormSignTrain:
+  case KernelRequest::Kind::XnorDenseBatchNormSign:
+    return xnorDenseBatchNormSign(
+        request.length, request.units, request.epsilon, request.momentum,
+        request.kind == KernelRequest::Kind::XnorDenseBatchNormSignTrain);
   case KernelRequest::Kind::BatchNormEval:
     return batchnormEval(request.length, request.units, request.epsilon);
   case KernelRequest::Kind::BiasGrad:

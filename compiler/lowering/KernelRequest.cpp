@@ -35,6 +35,12 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
   case KernelRequest::Kind::AvgPool: stem = "avgpool"; break;
   case KernelRequest::Kind::MaxPoolGrad: stem = "maxpool_grad"; break;
   case KernelRequest::Kind::AvgPoolGrad: stem = "avgpool_grad"; break;
+  case KernelRequest::Kind::XnorDenseBatchNormSignTrain:
+    stem = "xnor_dense_batchnorm_sign_train";
+    break;
+  case KernelRequest::Kind::XnorDenseBatchNormSign:
+    stem = "xnor_dense_batchnorm_sign";
+    break;
   }
   bool flagged = request.binary;
   const char *flag = request.kind == KernelRequest::Kind::Adam ? "_clip" : "_binary";

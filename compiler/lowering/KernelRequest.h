@@ -49,6 +49,10 @@ struct KernelRequest {
     MaxPool, AvgPool, // input -> output
     MaxPoolGrad,      // input, dy -> dx
     AvgPoolGrad,      // dy -> dx
+    // A binary dense layer in one kernel (length = in features, units =
+    // channels): packed input, packed weight, γ, β, running mean/var ->
+    XnorDenseBatchNormSignTrain, // signs, product, mean, inv_std, new running
+    XnorDenseBatchNormSign,      // signs (evaluation thresholds)
   };
   /// Sizes of a convolution or pooling window (filters = channels for
   /// pooling).

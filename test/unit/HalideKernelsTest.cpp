@@ -554,6 +554,71 @@ TEST(HalideKernels, PoolingMatchesReference) {
   }
 }
 
+/// A whole binary dense layer in one kernel against xnor_dense followed by
+/// the batchnorm kernels (each tested against the reference above).
+TEST(HalideKernels, FusedBinaryLayerMatchesItsParts) {
+  const int length = 200, units = 24, rows = 9, words = 4;
+  std::vector<float> x = randomVector(size_t(rows) * length, 60);
+  std::vector<float> w = randomVector(size_t(units) * length, 61);
+  std::vector<uint64_t> packedX = packWithHalide(x, rows, length);
+  std::vector<uint64_t> packedW = packWithHalide(w, units, length);
+  std::vector<float> gamma = randomVector(units, 62), beta = randomVector(units, 63);
+  std::vector<float> runningMean = randomVector(units, 64), runningVar(units, 0.8f);
+  Halide::Buffer<uint64_t> a(packedX.data(), words, rows), b(packedW.data(), words, units);
+  auto vec = [](std::vector<float> &v) { return Halide::Buffer<float>(v.data(), int(v.size())); };
+  auto setParams = [&](bnnc::Kernel &kernel, size_t first) {
+    kernel.inputs[first].set(vec(gamma));
+    kernel.inputs[first + 1].set(vec(beta));
+    kernel.inputs[first + 2].set(vec(runningMean));
+    kernel.inputs[first + 3].set(vec(runningVar));
+  };
+
+  // The parts: the product, then batchnorm_sign_train / batchnorm_sign.
+  bnnc::Kernel xnor = bnnc::buildKernel({Kind::XnorDense, length, units, ""});
+  xnor.inputs[0].set(a);
+  xnor.inputs[1].set(b);
+  Halide::Buffer<float> product = xnor.pipeline.realize({units, rows});
+  Halide::Buffer<float> product3(product.data(), 1, units, rows);
+  bnnc::Kernel train = bnnc::buildKernel({Kind::BatchNormSignTrain, 1, units, "", false, 1e-5, 0.9});
+  train.inputs[0].set(product3);
+  setParams(train, 1);
+  Halide::Buffer<float> signs(1, units, rows), mean(units), inv(units), rm(units), rv(units);
+  train.pipeline.realize(Halide::Realization({signs, mean, inv, rm, rv}));
+  bnnc::Kernel eval = bnnc::buildKernel({Kind::BatchNormSign, 1, units, "", false, 1e-5});
+  eval.inputs[0].set(product3);
+  setParams(eval, 1);
+  Halide::Buffer<float> evalSigns = eval.pipeline.realize({1, units, rows});
+
+  // The whole layer in one kernel.
+  bnnc::Kernel fused = bnnc::buildKernel(
+      {Kind::XnorDenseBatchNormSignTrain, length, units, "", false, 1e-5, 0.9});
+  fused.inputs[0].set(a);
+  fused.inputs[1].set(b);
+  setParams(fused, 2);
+  Halide::Buffer<float> fSigns(1, units, rows), fProduct(units, rows), fMean(units),
+      fInv(units), fRm(units), fRv(units);
+  fused.pipeline.realize(Halide::Realization({fSigns, fProduct, fMean, fInv, fRm, fRv}));
+  bnnc::Kernel fusedEval = bnnc::buildKernel(
+      {Kind::XnorDenseBatchNormSign, length, units, "", false, 1e-5});
+  fusedEval.inputs[0].set(a);
+  fusedEval.inputs[1].set(b);
+  setParams(fusedEval, 2);
+  Halide::Buffer<float> fEval = fusedEval.pipeline.realize({1, units, rows});
+
+  for (int r = 0; r < rows; ++r)
+    for (int u = 0; u < units; ++u) {
+      ASSERT_EQ(fProduct(u, r), product(u, r));
+      ASSERT_EQ(fSigns(0, u, r), signs(0, u, r));
+      ASSERT_EQ(fEval(0, u, r), evalSigns(0, u, r));
+    }
+  for (int u = 0; u < units; ++u) {
+    EXPECT_EQ(fMean(u), mean(u));
+    EXPECT_EQ(fInv(u), inv(u));
+    EXPECT_EQ(fRm(u), rm(u));
+    EXPECT_EQ(fRv(u), rv(u));
+  }
+}
+
 TEST(HalideKernels, LoweredStatementsNameEachKernel) {
   std::vector<bnnc::KernelRequest> requests;
   std::string pack = bnnc::requestKernel(requests, {bnnc::KernelRequest::Kind::PackSigns, 100, 0, ""});

@@ -71,4 +71,36 @@ def Bnn_XnorDenseOp : Bnn_Op<"xnor_dense", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Bnn_XnorDenseBatchNormSignTrainOp
+    : Bnn_Op<"xnor_dense_batchnorm_sign_train"> {
+  let summary = "a binary dense layer in one kernel, training";
+  let description = [{
+    xnor_dense followed by batchnorm_sign_train: the packed product, batch
+    statistics, the running update and the signs in one kernel. The product
+    is also a result: the backward pass (batchnorm_ste_grad) reads it.
+  }];
+  let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,
+                       F32Tensor:$gamma, F32Tensor:$beta,
+                       F32Tensor:$running_mean, F32Tensor:$running_var,
+                       I64Attr:$length, F64Attr:$epsilon, F64Attr:$momentum);
+  let results = (outs F32Tensor:$output, F32Tensor:$product,
+                      F32Tensor:$mean, F32Tensor:$inv_std);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Bnn_XnorDenseBatchNormSignOp
+    : Bnn_Op<"xnor_dense_batchnorm_sign", [Pure]> {
+  let summary = "a binary dense layer in one kernel, evaluation";
+  let description = [{
+    xnor_dense followed by batchnorm_sign: the product compared with the
+    per-channel threshold, never stored.
+  }];
+  let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,
+                       F32Tensor:$gamma, F32Tensor:$beta,
+                       F32Tensor:$running_mean, F32Tensor:$running_var,
+                       I64Attr:$length, F64Attr:$epsilon);
+  let results = (outs F32Tensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 #endif // BNN_KERNEL_OPS_TD

@@ -49,7 +49,9 @@ def BnnBitpack : Pass<"bnn-bitpack", "mlir::func::FuncOp"> {
     A `bnn.dense` with binary weights, no bias and an input that is ±1 (the
     result of sign, batchnorm_sign or batchnorm_sign_train) becomes
     `bnn.pack_signs` of input and weight and `bnn.xnor_dense`, whose dot
-    product is length − 2·popcount(a XOR w).
+    product is length − 2·popcount(a XOR w). An xnor_dense followed by
+    batchnorm_sign_train (or batchnorm_sign at evaluation) then becomes one
+    op, one kernel: the whole binary layer.
   }];
   let dependentDialects = ["::bnn::BnnDialect"];
 }

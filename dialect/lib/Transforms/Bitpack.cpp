@@ -56,10 +56,53 @@ struct PackBinaryDense : OpRewritePattern<DenseOp> {
   }
 };
 
+/// xnor_dense + batchnorm_sign_train -> one kernel, when the product is
+/// only otherwise read by the backward pass of that batchnorm.
+struct FuseXnorDenseBatchNormSignTrain : OpRewritePattern<BatchNormSignTrainOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormSignTrainOp norm,
+                                PatternRewriter &rewriter) const override {
+    auto xnor = norm.getInput().getDefiningOp<XnorDenseOp>();
+    if (!xnor)
+      return failure();
+    for (Operation *user : xnor->getUsers())
+      if (user != norm.getOperation() && !isa<BatchNormSteGradOp>(user))
+        return failure();
+    auto fused = rewriter.create<XnorDenseBatchNormSignTrainOp>(
+        norm.getLoc(),
+        TypeRange{norm.getOutput().getType(), xnor.getType(),
+                  norm.getMean().getType(), norm.getInvStd().getType()},
+        xnor.getInput(), xnor.getWeight(), norm.getGamma(), norm.getBeta(),
+        norm.getRunningMean(), norm.getRunningVar(), xnor.getLengthAttr(),
+        norm.getEpsilonAttr(), norm.getMomentumAttr());
+    rewriter.replaceOp(norm, {fused.getOutput(), fused.getMean(), fused.getInvStd()});
+    rewriter.replaceOp(xnor, fused.getProduct());
+    return success();
+  }
+};
+
+/// xnor_dense + batchnorm_sign at evaluation -> one kernel.
+struct FuseXnorDenseBatchNormSign : OpRewritePattern<BatchNormSignOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormSignOp norm,
+                                PatternRewriter &rewriter) const override {
+    auto xnor = norm.getInput().getDefiningOp<XnorDenseOp>();
+    if (!xnor || !xnor->hasOneUse())
+      return failure();
+    rewriter.replaceOpWithNewOp<XnorDenseBatchNormSignOp>(
+        norm, norm.getType(), xnor.getInput(), xnor.getWeight(), norm.getGamma(),
+        norm.getBeta(), norm.getRunningMean(), norm.getRunningVar(),
+        xnor.getLengthAttr(), norm.getEpsilonAttr());
+    rewriter.eraseOp(xnor);
+    return success();
+  }
+};
+
 struct BitpackPass : bnn::impl::BnnBitpackBase<BitpackPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<PackBinaryDense>(&getContext());
+    patterns.add<PackBinaryDense, FuseXnorDenseBatchNormSignTrain,
+                 FuseXnorDenseBatchNormSign>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -26,3 +26,33 @@ func.func @float_paths(%x: tensor<?x64xf32>) -> (tensor<?x4xf32>, tensor<?x4xf32
   %y2 = bnn.dense %s, %w, %b {weights = #bnn.quant<binary>} : (tensor<?x64xf32>, tensor<4x64xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   return %y0, %y1, %y2 : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>
 }
+
+// An xnor_dense whose result feeds batchnorm_sign_train (and that
+// batchnorm's backward) becomes one op: the whole binary layer.
+// CHECK-LABEL: func.func @fused_layer
+// CHECK: %[[PA:.*]] = bnn.pack_signs %{{[0-9]+}}
+// CHECK: %[[PW:.*]] = bnn.pack_signs %w
+// CHECK: %[[S:.*]], %[[P:.*]], %[[M:.*]], %[[I:.*]] = bnn.xnor_dense_batchnorm_sign_train %[[PA]], %[[PW]], %arg1, %arg2, %arg3, %arg4 {epsilon = 1.000000e-05 : f64, length = 64 : i64, momentum = 9.000000e-01 : f64}
+// CHECK-NOT: bnn.xnor_dense %
+// CHECK: bnn.batchnorm_ste_grad %[[P]], %arg1, %arg2, %arg5, %[[M]], %[[I]]
+func.func @fused_layer(%s: tensor<?x64xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>, %dy: tensor<?x4xf32>) -> (tensor<?x4xf32>, tensor<?x4xf32>) {
+  %x = bnn.sign %s : (tensor<?x64xf32>) -> tensor<?x64xf32>
+  %w = bnn.param "w" : tensor<4x64xf32> init #bnn.init<glorot_uniform>
+  %y = bnn.dense %x, %w {weights = #bnn.quant<binary>} : (tensor<?x64xf32>, tensor<4x64xf32>) -> tensor<?x4xf32>
+  %o, %mean, %inv = bnn.batchnorm_sign_train %y, %g, %b, %m, %v {epsilon = 1.0e-5, momentum = 0.9} : (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %dx, %dg, %db = bnn.batchnorm_ste_grad %y, %g, %b, %dy, %mean, %inv : (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %o, %dx : tensor<?x4xf32>, tensor<?x4xf32>
+}
+
+// At evaluation the product is compared with the thresholds and never stored.
+// CHECK-LABEL: func.func @fused_eval
+// CHECK: bnn.xnor_dense_batchnorm_sign %{{.*}}, %{{.*}}, %arg1, %arg2, %arg3, %arg4 {epsilon = 1.000000e-05 : f64, length = 64 : i64}
+// CHECK-NOT: bnn.xnor_dense %
+// CHECK-NOT: bnn.batchnorm_sign %
+func.func @fused_eval(%s: tensor<?x64xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>) -> tensor<?x4xf32> {
+  %x = bnn.sign %s : (tensor<?x64xf32>) -> tensor<?x64xf32>
+  %w = bnn.param "w" : tensor<4x64xf32> init #bnn.init<glorot_uniform>
+  %y = bnn.dense %x, %w {weights = #bnn.quant<binary>} : (tensor<?x64xf32>, tensor<4x64xf32>) -> tensor<?x4xf32>
+  %o = bnn.batchnorm_sign %y, %g, %b, %m, %v {epsilon = 1.0e-5} : (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  return %o : tensor<?x4xf32>
+}

@@ -163,9 +163,7 @@ private:
                           const std::string &mean, const std::string &invStd) {
     auto [x, channels] = channelLayout(norm.getInput());
     std::vector<std::string> c{std::to_string(channels)};
-    std::string newMean = "ws.get(" + std::to_string(nextBuffer++) + ", " + c[0] + ")";
-    std::string newVar = "ws.get(" + std::to_string(nextBuffer++) + ", " + c[0] + ")";
-    os << "  {\n  float *running = " << newMean << ", *runningVar = " << newVar << ";\n";
+    beginRunningScratch(channels);
     callHalide({signs ? bnnc::KernelRequest::Kind::BatchNormSignTrain
                       : bnnc::KernelRequest::Kind::BatchNormTrain,
                 spatialOf(norm.getInput()), channels, "", false,
@@ -175,10 +173,67 @@ private:
                 {use(norm.getBeta()), c}, {use(norm.getRunningMean()), c},
                 {use(norm.getRunningVar()), c}, {y, x}, {mean, c},
                 {invStd, c}, {"running", c}, {"runningVar", c}});
+    endRunningScratch(norm.getRunningMean(), norm.getRunningVar(), channels);
+  }
+
+  /// batchnorm / batchnorm_sign at evaluation (running statistics).
+  template <typename EvalOp>
+  LogicalResult emitBatchNormEval(EvalOp norm, bool signs) {
+    std::string y = define(norm.getResult());
+    if (halideKernels) {
+      auto [x, channels] = channelLayout(norm.getInput());
+      std::vector<std::string> c{std::to_string(channels)};
+      callHalide({signs ? bnnc::KernelRequest::Kind::BatchNormSign
+                        : bnnc::KernelRequest::Kind::BatchNormEval,
+                  spatialOf(norm.getInput()), channels, "", false,
+                  norm.getEpsilon().convertToDouble()},
+                 {{use(norm.getInput()), x}, {use(norm.getGamma()), c},
+                  {use(norm.getBeta()), c}, {use(norm.getRunningMean()), c},
+                  {use(norm.getRunningVar()), c}, {y, x}});
+      return success();
+    }
+    os << llvm::formatv(
+        "  {0}({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8});\n",
+        signs ? "kernels::batchnormSign" : "reference::batchnormEvalForward",
+        use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()),
+        use(norm.getRunningMean()), use(norm.getRunningVar()), y,
+        channelShape(norm.getInput()), floatLiteral(norm.getEpsilon()));
+    return success();
+  }
+
+  /// batchnorm_train / batchnorm_sign_train.
+  template <typename TrainOp>
+  LogicalResult emitBatchNormTrainOp(TrainOp norm, bool signs) {
+    std::string y = define(norm.getOutput());
+    std::string mean = define(norm.getMean());
+    std::string invStd = define(norm.getInvStd());
+    if (halideKernels) {
+      emitBatchNormTrain(norm, signs, y, mean, invStd);
+      return success();
+    }
+    os << llvm::formatv(
+        "  {0}({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11});\n",
+        signs ? "kernels::batchnormSignTrain" : "reference::batchnormTrainForward",
+        use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()), y,
+        mean, invStd, use(norm.getRunningMean()), use(norm.getRunningVar()),
+        channelShape(norm.getInput()), floatLiteral(norm.getEpsilon()),
+        floatLiteral(norm.getMomentum()));
+    return success();
+  }
+
+  /// Opens a scope with scratch for the new running statistics of
+  /// `channels` channels (a Halide kernel writes them there)...
+  void beginRunningScratch(int64_t channels) {
+    std::string c = std::to_string(channels);
+    size_t meanId = nextBuffer++, varId = nextBuffer++;
+    os << "  {\n  float *running = ws.get(" << meanId << ", " << c
+       << "), *runningVar = ws.get(" << varId << ", " << c << ");\n";
+  }
+  /// ...and copies them into the params and closes it.
+  void endRunningScratch(Value runningMean, Value runningVar, int64_t channels) {
     os << llvm::formatv("  kernels::copy(running, {0}, {1});\n"
                         "  kernels::copy(runningVar, {2}, {1});\n  }\n",
-                        use(norm.getRunningMean()), channels,
-                        use(norm.getRunningVar()));
+                        use(runningMean), channels, use(runningVar));
   }
 
   /// A loss kernel: per-row losses into scratch and the logits' gradient
@@ -289,79 +344,11 @@ private:
                               boolean(conv.getWeights() == Quantization::binary));
           return success();
         })
-        .Case([&](BatchNormOp norm) {
-          std::string y = define(norm.getResult());
-          if (halideKernels) {
-            auto [x, channels] = channelLayout(norm.getInput());
-            std::vector<std::string> c{std::to_string(channels)};
-            callHalide({bnnc::KernelRequest::Kind::BatchNormEval,
-                        spatialOf(norm.getInput()), channels, "", false,
-                        norm.getEpsilon().convertToDouble()},
-                       {{use(norm.getInput()), x}, {use(norm.getGamma()), c},
-                        {use(norm.getBeta()), c}, {use(norm.getRunningMean()), c},
-                        {use(norm.getRunningVar()), c}, {y, x}});
-            return success();
-          }
-          os << llvm::formatv(
-              "  reference::batchnormEvalForward({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7});\n",
-              use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()),
-              use(norm.getRunningMean()), use(norm.getRunningVar()), y,
-              channelShape(norm.getInput()), floatLiteral(norm.getEpsilon()));
-          return success();
-        })
-        .Case([&](BatchNormTrainOp norm) {
-          std::string y = define(norm.getOutput());
-          std::string mean = define(norm.getMean());
-          std::string invStd = define(norm.getInvStd());
-          if (halideKernels) {
-            emitBatchNormTrain(norm, /*signs=*/false, y, mean, invStd);
-            return success();
-          }
-          os << llvm::formatv(
-              "  reference::batchnormTrainForward({0}, {1}, {2}, {3}, {4}, {5}, "
-              "{6}, {7}, {8}, {9}, {10});\n",
-              use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()), y,
-              mean, invStd, use(norm.getRunningMean()),
-              use(norm.getRunningVar()), channelShape(norm.getInput()),
-              floatLiteral(norm.getEpsilon()), floatLiteral(norm.getMomentum()));
-          return success();
-        })
-        .Case([&](BatchNormSignOp norm) {
-          std::string y = define(norm.getResult());
-          if (halideKernels) {
-            auto [x, channels] = channelLayout(norm.getInput());
-            std::vector<std::string> c{std::to_string(channels)};
-            callHalide({bnnc::KernelRequest::Kind::BatchNormSign,
-                        spatialOf(norm.getInput()), channels, "", false,
-                        norm.getEpsilon().convertToDouble()},
-                       {{use(norm.getInput()), x}, {use(norm.getGamma()), c},
-                        {use(norm.getBeta()), c}, {use(norm.getRunningMean()), c},
-                        {use(norm.getRunningVar()), c}, {y, x}});
-            return success();
-          }
-          os << llvm::formatv(
-              "  kernels::batchnormSign({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7});\n",
-              use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()),
-              use(norm.getRunningMean()), use(norm.getRunningVar()), y,
-              channelShape(norm.getInput()), floatLiteral(norm.getEpsilon()));
-          return success();
-        })
+        .Case([&](BatchNormOp norm) { return emitBatchNormEval(norm, false); })
+        .Case([&](BatchNormTrainOp norm) { return emitBatchNormTrainOp(norm, false); })
+        .Case([&](BatchNormSignOp norm) { return emitBatchNormEval(norm, true); })
         .Case([&](BatchNormSignTrainOp norm) {
-          std::string y = define(norm.getOutput());
-          std::string mean = define(norm.getMean());
-          std::string invStd = define(norm.getInvStd());
-          if (halideKernels) {
-            emitBatchNormTrain(norm, /*signs=*/true, y, mean, invStd);
-            return success();
-          }
-          os << llvm::formatv(
-              "  kernels::batchnormSignTrain({0}, {1}, {2}, {3}, {4}, {5}, "
-              "{6}, {7}, {8}, {9}, {10});\n",
-              use(norm.getInput()), use(norm.getGamma()), use(norm.getBeta()), y,
-              mean, invStd, use(norm.getRunningMean()),
-              use(norm.getRunningVar()), channelShape(norm.getInput()),
-              floatLiteral(norm.getEpsilon()), floatLiteral(norm.getMomentum()));
-          return success();
+          return emitBatchNormTrainOp(norm, true);
         })
         .Case([&](BatchNormSteGradOp grad) {
           std::string dx = define(grad.getInputGrad());
@@ -444,9 +431,7 @@ private:
                 floatLiteral(layer.getMomentum()));
             return success();
           }
-          std::string newMean = "ws.get(" + std::to_string(nextBuffer++) + ", " + c + ")";
-          std::string newVar = "ws.get(" + std::to_string(nextBuffer++) + ", " + c + ")";
-          os << "  {\n  float *running = " << newMean << ", *runningVar = " << newVar << ";\n";
+          beginRunningScratch(units);
           bnnc::KernelRequest request{bnnc::KernelRequest::Kind::XnorDenseBatchNormSignTrain,
                                       int64_t(layer.getLength()), units, "", false,
                                       layer.getEpsilon().convertToDouble(),
@@ -458,10 +443,7 @@ private:
                       {use(layer.getRunningMean()), {c}}, {use(layer.getRunningVar()), {c}},
                       {y, {"1", c, "n"}}, {product, {c, "n"}}, {mean, {c}},
                       {invStd, {c}}, {"running", {c}}, {"runningVar", {c}}});
-          os << llvm::formatv("  kernels::copy(running, {0}, {1});\n"
-                              "  kernels::copy(runningVar, {2}, {1});\n  }\n",
-                              use(layer.getRunningMean()), units,
-                              use(layer.getRunningVar()));
+          endRunningScratch(layer.getRunningMean(), layer.getRunningVar(), units);
           return success();
         })
         .Case([&](XnorDenseBatchNormSignOp layer) {

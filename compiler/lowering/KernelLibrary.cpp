@@ -389,10 +389,9 @@ Kernel elementwise(KernelRequest::Kind kind, int64_t inner) {
   y.parallel(n).vectorize(i, 16, TailStrategy::GuardWithIf);
   bool twoInputs =
       kind == Kind::SteGrad || kind == Kind::ReluGrad || kind == Kind::Add;
-  std::vector<ImageParam> inputs{x};
   if (twoInputs)
-    inputs.push_back(other);
-  return {Pipeline(y), inputs};
+    return {Pipeline(y), {x, other}};
+  return {Pipeline(y), {x}};
 }
 
 /// One Adam step (bias-corrected; with `clip` the latent weight is clipped

@@ -94,6 +94,7 @@ struct CliOptions {
   std::string command, configPath, metricsPath, checkpointDir, checkpointPath;
   std::vector<std::pair<std::string, std::string>> overrides;
   bool resume = false;
+  bool appendMetrics = false; // later runs of a sweep add to the same file
   int64_t maxSteps = -1; // for tests: stop (as if killed) after this many steps
 };
 
@@ -165,7 +166,8 @@ public:
     }
     FILE *metrics = nullptr;
     if (!cli.metricsPath.empty()) {
-      metrics = std::fopen(cli.metricsPath.c_str(), state.epochsDone ? "a" : "w");
+      bool append = state.epochsDone || cli.appendMetrics;
+      metrics = std::fopen(cli.metricsPath.c_str(), append ? "a" : "w");
       if (!metrics)
         return fail(cli.metricsPath + ": error: cannot write metrics");
     }
@@ -417,6 +419,7 @@ int train(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli)
     std::printf("== %s = %g\n", name.c_str(), value);
     hyper[name] = value;
     CliOptions runCli = cli;
+    runCli.appendMetrics = !results.empty();
     if (!cli.checkpointDir.empty()) {
       runCli.checkpointDir = cli.checkpointDir + "/" + name + "=" + std::to_string(value);
       mkdir(runCli.checkpointDir.c_str(), 0777);

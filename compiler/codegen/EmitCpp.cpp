@@ -142,6 +142,24 @@ private:
     callHalide(request, buffers);
   }
 
+  /// maxpool / avgpool forward.
+  template <typename PoolOp> LogicalResult emitPool(PoolOp pool, bool max) {
+    std::string y = define(pool.getResult());
+    if (halideKernels) {
+      emitPoolHalide(pool,
+                     max ? bnnc::KernelRequest::Kind::MaxPool
+                         : bnnc::KernelRequest::Kind::AvgPool,
+                     pool.getInput(), {pool.getInput()}, y);
+      return success();
+    }
+    os << llvm::formatv("  reference::{0}({1}, {2}, {3});\n",
+                        max ? "maxpoolForward" : "avgpoolForward",
+                        use(pool.getInput()), y,
+                        poolShape(pool.getInput(), pool.getKernel(),
+                                  pool.getStride(), pool.getPad()));
+    return success();
+  }
+
   /// (rest, n) for an element-wise kernel over `value`.
   static std::vector<std::string> rows(Value value) {
     int64_t rest = 1;
@@ -475,32 +493,8 @@ private:
                       {y, {"1", c, "n"}}});
           return success();
         })
-        .Case([&](MaxPoolOp pool) {
-          std::string y = define(pool.getResult());
-          if (halideKernels) {
-            emitPoolHalide(pool, bnnc::KernelRequest::Kind::MaxPool,
-                           pool.getInput(), {pool.getInput()}, y);
-            return success();
-          }
-          os << llvm::formatv("  reference::maxpoolForward({0}, {1}, {2});\n",
-                              use(pool.getInput()), y,
-                              poolShape(pool.getInput(), pool.getKernel(),
-                                        pool.getStride(), pool.getPad()));
-          return success();
-        })
-        .Case([&](AvgPoolOp pool) {
-          std::string y = define(pool.getResult());
-          if (halideKernels) {
-            emitPoolHalide(pool, bnnc::KernelRequest::Kind::AvgPool,
-                           pool.getInput(), {pool.getInput()}, y);
-            return success();
-          }
-          os << llvm::formatv("  reference::avgpoolForward({0}, {1}, {2});\n",
-                              use(pool.getInput()), y,
-                              poolShape(pool.getInput(), pool.getKernel(),
-                                        pool.getStride(), pool.getPad()));
-          return success();
-        })
+        .Case([&](MaxPoolOp pool) { return emitPool(pool, /*max=*/true); })
+        .Case([&](AvgPoolOp pool) { return emitPool(pool, /*max=*/false); })
         .Case([&](AddOp add) {
           std::string y = define(add.getResult());
           if (halideKernels) {

@@ -2,10 +2,12 @@
 
 #include "bnnrt/Checkpoint.h"
 #include "bnnrt/Dataset.h"
+#include "bnnrt/Files.h"
 #include "bnnrt/Kernels.h"
 #include "bnnrt/Model.h"
 #include "bnnrt/Reference.h"
 #include "bnnrt/RunConfig.h"
+#include "bnnrt/StepIO.h"
 
 #include <algorithm>
 #include <chrono>
@@ -96,6 +98,10 @@ struct CliOptions {
   bool resume = false;
   bool appendMetrics = false; // later runs of a sweep add to the same file
   int64_t maxSteps = -1; // for tests: stop (as if killed) after this many steps
+  bool profile = false;
+  std::string profilePath; // --profile=FILE.json; empty: the table only
+  std::string batchPath, outDir; // step
+  double lr = 1e-3;              // step
 };
 
 struct EpochMetrics {
@@ -111,15 +117,21 @@ int64_t predictedClass(const float *logits, int64_t classes) {
   return std::max_element(logits, logits + classes) - logits;
 }
 
+/// Values per input item (the product of the input shape).
+int64_t inputSize(const ModelSpec &spec) {
+  int64_t size = 1;
+  for (int64_t d : spec.inputShape)
+    size *= d;
+  return size;
+}
+
 class Trainer {
 public:
   Trainer(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli)
       : params(spec.params), spec(spec), config(config), cli(cli) {}
 
   bool checkData(const Dataset &data, const std::string &what) {
-    int64_t expected = 1;
-    for (int64_t d : spec.inputShape)
-      expected *= d;
+    int64_t expected = inputSize(spec);
     if (data.imageSize() != expected)
       return fail("error: " + what + " images have " +
                   std::to_string(data.imageSize()) +
@@ -140,7 +152,10 @@ public:
       int64_t n = std::min(batch, data.count - start);
       StepInput in{data.image(start), data.labels.data() + start, n, 0.0f, 0};
       StepOutput out;
-      spec.evalStep(params, workspace, in, out);
+      {
+        StepTimer timer("eval");
+        spec.evalStep(params, workspace, in, out);
+      }
       for (int64_t r = 0; r < n; ++r)
         wrong += predictedClass(out.logits + r * spec.classes, spec.classes) !=
                  data.labels[start + r];
@@ -203,7 +218,10 @@ public:
         StepInput in{xBatch.data(), yBatch.data(), batch, float(lr),
                      ++state.steps};
         StepOutput out;
-        spec.trainStep(params, workspace, in, out);
+        {
+          StepTimer timer("train");
+          spec.trainStep(params, workspace, in, out);
+        }
         if (!std::isfinite(out.loss))
           return fail("error: the loss became " + std::to_string(out.loss) +
                       " in epoch " + std::to_string(epoch + 1) +
@@ -303,20 +321,41 @@ void printHelp(const ModelSpec &spec, const char *program) {
       "%s: model '%s' compiled by bnnc from %s\n\n"
       "usage:\n"
       "  %s train [--config RUN.toml] [--set NAME=VALUE]... [--metrics FILE.jsonl]\n"
-      "           [--checkpoint-dir DIR] [--resume]\n"
-      "  %s eval --checkpoint FILE [--config RUN.toml]\n"
-      "  %s init --checkpoint FILE [--config RUN.toml] [--set NAME=VALUE]...\n\n"
+      "           [--checkpoint-dir DIR] [--resume] [--profile[=FILE.json]]\n"
+      "  %s eval --checkpoint FILE [--config RUN.toml] [--profile[=FILE.json]]\n"
+      "  %s init --checkpoint FILE [--config RUN.toml] [--set NAME=VALUE]...\n"
+      "  %s step --checkpoint FILE --batch BATCH.bin --out DIR [--lr X]\n"
+      "          [--set NAME=VALUE]... [--profile[=FILE.json]]\n\n"
       "train   trains with the run configuration (defaults: Fashion-MNIST, 10\n"
       "        epochs, batch 100, Adam 1e-3 -> 1e-5, seed 0); with a [sweep]\n"
       "        section, one run per value and a table of test errors\n"
       "eval    prints the test error of a checkpoint\n"
-      "init    writes the initial params (epoch 0) as a checkpoint\n\n"
+      "init    writes the initial params (epoch 0) as a checkpoint\n"
+      "step    for differential testing: on one batch, runs the evaluation,\n"
+      "        then one train step (learning rate --lr, default 1e-3; Adam\n"
+      "        continues from the checkpoint), and writes DIR/eval.bin,\n"
+      "        DIR/train.bin (int64 batch, int64 classes, float32 loss,\n"
+      "        float32 logits[batch*classes]) and DIR/checkpoint.bin (after\n"
+      "        the step). BATCH.bin: int64 batch, int64 features, float32\n"
+      "        x[batch*features], int32 labels[batch]; all little-endian\n\n"
+      "--profile[=FILE.json]\n"
+      "        times every kernel call and step; at the end prints, for the\n"
+      "        train step and the evaluation apart, each kernel call site's\n"
+      "        calls, time, share of the step time and GFLOP/s (binary GOP/s\n"
+      "        for XNOR-popcount kernels), slowest first; with FILE, also\n"
+      "        writes the table as JSON\n\n"
       "hyper-parameters:",
       program, spec.name.c_str(), spec.source.c_str(), program, program,
-      program);
+      program, program);
   for (const HyperParamSpec &h : spec.hyperParams)
     std::printf(" %s (default %g)", h.name.c_str(), h.defaultValue);
   std::printf("%s\n", spec.hyperParams.empty() ? " none" : "");
+}
+
+bool parseNumber(const std::string &text, double &value) {
+  char *end = nullptr;
+  value = std::strtod(text.c_str(), &end);
+  return end != text.c_str() && !*end;
 }
 
 bool parseCli(int argc, char **argv, CliOptions &cli) {
@@ -342,6 +381,21 @@ bool parseCli(int argc, char **argv, CliOptions &cli) {
       if (!value(cli.checkpointPath)) return false;
     } else if (arg == "--resume") {
       cli.resume = true;
+    } else if (arg == "--profile") {
+      cli.profile = true;
+    } else if (arg.rfind("--profile=", 0) == 0) {
+      cli.profile = true;
+      cli.profilePath = arg.substr(std::strlen("--profile="));
+      if (cli.profilePath.empty())
+        return fail("error: --profile= needs a file name");
+    } else if (arg == "--batch") {
+      if (!value(cli.batchPath)) return false;
+    } else if (arg == "--out") {
+      if (!value(cli.outDir)) return false;
+    } else if (arg == "--lr") {
+      if (!value(text)) return false;
+      if (!parseNumber(text, cli.lr) || !std::isfinite(cli.lr))
+        return fail("error: --lr " + text + ": not a number");
     } else if (arg == "--max-steps") {
       if (!value(text)) return false;
       cli.maxSteps = std::atoll(text.c_str());
@@ -354,6 +408,24 @@ bool parseCli(int argc, char **argv, CliOptions &cli) {
     } else {
       return fail("error: unknown option '" + arg + "' (see --help)");
     }
+  }
+  return true;
+}
+
+/// --set NAME=VALUE... onto `values`; each NAME must be a hyper-parameter.
+bool applyOverrides(const ModelSpec &spec, const CliOptions &cli,
+                    std::map<std::string, double> &values) {
+  for (const auto &[name, text] : cli.overrides) {
+    double value;
+    if (!parseNumber(text, value))
+      return fail("error: --set " + name + "=" + text + ": not a number");
+    bool known = std::any_of(
+        spec.hyperParams.begin(), spec.hyperParams.end(),
+        [&](const HyperParamSpec &h) { return h.name == name; });
+    if (!known)
+      return fail("error: --set: model '" + spec.name +
+                  "' has no hyper-parameter '" + name + "'");
+    values[name] = value;
   }
   return true;
 }
@@ -374,14 +446,8 @@ bool resolveHyperParams(const ModelSpec &spec, const RunConfig &config,
   for (const auto &[name, value] : config.params)
     if (!assign(name, value, "[params]"))
       return false;
-  for (const auto &[name, text] : cli.overrides) {
-    char *end = nullptr;
-    double value = std::strtod(text.c_str(), &end);
-    if (end == text.c_str() || *end)
-      return fail("error: --set " + name + "=" + text + ": not a number");
-    if (!assign(name, value, "--set"))
-      return false;
-  }
+  if (!applyOverrides(spec, cli, values))
+    return false;
   for (const auto &[name, grid] : config.sweep)
     if (!values.count(name))
       return fail("error: [sweep]: model '" + spec.name +
@@ -479,6 +545,84 @@ int evaluateCheckpoint(const ModelSpec &spec, const RunConfig &config,
   return 0;
 }
 
+/// The inputs of `step`, checked against the model.
+bool loadStepInputs(const ModelSpec &spec, const CliOptions &cli,
+                    Params &params, RunState &state, Batch &batch) {
+  if (cli.checkpointPath.empty() || cli.batchPath.empty() || cli.outDir.empty())
+    return fail("error: step needs --checkpoint FILE --batch FILE --out DIR");
+  std::string error;
+  if (!loadCheckpoint(cli.checkpointPath, spec, params, state, error) ||
+      !readBatch(cli.batchPath, batch, error) ||
+      !checkBatchShape(cli.batchPath, batch, inputSize(spec), spec.classes,
+                       error) ||
+      !makeDirectories(cli.outDir, error))
+    return fail(error);
+  // Hyper-parameters only shape the initialisation, which a step does not
+  // redo; --set is recorded in the checkpoint it writes, like train's.
+  return applyOverrides(spec, cli, state.hyperParams);
+}
+
+/// `step`: the evaluation and one train step on one batch from a file, each
+/// result written out, so another executor can be compared on the same
+/// inputs and params.
+int runOneStep(const ModelSpec &spec, const CliOptions &cli) {
+  Params params(spec.params);
+  RunState state;
+  Batch batch;
+  if (!loadStepInputs(spec, cli, params, state, batch))
+    return 1;
+  Workspace workspace;
+  StepInput in{batch.x.data(), batch.labels.data(), batch.size, 0.0f, 0};
+  StepOutput evalOut, trainOut;
+  std::string error;
+  {
+    StepTimer timer("eval");
+    spec.evalStep(params, workspace, in, evalOut);
+  }
+  // Written before the train step, which may reuse the logits' buffer.
+  if (!writeStepOutputs(cli.outDir + "/eval.bin", batch.size, spec.classes,
+                        evalOut.loss, evalOut.logits, error))
+    return fail(error), 1;
+  in.lr = float(cli.lr);
+  in.step = ++state.steps; // Adam continues the checkpoint's moments
+  {
+    StepTimer timer("train");
+    spec.trainStep(params, workspace, in, trainOut);
+  }
+  if (!writeStepOutputs(cli.outDir + "/train.bin", batch.size, spec.classes,
+                        trainOut.loss, trainOut.logits, error) ||
+      !saveCheckpoint(cli.outDir + "/checkpoint.bin", spec, params, state,
+                      error))
+    return fail(error), 1;
+  return 0;
+}
+
+int runCommand(const ModelSpec &spec, const RunConfig &config,
+               const CliOptions &cli) {
+  if (cli.command == "init")
+    return initialize(spec, config, cli);
+  if (cli.command == "step")
+    return runOneStep(spec, cli);
+  return cli.command == "train" ? train(spec, config, cli)
+                                : evaluateCheckpoint(spec, config, cli);
+}
+
+/// Prints the profile (whatever ran, even when the command failed, e.g.
+/// after --max-steps) and writes it as JSON if asked to.
+int reportProfile(const CliOptions &cli, int status) {
+  Profiler &profiler = Profiler::global();
+  profiler.stop();
+  ProfileReport report = profiler.report();
+  std::printf("\n%s", formatProfileTable(report).c_str());
+  std::fflush(stdout);
+  if (cli.profilePath.empty())
+    return status;
+  std::string json = formatProfileJson(report), error;
+  if (!writeFileAtomically(cli.profilePath, json.data(), json.size(), error))
+    return fail(error), 1;
+  return status;
+}
+
 } // namespace
 
 int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
@@ -489,7 +633,7 @@ int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
   }
   if (!parseCli(argc, argv, cli) ||
       (cli.command != "train" && cli.command != "eval" &&
-       cli.command != "init")) {
+       cli.command != "init" && cli.command != "step")) {
     printHelp(spec, argv[0]);
     return 2;
   }
@@ -499,8 +643,8 @@ int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
     if (!loadRunConfig(cli.configPath, config, error))
       return fail(error), 1;
   }
-  if (cli.command == "init")
-    return initialize(spec, config, cli);
-  return cli.command == "train" ? train(spec, config, cli)
-                                : evaluateCheckpoint(spec, config, cli);
+  if (cli.profile)
+    Profiler::global().start(spec.kernelSites);
+  int status = runCommand(spec, config, cli);
+  return cli.profile ? reportProfile(cli, status) : status;
 }

@@ -12,27 +12,123 @@ using namespace bnn;
 
 namespace {
 
+/// A kernel call site of the plan, for the binary's profiler.
+struct KernelSiteRecord {
+  std::string function, op, location, kernel;
+  double opsPerItem = 0;
+  bool binaryOps = false;
+};
+
+/// "file:line:col" of an op (the innermost file location: inside a block,
+/// the line in the block).
+std::string locationText(Location loc) {
+  if (auto file = loc.dyn_cast<FileLineColLoc>())
+    return llvm::formatv("{0}:{1}:{2}", file.getFilename(), file.getLine(),
+                         file.getColumn())
+        .str();
+  if (auto call = loc.dyn_cast<CallSiteLoc>())
+    return locationText(call.getCallee());
+  if (auto named = loc.dyn_cast<NameLoc>())
+    return locationText(named.getChildLoc());
+  if (auto fused = loc.dyn_cast<FusedLoc>())
+    return fused.getLocations().empty() ? "" : locationText(fused.getLocations()[0]);
+  return "";
+}
+
+/// Arithmetic per batch item of an op's kernel: 2 per multiply-add of the
+/// products (float, or binary for XNOR-popcount); 0 where not counted.
+std::pair<double, bool> operationsPerItem(Operation *op) {
+  auto elements = [](Value v) {
+    double count = 1;
+    for (int64_t extent : v.getType().cast<ShapedType>().getShape().drop_front())
+      count *= double(extent);
+    return count;
+  };
+  auto weightSize = [](Value w) {
+    double count = 1;
+    for (int64_t extent : w.getType().cast<ShapedType>().getShape())
+      count *= double(extent);
+    return count;
+  };
+  return TypeSwitch<Operation *, std::pair<double, bool>>(op)
+      .Case<DenseOp, DenseGradInputOp, DenseGradWeightOp>([&](Operation *o) {
+        return std::make_pair(2 * weightSize(o->getOperand(isa<DenseGradInputOp>(o) ? 0 : 1)),
+                              false);
+      })
+      .Case<XnorDenseOp, XnorDenseBatchNormSignOp, XnorDenseBatchNormSignTrainOp>(
+          [&](Operation *o) {
+            auto w = o->getOperand(1).getType().cast<ShapedType>().getShape();
+            double length = double(o->getAttrOfType<IntegerAttr>("length").getInt());
+            return std::make_pair(2 * length * double(w[0]), true);
+          })
+      .Case<Conv2DOp, Conv2DGradInputOp, Conv2DGradWeightOp>([&](Operation *o) {
+        // C·KH·KW multiply-adds for every output element of the forward
+        // conv (the gradients read dy, of the forward output's shape).
+        Value weight = o->getOperand(isa<Conv2DGradInputOp>(o) ? 0 : 1);
+        auto w = weight.getType().cast<ShapedType>().getShape();
+        Value output = isa<Conv2DOp>(o) ? o->getResult(0)
+                                        : o->getOperand(isa<Conv2DGradInputOp>(o) ? 1 : 2);
+        return std::make_pair(2 * double(w[1] * w[2] * w[3]) * elements(output), false);
+      })
+      .Default([](Operation *) { return std::make_pair(0.0, false); });
+}
+
 /// Emits one function (train step or evaluation) as C++.
 class FunctionEmitter {
 public:
-  FunctionEmitter(llvm::raw_ostream &os, const llvm::StringMap<size_t> &params,
-                  std::vector<bnnc::KernelRequest> *halideKernels)
-      : os(os), paramIndex(params), halideKernels(halideKernels) {}
+  FunctionEmitter(llvm::raw_ostream &out, const llvm::StringMap<size_t> &params,
+                  std::vector<bnnc::KernelRequest> *halideKernels,
+                  const bnnc::EmitOptions &options,
+                  std::vector<KernelSiteRecord> &sites)
+      : os(body), out(out), paramIndex(params), halideKernels(halideKernels),
+        options(options), sites(sites) {}
 
-  LogicalResult emit(func::FuncOp function, llvm::StringRef cppName) {
-    os << "void " << cppName
-       << "(Params &p, Workspace &ws, const StepInput &in, StepOutput &out) {\n"
-       << "  const int64_t n = in.batch;\n"
-       << "  (void)n;\n";
+  LogicalResult emit(func::FuncOp function, llvm::StringRef cppName,
+                     llvm::StringRef siteFunction) {
+    out << "void " << cppName
+        << "(Params &p, Workspace &ws, const StepInput &in, StepOutput &out) {\n"
+        << "  const int64_t n = in.batch;\n"
+        << "  (void)n;\n";
     names[function.getArgument(0)] = "in.x";
-    for (Operation &op : function.getBody().front())
-      if (failed(emitOp(&op)))
+    for (Operation &op : function.getBody().front()) {
+      currentOp = &op;
+      currentCaller = (op.getName().getStringRef() + " at " + locationText(op.getLoc())).str();
+      currentKernel = halideKernels ? "" : "bnnrt C++";
+      if (failed(emitOp(&op)) || failed(status))
         return failure();
-    os << "}\n\n";
+      flushOp(&op, siteFunction);
+    }
+    out << "}\n\n";
     return success();
   }
 
 private:
+  /// Writes the op's buffer declarations, then its calls timed as one
+  /// profiler site (ops that emit no call, like reshapes, get none).
+  void flushOp(Operation *op, llvm::StringRef siteFunction) {
+    out << declarations.str();
+    declarationText.clear();
+    std::string calls = os.str();
+    body.clear();
+    if (calls.empty())
+      return;
+    if (isa<func::ReturnOp>(op)) {
+      out << calls;
+      return;
+    }
+    auto [ops, binary] = operationsPerItem(op);
+    sites.push_back({siteFunction.str(), op->getName().getStringRef().str(),
+                     locationText(op->getLoc()), currentKernel, ops, binary});
+    out << "  { bnnrt::KernelTimer timer(" << sites.size() - 1 << ", n);\n"
+        << calls << "  }\n";
+  }
+
+  /// An internal inconsistency between the plan and a kernel signature.
+  void fail(const std::string &message) {
+    currentOp->emitOpError() << "cannot be lowered: " << message;
+    status = failure();
+  }
+
   /// C++ expression for the number of elements of `value`.
   static std::string size(Value value) {
     std::string text;
@@ -83,24 +179,79 @@ private:
     const char *type = "halideFloat32()";
   };
 
-  /// A call of the Halide kernel `request`, its inputs then its outputs.
-  void callHalide(bnnc::KernelRequest request, llvm::ArrayRef<HalideArg> buffers,
-                  size_t inputs = 0, llvm::StringRef scalars = "") {
+  /// A buffer or scalar bound to a signature argument by name.
+  using Binding = std::pair<std::string, HalideArg>;
+
+  /// A call of the Halide kernel `request` with `bindings` (buffers by
+  /// argument name; scalars as a HalideArg whose pointer is the C++
+  /// expression), put in the order of the family's signature. A name the
+  /// signature lacks, or an argument left unbound, is an internal error.
+  void callHalide(bnnc::KernelRequest request, llvm::ArrayRef<Binding> bindings) {
+    bnnc::KernelSignature signature = bnnc::signatureOf(request);
+    std::vector<const HalideArg *> ordered;
+    for (const bnnc::KernelArg &arg : signature) {
+      auto bound = llvm::find_if(bindings, [&](const Binding &b) { return b.first == arg.name; });
+      if (bound == bindings.end()) {
+        fail(std::string("no value bound to argument '") + arg.name + "' of kernel family " +
+             bnnc::familyName(request.kind));
+        return;
+      }
+      ordered.push_back(&bound->second);
+      request.argExtents.push_back(numericExtents(bound->second.extents));
+    }
+    for (const Binding &binding : bindings)
+      if (llvm::none_of(signature, [&](const bnnc::KernelArg &a) { return a.name == binding.first; }))
+        fail("kernel family " + std::string(bnnc::familyName(request.kind)) +
+             " has no argument '" + binding.first + "'");
+    injectSwap(request, signature, ordered);
+    request.callers.push_back(currentCaller);
     std::string kernel = bnnc::requestKernel(*halideKernels, request);
+    currentKernel = kernel;
     os << "  {\n";
     std::string args;
-    for (size_t i = 0; i < buffers.size(); ++i) {
-      const HalideArg &arg = buffers[i];
-      os << "    HalideBufferND b" << i << "(" << arg.pointer << ", " << arg.type
-         << ", {";
+    for (size_t i = 0; i < ordered.size(); ++i) {
+      const HalideArg &arg = *ordered[i];
+      if (!args.empty())
+        args += ", ";
+      if (signature[i].role == bnnc::ArgRole::Scalar) {
+        args += arg.pointer;
+        continue;
+      }
+      os << "    HalideBufferND b" << i << "(" << arg.pointer << ", " << arg.type << ", {";
       llvm::interleaveComma(arg.extents, os);
       os << "});\n";
-      if (i && i == inputs && !scalars.empty())
-        args += ", " + scalars.str();
-      args += (i ? ", b" : "b") + std::to_string(i) + ".raw()";
+      args += "b" + std::to_string(i) + ".raw()";
     }
     os << "    checkHalideCall(" << kernel << "(" << args << "), \"" << kernel
        << "\");\n  }\n";
+  }
+
+  /// Extents as numbers, the batch ("n") as -1: the autoschedulers' estimates.
+  static std::vector<int64_t> numericExtents(llvm::ArrayRef<std::string> extents) {
+    std::vector<int64_t> numbers;
+    for (const std::string &extent : extents)
+      numbers.push_back(extent == "n" ? -1 : std::stoll(extent));
+    return numbers;
+  }
+
+  /// For tests of the differential checker only: swaps the buffers of two
+  /// arguments of one family's calls (EmitOptions::swapKernelArgs).
+  void injectSwap(const bnnc::KernelRequest &request, const bnnc::KernelSignature &signature,
+                  std::vector<const HalideArg *> &ordered) {
+    llvm::StringRef spec = options.swapKernelArgs;
+    auto [family, names] = spec.split(':');
+    if (family != bnnc::familyName(request.kind))
+      return;
+    auto [first, second] = names.split(',');
+    auto position = [&](llvm::StringRef name) {
+      for (size_t i = 0; i < signature.size(); ++i)
+        if (signature[i].name == name)
+          return int(i);
+      return -1;
+    };
+    int a = position(first), b = position(second);
+    if (a >= 0 && b >= 0)
+      std::swap(ordered[size_t(a)], ordered[size_t(b)]);
   }
 
   /// The window geometry of a convolution or pooling over `input` (an
@@ -127,18 +278,19 @@ private:
   /// tensors it reads, `result` what it writes; the window comes from the
   /// op's kernel/stride/pad attributes, over `image` (the pooled input).
   void emitPoolHalide(Operation *op, bnnc::KernelRequest::Kind kind,
-                      Value image, llvm::ArrayRef<Value> inputs,
-                      const std::string &result) {
+                      Value image,
+                      llvm::ArrayRef<std::pair<const char *, Value>> inputs,
+                      const char *resultName, const std::string &result) {
     auto kernel = op->getAttrOfType<DenseI64ArrayAttr>("kernel").asArrayRef();
     auto stride = op->getAttrOfType<DenseI64ArrayAttr>("stride").asArrayRef();
     auto pad = op->getAttrOfType<DenseI64ArrayAttr>("pad").asArrayRef();
     bnnc::KernelRequest request{kind, 0, 0, ""};
     request.conv = geometry(image, shape(image)[1], kernel[0], kernel[1],
                             stride[0], pad[0]);
-    std::vector<HalideArg> buffers;
-    for (Value input : inputs)
-      buffers.push_back({use(input), imageExtents(input)});
-    buffers.push_back({result, imageExtents(op->getResult(0))});
+    std::vector<Binding> buffers;
+    for (auto [name, input] : inputs)
+      buffers.push_back({name, {use(input), imageExtents(input)}});
+    buffers.push_back({resultName, {result, imageExtents(op->getResult(0))}});
     callHalide(request, buffers);
   }
 
@@ -149,7 +301,7 @@ private:
       emitPoolHalide(pool,
                      max ? bnnc::KernelRequest::Kind::MaxPool
                          : bnnc::KernelRequest::Kind::AvgPool,
-                     pool.getInput(), {pool.getInput()}, y);
+                     pool.getInput(), {{"input", pool.getInput()}}, "output", y);
       return success();
     }
     os << llvm::formatv("  reference::{0}({1}, {2}, {3});\n",
@@ -187,10 +339,13 @@ private:
                 spatialOf(norm.getInput()), channels, "", false,
                 norm.getEpsilon().convertToDouble(),
                 norm.getMomentum().convertToDouble()},
-               {{use(norm.getInput()), x}, {use(norm.getGamma()), c},
-                {use(norm.getBeta()), c}, {use(norm.getRunningMean()), c},
-                {use(norm.getRunningVar()), c}, {y, x}, {mean, c},
-                {invStd, c}, {"running", c}, {"runningVar", c}});
+               {{"x", {use(norm.getInput()), x}}, {"gamma", {use(norm.getGamma()), c}},
+                {"beta", {use(norm.getBeta()), c}},
+                {"running_mean", {use(norm.getRunningMean()), c}},
+                {"running_var", {use(norm.getRunningVar()), c}}, {"output", {y, x}},
+                {"mean", {mean, c}}, {"inv_std", {invStd, c}},
+                {"new_running_mean", {"running", c}},
+                {"new_running_var", {"runningVar", c}}});
     endRunningScratch(norm.getRunningMean(), norm.getRunningVar(), channels);
   }
 
@@ -205,9 +360,10 @@ private:
                         : bnnc::KernelRequest::Kind::BatchNormEval,
                   spatialOf(norm.getInput()), channels, "", false,
                   norm.getEpsilon().convertToDouble()},
-                 {{use(norm.getInput()), x}, {use(norm.getGamma()), c},
-                  {use(norm.getBeta()), c}, {use(norm.getRunningMean()), c},
-                  {use(norm.getRunningVar()), c}, {y, x}});
+                 {{"x", {use(norm.getInput()), x}}, {"gamma", {use(norm.getGamma()), c}},
+                  {"beta", {use(norm.getBeta()), c}},
+                  {"running_mean", {use(norm.getRunningMean()), c}},
+                  {"running_var", {use(norm.getRunningVar()), c}}, {"output", {y, x}}});
       return success();
     }
     os << llvm::formatv(
@@ -264,10 +420,10 @@ private:
     callHalide({crossEntropy ? bnnc::KernelRequest::Kind::CrossEntropy
                              : bnnc::KernelRequest::Kind::SquaredHinge,
                 0, shape(logits)[1], ""},
-               {{use(logits), {std::to_string(shape(logits)[1]), "n"}},
-                {"in.labels", {"n"}, "halideInt32()"},
-                {"rowLoss", {"n"}},
-                {grad, {std::to_string(shape(logits)[1]), "n"}}});
+               {{"logits", {use(logits), {std::to_string(shape(logits)[1]), "n"}}},
+                {"labels", {"in.labels", {"n"}, "halideInt32()"}},
+                {"row_loss", {"rowLoss", {"n"}}},
+                {"dlogits", {grad, {std::to_string(shape(logits)[1]), "n"}}}});
     if (setLoss)
       os << "  out.loss = kernels::mean(rowLoss, n);\n";
     os << "  }\n";
@@ -292,7 +448,7 @@ private:
   /// A fresh workspace buffer holding `value`.
   std::string define(Value value) {
     std::string name = "v" + std::to_string(nextBuffer);
-    os << "  float *" << name << " = ws.get(" << nextBuffer++ << ", "
+    declarations << "  float *" << name << " = ws.get(" << nextBuffer++ << ", "
        << size(value) << ");\n";
     names[value] = name;
     return name;
@@ -320,12 +476,12 @@ private:
             bnnc::KernelRequest request{bnnc::KernelRequest::Kind::DenseForward,
                                         w[1], w[0], "", binary};
             request.bias = bool(dense.getBias());
-            std::vector<HalideArg> buffers{
-                {use(dense.getInput()), {std::to_string(w[1]), "n"}},
-                {use(dense.getWeight()), {std::to_string(w[1]), std::to_string(w[0])}}};
+            std::vector<Binding> buffers{
+                {"x", {use(dense.getInput()), {std::to_string(w[1]), "n"}}},
+                {"w", {use(dense.getWeight()), {std::to_string(w[1]), std::to_string(w[0])}}}};
             if (dense.getBias())
-              buffers.push_back({use(dense.getBias()), {std::to_string(w[0])}});
-            buffers.push_back({y, {std::to_string(w[0]), "n"}});
+              buffers.push_back({"bias", {use(dense.getBias()), {std::to_string(w[0])}}});
+            buffers.push_back({"y", {y, {std::to_string(w[0]), "n"}}});
             callHalide(request, buffers);
             return success();
           }
@@ -345,12 +501,12 @@ private:
             request.conv = geometry(conv.getInput(), w[0], w[2], w[3],
                                     conv.getStride()[0], conv.getPad()[0]);
             request.bias = bool(conv.getBias());
-            std::vector<HalideArg> buffers{
-                {use(conv.getInput()), imageExtents(conv.getInput())},
-                {use(conv.getWeight()), weightExtents(conv.getWeight())}};
+            std::vector<Binding> buffers{
+                {"input", {use(conv.getInput()), imageExtents(conv.getInput())}},
+                {"weight", {use(conv.getWeight()), weightExtents(conv.getWeight())}}};
             if (conv.getBias())
-              buffers.push_back({use(conv.getBias()), {std::to_string(w[0])}});
-            buffers.push_back({y, imageExtents(conv.getResult())});
+              buffers.push_back({"bias", {use(conv.getBias()), {std::to_string(w[0])}}});
+            buffers.push_back({"output", {y, imageExtents(conv.getResult())}});
             callHalide(request, buffers);
             return success();
           }
@@ -377,10 +533,10 @@ private:
             std::vector<std::string> c{std::to_string(channels)};
             callHalide({bnnc::KernelRequest::Kind::BatchNormSteGrad,
                         spatialOf(grad.getInput()), channels, ""},
-                       {{use(grad.getInput()), x}, {use(grad.getGamma()), c},
-                        {use(grad.getBeta()), c}, {use(grad.getOutputGrad()), x},
-                        {use(grad.getMean()), c}, {use(grad.getInvStd()), c},
-                        {dx, x}, {dgamma, c}, {dbeta, c}});
+                       {{"x", {use(grad.getInput()), x}}, {"gamma", {use(grad.getGamma()), c}},
+                        {"beta", {use(grad.getBeta()), c}}, {"dy", {use(grad.getOutputGrad()), x}},
+                        {"mean", {use(grad.getMean()), c}}, {"inv_std", {use(grad.getInvStd()), c}},
+                        {"dx", {dx, x}}, {"dgamma", {dgamma, c}}, {"dbeta", {dbeta, c}}});
             return success();
           }
           os << llvm::formatv(
@@ -393,7 +549,7 @@ private:
         .Case([&](PackSignsOp pack) {
           llvm::ArrayRef<int64_t> in = shape(pack.getInput());
           std::string words = "w" + std::to_string(nextWords);
-          os << "  uint64_t *" << words << " = ws.getWords(" << nextWords++
+          declarations << "  uint64_t *" << words << " = ws.getWords(" << nextWords++
              << ", " << size(pack.getOutput()) << ");\n";
           names[pack.getOutput()] = words;
           std::string rows = in.size() == 1 ? "1"
@@ -406,9 +562,9 @@ private:
             return success();
           }
           callHalide({bnnc::KernelRequest::Kind::PackSigns, in.back(), 0, ""},
-                     {{use(pack.getInput()), {std::to_string(in.back()), rows}},
-                      {words, {std::to_string((in.back() + 63) / 64), rows},
-                       "halideUInt64()"}});
+                     {{"x", {use(pack.getInput()), {std::to_string(in.back()), rows}}},
+                      {"packed", {words, {std::to_string((in.back() + 63) / 64), rows},
+                                  "halideUInt64()"}}});
           return success();
         })
         .Case([&](XnorDenseOp xnor) {
@@ -422,10 +578,10 @@ private:
           }
           callHalide({bnnc::KernelRequest::Kind::XnorDense,
                       int64_t(xnor.getLength()), w[0], ""},
-                     {{use(xnor.getInput()), {std::to_string(w[1]), "n"}, "halideUInt64()"},
-                      {use(xnor.getWeight()), {std::to_string(w[1]), std::to_string(w[0])},
-                       "halideUInt64()"},
-                      {y, {std::to_string(w[0]), "n"}}});
+                     {{"input", {use(xnor.getInput()), {std::to_string(w[1]), "n"}, "halideUInt64()"}},
+                      {"weight", {use(xnor.getWeight()), {std::to_string(w[1]), std::to_string(w[0])},
+                                  "halideUInt64()"}},
+                      {"output", {y, {std::to_string(w[0]), "n"}}}});
           return success();
         })
         .Case([&](XnorDenseBatchNormSignTrainOp layer) {
@@ -455,12 +611,15 @@ private:
                                       layer.getEpsilon().convertToDouble(),
                                       layer.getMomentum().convertToDouble()};
           callHalide(request,
-                     {{use(layer.getInput()), {std::to_string(w[1]), "n"}, "halideUInt64()"},
-                      {use(layer.getWeight()), {std::to_string(w[1]), c}, "halideUInt64()"},
-                      {use(layer.getGamma()), {c}}, {use(layer.getBeta()), {c}},
-                      {use(layer.getRunningMean()), {c}}, {use(layer.getRunningVar()), {c}},
-                      {y, {"1", c, "n"}}, {product, {c, "n"}}, {mean, {c}},
-                      {invStd, {c}}, {"running", {c}}, {"runningVar", {c}}});
+                     {{"input", {use(layer.getInput()), {std::to_string(w[1]), "n"}, "halideUInt64()"}},
+                      {"weight", {use(layer.getWeight()), {std::to_string(w[1]), c}, "halideUInt64()"}},
+                      {"gamma", {use(layer.getGamma()), {c}}}, {"beta", {use(layer.getBeta()), {c}}},
+                      {"running_mean", {use(layer.getRunningMean()), {c}}},
+                      {"running_var", {use(layer.getRunningVar()), {c}}},
+                      {"output", {y, {"1", c, "n"}}}, {"product", {product, {c, "n"}}},
+                      {"mean", {mean, {c}}}, {"inv_std", {invStd, {c}}},
+                      {"new_running_mean", {"running", {c}}},
+                      {"new_running_var", {"runningVar", {c}}}});
           endRunningScratch(layer.getRunningMean(), layer.getRunningVar(), units);
           return success();
         })
@@ -486,11 +645,12 @@ private:
                                       int64_t(layer.getLength()), units, "", false,
                                       layer.getEpsilon().convertToDouble()};
           callHalide(request,
-                     {{use(layer.getInput()), {std::to_string(w[1]), "n"}, "halideUInt64()"},
-                      {use(layer.getWeight()), {std::to_string(w[1]), c}, "halideUInt64()"},
-                      {use(layer.getGamma()), {c}}, {use(layer.getBeta()), {c}},
-                      {use(layer.getRunningMean()), {c}}, {use(layer.getRunningVar()), {c}},
-                      {y, {"1", c, "n"}}});
+                     {{"input", {use(layer.getInput()), {std::to_string(w[1]), "n"}, "halideUInt64()"}},
+                      {"weight", {use(layer.getWeight()), {std::to_string(w[1]), c}, "halideUInt64()"}},
+                      {"gamma", {use(layer.getGamma()), {c}}}, {"beta", {use(layer.getBeta()), {c}}},
+                      {"running_mean", {use(layer.getRunningMean()), {c}}},
+                      {"running_var", {use(layer.getRunningVar()), {c}}},
+                      {"output", {y, {"1", c, "n"}}}});
           return success();
         })
         .Case([&](MaxPoolOp pool) { return emitPool(pool, /*max=*/true); })
@@ -499,9 +659,9 @@ private:
           std::string y = define(add.getResult());
           if (halideKernels) {
             callHalide({bnnc::KernelRequest::Kind::Add, rowLength(add.getResult()), 0, ""},
-                       {{use(add.getLhs()), rows(add.getLhs())},
-                        {use(add.getRhs()), rows(add.getRhs())},
-                        {y, rows(add.getResult())}});
+                       {{"lhs", {use(add.getLhs()), rows(add.getLhs())}},
+                        {"rhs", {use(add.getRhs()), rows(add.getRhs())}},
+                        {"y", {y, rows(add.getResult())}}});
             return success();
           }
           os << llvm::formatv("  kernels::elementwiseAdd({0}, {1}, {2}, {3});\n",
@@ -519,7 +679,8 @@ private:
             auto kind = isa<SignOp>(activation)    ? bnnc::KernelRequest::Kind::Sign
                         : isa<HTanhOp>(activation) ? bnnc::KernelRequest::Kind::HTanh
                                                    : bnnc::KernelRequest::Kind::Relu;
-            callHalide({kind, rowLength(x), 0, ""}, {{use(x), rows(x)}, {y, rows(x)}});
+            callHalide({kind, rowLength(x), 0, ""},
+                       {{"x", {use(x), rows(x)}}, {"y", {y, rows(x)}}});
             return success();
           }
           os << llvm::formatv("  reference::{0}({1}, {2}, {3});\n", kernel,
@@ -562,9 +723,9 @@ private:
           if (halideKernels) {
             callHalide({bnnc::KernelRequest::Kind::DenseGradInput, w[1], w[0], "",
                         grad.getWeights() == Quantization::binary},
-                       {{use(grad.getWeight()), {std::to_string(w[1]), std::to_string(w[0])}},
-                        {use(grad.getOutputGrad()), {std::to_string(w[0]), "n"}},
-                        {dx, {std::to_string(w[1]), "n"}}});
+                       {{"w", {use(grad.getWeight()), {std::to_string(w[1]), std::to_string(w[0])}}},
+                        {"dy", {use(grad.getOutputGrad()), {std::to_string(w[0]), "n"}}},
+                        {"dx", {dx, {std::to_string(w[1]), "n"}}}});
             return success();
           }
           os << llvm::formatv("  kernels::denseGradInput({0}, {1}, {2}, n, {3}, {4}, {5});\n",
@@ -579,10 +740,10 @@ private:
           if (halideKernels) {
             callHalide({bnnc::KernelRequest::Kind::DenseGradWeight, w[1], w[0], "",
                         grad.getWeights() == Quantization::binary},
-                       {{use(grad.getInput()), {std::to_string(w[1]), "n"}},
-                        {use(grad.getWeight()), {std::to_string(w[1]), std::to_string(w[0])}},
-                        {use(grad.getOutputGrad()), {std::to_string(w[0]), "n"}},
-                        {dw, {std::to_string(w[1]), std::to_string(w[0])}}});
+                       {{"x", {use(grad.getInput()), {std::to_string(w[1]), "n"}}},
+                        {"w", {use(grad.getWeight()), {std::to_string(w[1]), std::to_string(w[0])}}},
+                        {"dy", {use(grad.getOutputGrad()), {std::to_string(w[0]), "n"}}},
+                        {"dw", {dw, {std::to_string(w[1]), std::to_string(w[0])}}}});
             return success();
           }
           os << llvm::formatv("  kernels::denseGradWeight({0}, {1}, {2}, {3}, n, {4}, {5}, {6});\n",
@@ -597,8 +758,8 @@ private:
             auto [x, channels] = channelLayout(grad.getOutputGrad());
             callHalide({bnnc::KernelRequest::Kind::BiasGrad,
                         spatialOf(grad.getOutputGrad()), channels, ""},
-                       {{use(grad.getOutputGrad()), x},
-                        {db, {std::to_string(channels)}}});
+                       {{"dy", {use(grad.getOutputGrad()), x}},
+                        {"db", {db, {std::to_string(channels)}}}});
             return success();
           }
           llvm::ArrayRef<int64_t> dy = shape(grad.getOutputGrad());
@@ -617,9 +778,10 @@ private:
                                         grad.getWeights() == Quantization::binary};
             request.conv = geometry(grad.getResult(), w[0], w[2], w[3],
                                     grad.getStride()[0], grad.getPad()[0]);
-            callHalide(request, {{use(grad.getWeight()), weightExtents(grad.getWeight())},
-                                 {use(grad.getOutputGrad()), imageExtents(grad.getOutputGrad())},
-                                 {dx, imageExtents(grad.getResult())}});
+            callHalide(request,
+                       {{"weight", {use(grad.getWeight()), weightExtents(grad.getWeight())}},
+                        {"dy", {use(grad.getOutputGrad()), imageExtents(grad.getOutputGrad())}},
+                        {"dx", {dx, imageExtents(grad.getResult())}}});
             return success();
           }
           os << llvm::formatv("  kernels::conv2dGradInput({0}, {1}, {2}, {3}, {4});\n",
@@ -637,10 +799,11 @@ private:
                                         grad.getWeights() == Quantization::binary};
             request.conv = geometry(grad.getInput(), w[0], w[2], w[3],
                                     grad.getStride()[0], grad.getPad()[0]);
-            callHalide(request, {{use(grad.getInput()), imageExtents(grad.getInput())},
-                                 {use(grad.getWeight()), weightExtents(grad.getWeight())},
-                                 {use(grad.getOutputGrad()), imageExtents(grad.getOutputGrad())},
-                                 {dw, weightExtents(grad.getWeight())}});
+            callHalide(request,
+                       {{"input", {use(grad.getInput()), imageExtents(grad.getInput())}},
+                        {"weight", {use(grad.getWeight()), weightExtents(grad.getWeight())}},
+                        {"dy", {use(grad.getOutputGrad()), imageExtents(grad.getOutputGrad())}},
+                        {"dw", {dw, weightExtents(grad.getWeight())}}});
             return success();
           }
           os << llvm::formatv("  kernels::conv2dGradWeight({0}, {1}, {2}, {3}, {4}, {5});\n",
@@ -660,10 +823,10 @@ private:
             std::vector<std::string> c{std::to_string(channels)};
             callHalide({bnnc::KernelRequest::Kind::BatchNormGrad,
                         spatialOf(grad.getInput()), channels, ""},
-                       {{use(grad.getInput()), x}, {use(grad.getGamma()), c},
-                        {use(grad.getOutputGrad()), x}, {use(grad.getMean()), c},
-                        {use(grad.getInvStd()), c}, {dx, x}, {dgamma, c},
-                        {dbeta, c}});
+                       {{"x", {use(grad.getInput()), x}}, {"gamma", {use(grad.getGamma()), c}},
+                        {"dy", {use(grad.getOutputGrad()), x}}, {"mean", {use(grad.getMean()), c}},
+                        {"inv_std", {use(grad.getInvStd()), c}}, {"dx", {dx, x}},
+                        {"dgamma", {dgamma, c}}, {"dbeta", {dbeta, c}}});
             return success();
           }
           os << llvm::formatv(
@@ -677,7 +840,8 @@ private:
           std::string dx = define(grad.getResult());
           if (halideKernels) {
             emitPoolHalide(grad, bnnc::KernelRequest::Kind::MaxPoolGrad,
-                           grad.getInput(), {grad.getInput(), grad.getOutputGrad()}, dx);
+                           grad.getInput(),
+                           {{"input", grad.getInput()}, {"dy", grad.getOutputGrad()}}, "dx", dx);
             return success();
           }
           os << llvm::formatv("  reference::maxpoolBackward({0}, {1}, {2}, {3});\n",
@@ -690,7 +854,7 @@ private:
           std::string dx = define(grad.getResult());
           if (halideKernels) {
             emitPoolHalide(grad, bnnc::KernelRequest::Kind::AvgPoolGrad,
-                           grad.getResult(), {grad.getOutputGrad()}, dx);
+                           grad.getResult(), {{"dy", grad.getOutputGrad()}}, "dx", dx);
             return success();
           }
           os << llvm::formatv("  reference::avgpoolBackward({0}, {1}, {2});\n",
@@ -706,8 +870,8 @@ private:
             callHalide({isa<SteGradOp>(grad) ? bnnc::KernelRequest::Kind::SteGrad
                                              : bnnc::KernelRequest::Kind::ReluGrad,
                         rowLength(x), 0, ""},
-                       {{use(x), rows(x)}, {use(grad->getOperand(1)), rows(x)},
-                        {dx, rows(x)}});
+                       {{"x", {use(x), rows(x)}}, {"dy", {use(grad->getOperand(1)), rows(x)}},
+                        {"dx", {dx, rows(x)}}});
             return success();
           }
           os << llvm::formatv("  reference::{0}({1}, {2}, {3}, {4});\n",
@@ -728,11 +892,12 @@ private:
                         rowLength(update.getParam()) *
                             shape(update.getParam())[0],
                         0, "", update.getClip()},
-                       {{use(update.getParam()), extent},
-                        {use(update.getGrad()), extent}, {m, extent},
-                        {v, extent}, {use(update.getParam()), extent},
-                        {m, extent}, {v, extent}},
-                       4, "in.lr, int32_t(in.step)");
+                       {{"param", {use(update.getParam()), extent}},
+                        {"grad", {use(update.getGrad()), extent}}, {"m", {m, extent}},
+                        {"v", {v, extent}}, {"lr", {"in.lr", {}}},
+                        {"step", {"int32_t(in.step)", {}}},
+                        {"new_param", {use(update.getParam()), extent}},
+                        {"new_m", {m, extent}}, {"new_v", {v, extent}}});
             return success();
           }
           os << llvm::formatv("  p.adam({0}, {1}, in.lr, in.step);\n",
@@ -753,45 +918,24 @@ private:
         });
   }
 
-  llvm::raw_ostream &os;
+  // An op's calls go to `body` (through `os`), its buffer declarations to
+  // `declarations`; flushOp writes both to `out`.
+  std::string body;
+  llvm::raw_string_ostream os;
+  std::string declarationText;
+  llvm::raw_string_ostream declarations{declarationText};
+  llvm::raw_ostream &out;
   const llvm::StringMap<size_t> &paramIndex;
   llvm::DenseMap<Value, std::string> names;
   size_t nextBuffer = 0;
   size_t nextWords = 0;
   std::vector<bnnc::KernelRequest> *halideKernels;
+  const bnnc::EmitOptions &options;
+  std::vector<KernelSiteRecord> &sites;
+  Operation *currentOp = nullptr;
+  std::string currentCaller, currentKernel;
+  LogicalResult status = success();
 };
-
-/// The C parameter list of a Halide kernel: its buffers (and Adam's lr and
-/// step after the inputs), as compile_to_object lays them out.
-std::string halidePrototype(const bnnc::KernelRequest &request) {
-  bnnc::KernelRequest::Kind kind = request.kind;
-  using Kind = bnnc::KernelRequest::Kind;
-  unsigned buffers = 3;
-  switch (kind) {
-  case Kind::PackSigns: case Kind::BiasGrad: case Kind::Sign:
-  case Kind::HTanh: case Kind::Relu: case Kind::MaxPool: case Kind::AvgPool:
-  case Kind::AvgPoolGrad: buffers = 2; break;
-  case Kind::DenseGradWeight: case Kind::CrossEntropy:
-  case Kind::SquaredHinge: case Kind::Conv2DGradWeight: buffers = 4; break;
-  case Kind::BatchNormSign: case Kind::BatchNormEval: buffers = 6; break;
-  case Kind::BatchNormGrad: buffers = 8; break;
-  case Kind::BatchNormSteGrad: buffers = 9; break;
-  case Kind::BatchNormTrain: case Kind::BatchNormSignTrain: buffers = 10; break;
-  case Kind::XnorDenseBatchNormSign: buffers = 7; break;
-  case Kind::XnorDenseBatchNormSignTrain: buffers = 12; break;
-  case Kind::Adam:
-    return "halide_buffer_t *, halide_buffer_t *, halide_buffer_t *, "
-           "halide_buffer_t *, float, int32_t, halide_buffer_t *, "
-           "halide_buffer_t *, halide_buffer_t *";
-  default: break;
-  }
-  if (request.bias)
-    ++buffers;
-  std::string text;
-  for (unsigned i = 0; i < buffers; ++i)
-    text += i ? ", halide_buffer_t *" : "halide_buffer_t *";
-  return text;
-}
 
 const char *initKindName(InitKind kind) {
   switch (kind) {
@@ -816,7 +960,7 @@ std::string quote(llvm::StringRef text) {
 }
 
 void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
-              llvm::raw_ostream &os) {
+              llvm::ArrayRef<KernelSiteRecord> sites, llvm::raw_ostream &os) {
   os << "ModelSpec makeSpec() {\n  ModelSpec spec;\n"
      << "  spec.name = " << quote(model.getName()) << ";\n"
      << "  spec.source = " << quote(source) << ";\n";
@@ -840,6 +984,13 @@ void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
     os << "}, " << (param.getState() ? "true" : "false") << ", "
        << (param.isLatentBinaryWeight() ? "true" : "false") << "});\n";
   });
+  for (const KernelSiteRecord &site : sites)
+    os << "  {\n    KernelSite site;\n    site.function = " << quote(site.function)
+       << ";\n    site.op = " << quote(site.op) << ";\n    site.location = "
+       << quote(site.location) << ";\n    site.kernel = " << quote(site.kernel)
+       << ";\n    site.opsPerItem = " << formatExactDouble(site.opsPerItem)
+       << ";\n    site.binaryOps = " << (site.binaryOps ? "true" : "false")
+       << ";\n    spec.kernelSites.push_back(site);\n  }\n";
   os << "  spec.trainStep = trainStep;\n  spec.evalStep = evalStep;\n"
      << "  return spec;\n}\n";
 }
@@ -848,7 +999,8 @@ void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
 
 LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
                             llvm::raw_ostream &os,
-                            std::vector<KernelRequest> *halideKernels) {
+                            std::vector<KernelRequest> *halideKernels,
+                            const EmitOptions &options) {
   func::FuncOp model, trainStep;
   for (auto function : module.getOps<func::FuncOp>()) {
     if (function->hasAttr("bnn.model"))
@@ -869,10 +1021,11 @@ LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
   // the file must declare.
   std::string functions;
   llvm::raw_string_ostream body(functions);
-  if (failed(FunctionEmitter(body, paramIndex, halideKernels)
-                 .emit(trainStep, "trainStep")) ||
-      failed(FunctionEmitter(body, paramIndex, halideKernels)
-                 .emit(model, "evalStep")))
+  std::vector<KernelSiteRecord> sites;
+  if (failed(FunctionEmitter(body, paramIndex, halideKernels, options, sites)
+                 .emit(trainStep, "trainStep", "train")) ||
+      failed(FunctionEmitter(body, paramIndex, halideKernels, options, sites)
+                 .emit(model, "evalStep", "eval")))
     return failure();
 
   os << "// Generated by bnnc from " << sourceName << ": model '"
@@ -880,16 +1033,16 @@ LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
      << "#include \"bnnrt/Kernels.h\"\n#include \"bnnrt/Model.h\"\n"
      << "#include \"bnnrt/Reference.h\"\n";
   if (halideKernels && !halideKernels->empty()) {
+    // The headers Halide wrote for the kernels: a call whose arguments do
+    // not match a kernel's signature does not compile.
     os << "#include \"bnnrt/HalideBuffer.h\"\n\n"
        << "// Halide kernels, compiled ahead of time for this model.\n";
-    for (const bnnc::KernelRequest &kernel : *halideKernels) {
-      std::string parameters = halidePrototype(kernel);
-      os << "extern \"C\" int " << kernel.symbol << "(" << parameters << ");\n";
-    }
+    for (const bnnc::KernelRequest &kernel : *halideKernels)
+      os << "#include \"" << kernel.symbol << ".h\"\n";
   }
   os << "\nnamespace {\nusing namespace bnnrt;\nusing kernels::ConvShape;\n\n"
      << body.str();
-  emitSpec(model, module, sourceName, os);
+  emitSpec(model, module, sourceName, sites, os);
   os << "} // namespace\n\n"
      << "int main(int argc, char **argv) {\n"
      << "  static const ModelSpec spec = makeSpec();\n"

@@ -17,13 +17,20 @@
 
 namespace bnnc {
 
+struct EmitOptions {
+  /// For testing the differential checker only: "FAMILY:ARG1,ARG2" swaps
+  /// the buffers bound to two arguments of every call of a kernel family.
+  std::string swapKernelArgs;
+};
+
 /// Writes the plan of the (single) bnn.model function of `module` and its
 /// train step. `sourceName` is recorded for --help. With `halideKernels`,
 /// packed ops call AOT Halide kernels, requested there; without it they call
 /// bnnrt's C++ kernels. Fails with a diagnostic on an op it cannot place.
 mlir::LogicalResult emitCpp(mlir::ModuleOp module, llvm::StringRef sourceName,
                             llvm::raw_ostream &os,
-                            std::vector<KernelRequest> *halideKernels = nullptr);
+                            std::vector<KernelRequest> *halideKernels = nullptr,
+                            const EmitOptions &options = {});
 
 } // namespace bnnc
 

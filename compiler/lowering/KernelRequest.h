@@ -1,8 +1,13 @@
-//===- KernelRequest.h - A Halide kernel the execution plan calls ---------===//
+//===- KernelRequest.h - A kernel the execution plan calls, and its signature ===//
 //
 // Plain data, without Halide.h: the C++ plan emitter asks for kernels by
-// kind and static size, and the Halide side (KernelLibrary) compiles them
-// ahead of time for the host. Identical requests share one kernel.
+// family and static size, and the Halide side (KernelLibrary) compiles them
+// ahead of time. Identical requests share one kernel.
+//
+// The signature of a family (signatureOf) is the one place that says which
+// buffers and scalars a kernel takes, in which order: the generator creates
+// its Halide parameters and outputs from it and the plan emitter binds
+// values to it by name, so the order is written down once.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BNNC_LOWERING_KERNELREQUEST_H
@@ -16,43 +21,8 @@ namespace bnnc {
 
 struct KernelRequest {
   enum class Kind {
-    PackSigns, // f32 (length, rows) -> u64 (words, rows): sign bits
-    XnorDense, // u64 (words, rows) × u64 (words, units) -> f32 (units, rows)
-    // Float products of a dense layer with weight [units, length], q = sign
-    // for binary weights:
-    DenseForward,    // x (length, rows), w -> y (units, rows) = x·q(w)ᵀ
-    DenseGradInput,  // w, dy (units, rows) -> dx (length, rows) = dy·q(w)
-    DenseGradWeight, // x, w, dy -> dw (length, units) = dyᵀ·x ⊙ STE(w)
-    // Batch normalisation of x (spatial, channels, batch) with
-    // length = spatial and units = channels:
-    BatchNormSignTrain, // x, γ, β, running mean/var -> signs, mean, inv_std,
-                        // new running mean, new running var
-    BatchNormSteGrad,   // x, γ, β, dy, mean, inv_std -> dx, dγ, dβ
-    BatchNormSign,      // x, γ, β, running mean/var -> signs (thresholds)
-    BatchNormTrain,     // like BatchNormSignTrain, normalised values out
-    BatchNormGrad,      // x, γ, dy, mean, inv_std -> dx, dγ, dβ
-    BatchNormEval,      // x, γ, β, running mean/var -> normalised values
-    // Per-channel sum of dy (spatial, channels, batch): the bias gradient.
-    BiasGrad,
-    // Element-wise over `length` elements:
-    Adam,        // param, grad, m, v, lr, step -> param, m, v (in place)
-    Sign, HTanh, Relu, // x -> y
-    SteGrad, ReluGrad, // x, dy -> dx
-    Add,               // a, b -> a + b
-    // Losses over logits (units = classes, batch): per-row loss and the
-    // gradient of the batch mean.
-    CrossEntropy, SquaredHinge, // logits, labels -> row losses, dlogits
-    // Images (x, y, channel, batch) with the geometry in `conv`:
-    Conv2D,           // input, weight -> output (no bias)
-    Conv2DGradInput,  // weight, dy -> dx
-    Conv2DGradWeight, // input, weight, dy -> dw ⊙ STE(w)
-    MaxPool, AvgPool, // input -> output
-    MaxPoolGrad,      // input, dy -> dx
-    AvgPoolGrad,      // dy -> dx
-    // A binary dense layer in one kernel (length = in features, units =
-    // channels): packed input, packed weight, γ, β, running mean/var ->
-    XnorDenseBatchNormSignTrain, // signs, product, mean, inv_std, new running
-    XnorDenseBatchNormSign,      // signs (evaluation thresholds)
+#define KERNEL_FAMILY(kind, stem) kind,
+#include "lowering/KernelFamilies.def"
   };
   /// Sizes of a convolution or pooling window (filters = channels for
   /// pooling).
@@ -66,13 +36,19 @@ struct KernelRequest {
     }
   };
   Kind kind;
-  int64_t length = 0; // signs a row / input features
-  int64_t units = 0;  // all but PackSigns
+  int64_t length = 0; // signs a row / input features / spatial size
+  int64_t units = 0;  // output units / channels
   std::string symbol; // the C function name in the object file
-  bool binary = false; // dense kernels: sign-quantised weights; Adam: clip
+  bool binary = false; // dense and conv kernels: sign-quantised weights; Adam: clip
   double epsilon = 0.0, momentum = 0.0; // the batchnorm kernels
   Geometry conv;                        // convolution and pooling kernels
   bool bias = false; // dense and conv2d forward: a bias input follows the weight
+
+  /// Not part of the kernel's identity: the extents of each signature
+  /// argument at its first call (-1 for the batch), which the
+  /// autoschedulers take as estimates, and the op/location of every call.
+  std::vector<std::vector<int64_t>> argExtents;
+  std::vector<std::string> callers;
 
   bool sameKernel(const KernelRequest &other) const {
     return kind == other.kind && length == other.length &&
@@ -82,7 +58,32 @@ struct KernelRequest {
   }
 };
 
-/// Returns the symbol of an equal request in `requests`, adding one if new.
+/// The family name of a kind ("xnor_dense", ...).
+const char *familyName(KernelRequest::Kind kind);
+
+//===--- signatures -------------------------------------------------------===//
+
+enum class ArgRole { Input, Scalar, Output };
+enum class ArgType { F32, I32, U64 };
+
+/// One parameter of a kernel's C function.
+struct KernelArg {
+  std::string name; // also the Halide parameter / output Func name
+  ArgRole role;
+  ArgType type;
+  int rank; // 0 for scalars
+};
+
+/// Inputs, then scalars, then outputs: the order of the C function that
+/// Halide generates (outputs last, in the order the pipeline lists them).
+using KernelSignature = std::vector<KernelArg>;
+
+/// The signature of a request's family (some depend on the request, e.g.
+/// an optional bias).
+KernelSignature signatureOf(const KernelRequest &request);
+
+/// Returns the symbol of an equal request in `requests` (adding the caller
+/// to it), adding the request if new.
 std::string requestKernel(std::vector<KernelRequest> &requests,
                           KernelRequest request);
 

@@ -90,6 +90,16 @@ LogicalResult bnn::verifyInferredResultType(Operation *op) {
 }
 
 //===----------------------------------------------------------------------===//
+// Traits
+//===----------------------------------------------------------------------===//
+
+bool bnn::isSignValued(Value value) {
+  auto result = value.dyn_cast<OpResult>();
+  return result && result.getResultNumber() == 0 &&
+         result.getOwner()->hasTrait<OpTrait::SignValued>();
+}
+
+//===----------------------------------------------------------------------===//
 // ParamOp
 //===----------------------------------------------------------------------===//
 
@@ -113,15 +123,11 @@ LogicalResult ParamOp::verify() {
 }
 
 bool ParamOp::isLatentBinaryWeight() {
-  for (Operation *user : getOperation()->getUsers()) {
-    if (auto dense = dyn_cast<DenseOp>(user))
-      return dense.getWeight() == getValue() &&
-             dense.getWeights() == Quantization::binary;
-    if (auto conv = dyn_cast<Conv2DOp>(user))
-      return conv.getWeight() == getValue() &&
-             conv.getWeights() == Quantization::binary;
-  }
-  return false;
+  return llvm::any_of(getOperation()->getUsers(), [&](Operation *user) {
+    auto quantized = dyn_cast<QuantizedWeightsOpInterface>(user);
+    return quantized && quantized.getQuantizedWeight() == getValue() &&
+           quantized.hasBinaryWeights();
+  });
 }
 
 LogicalResult ParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
@@ -289,27 +295,25 @@ OpFoldResult FlattenOp::fold(FoldAdaptor) {
   return {};
 }
 
-/// f(g(x)) = g(x) when applying f to g's range changes nothing, in value and
-/// in gradient: sign and htanh of ±1 are ±1 with a pass-through STE
-/// (|±1| ≤ 1), and relu of a relu output is the identity where it is > 0.
-template <typename... AbsorbedOps>
-static OpFoldResult foldIdempotent(Operation *op) {
+/// f(x) = x when `unchanged` says that f changes nothing on x's range, in
+/// value and in gradient: sign and htanh of ±1 are ±1 with a pass-through
+/// STE (|±1| ≤ 1), htanh and relu are idempotent.
+static OpFoldResult foldUnchanged(Operation *op, bool unchanged) {
   Value input = op->getOperand(0);
-  Operation *producer = input.getDefiningOp();
-  if (producer && isa<AbsorbedOps...>(producer) &&
-      input.getType() == op->getResult(0).getType())
+  if (unchanged && input.getType() == op->getResult(0).getType())
     return input;
   return {};
 }
 
 OpFoldResult SignOp::fold(FoldAdaptor) {
-  return foldIdempotent<SignOp>(*this);
+  return foldUnchanged(*this, isSignValued(getInput()));
 }
 OpFoldResult HTanhOp::fold(FoldAdaptor) {
-  return foldIdempotent<SignOp, HTanhOp>(*this);
+  return foldUnchanged(*this, isSignValued(getInput()) ||
+                                  getInput().getDefiningOp<HTanhOp>());
 }
 OpFoldResult ReluOp::fold(FoldAdaptor) {
-  return foldIdempotent<ReluOp>(*this);
+  return foldUnchanged(*this, bool(getInput().getDefiningOp<ReluOp>()));
 }
 
 //===----------------------------------------------------------------------===//

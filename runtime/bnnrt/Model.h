@@ -9,6 +9,8 @@
 #ifndef BNNRT_MODEL_H
 #define BNNRT_MODEL_H
 
+#include "bnnrt/Profile.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -113,9 +115,12 @@ struct ModelSpec {
   std::vector<HyperParamSpec> hyperParams;
   StepFunction trainStep = nullptr;
   StepFunction evalStep = nullptr;
+  /// The plan's kernel calls, indexed by their KernelTimer's site; empty in
+  /// plans that do not time their kernels.
+  std::vector<KernelSite> kernelSites;
 };
 
-/// The compiled binary's command line: train, eval, --help.
+/// The compiled binary's command line: train, eval, init, step, --help.
 int runCli(int argc, char **argv, const ModelSpec &spec);
 
 } // namespace bnnrt

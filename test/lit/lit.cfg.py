@@ -18,5 +18,5 @@ config.substitutions.append(("%python", config.python_executable))
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 llvm_config.add_tool_substitutions(
-    ["bnnc", "bnn-opt", "not", "count"],
+    ["bnnc", "bnn-opt", "bnn-reference", "not", "count"],
     [config.bnn_tools_dir, config.llvm_tools_dir])

@@ -26,7 +26,7 @@ std::vector<float> randomVector(size_t size, uint32_t seed) {
 /// whose other elements hold a canary, and fails the test if any of them
 /// changed: a kernel must not write outside its output.
 template <typename T>
-Halide::Buffer<T> realizeGuarded(Halide::Pipeline &pipeline, int inner, int outer,
+Halide::Buffer<T> realizeGuarded(Halide::Pipeline pipeline, int inner, int outer,
                                  T canary) {
   Halide::Buffer<T> whole(inner + 37, outer + 3);
   whole.fill(canary);
@@ -48,10 +48,10 @@ std::vector<uint64_t> packWithHalide(std::vector<float> &values, int rows,
   bnnc::KernelRequest request{bnnc::KernelRequest::Kind::PackSigns, length, 0, ""};
   bnnc::Kernel kernel = bnnc::buildKernel(request);
   Halide::Buffer<float> input(values.data(), length, rows);
-  kernel.inputs[0].set(input);
+  kernel.inputs()[0].set(input);
   int words = (length + 63) / 64;
   Halide::Buffer<uint64_t> packed =
-      realizeGuarded<uint64_t>(kernel.pipeline, words, rows, 0x5a5a5a5a5a5a5a5aull);
+      realizeGuarded<uint64_t>(kernel.pipeline(), words, rows, 0x5a5a5a5a5a5a5a5aull);
   std::vector<uint64_t> result;
   for (int r = 0; r < rows; ++r)
     for (int w = 0; w < words; ++w)
@@ -85,9 +85,9 @@ TEST_P(HalideKernels, XnorDenseMatchesFloatReferenceExactly) {
   bnnc::KernelRequest request{bnnc::KernelRequest::Kind::XnorDense, length, units, ""};
   bnnc::Kernel kernel = bnnc::buildKernel(request);
   Halide::Buffer<uint64_t> a(packedX.data(), words, rows), b(packedW.data(), words, units);
-  kernel.inputs[0].set(a);
-  kernel.inputs[1].set(b);
-  Halide::Buffer<float> out = realizeGuarded<float>(kernel.pipeline, units, rows, 7.0f);
+  kernel.inputs()[0].set(a);
+  kernel.inputs()[1].set(b);
+  Halide::Buffer<float> out = realizeGuarded<float>(kernel.pipeline(), units, rows, 7.0f);
 
   std::vector<float> signs(x.size()), expected(size_t(rows) * units);
   bnnrt::reference::signForward(x.data(), signs.data(), int64_t(x.size()));
@@ -119,9 +119,9 @@ TEST_P(HalideDenseKernels, MatchReference) {
     bnnc::KernelRequest request{kind, length, units, "", binary};
     bnnc::Kernel kernel = bnnc::buildKernel(request);
     for (size_t i = 0; i < inputs.size(); ++i)
-      kernel.inputs[i].set(inputs[i]);
+      kernel.inputs()[i].set(inputs[i]);
     Halide::Buffer<float> out =
-        realizeGuarded<float>(kernel.pipeline, extents[0], extents[1], 7.0f);
+        realizeGuarded<float>(kernel.pipeline(), extents[0], extents[1], 7.0f);
     std::vector<float> values;
     for (int y = 0; y < extents[1]; ++y)
       for (int x = 0; x < extents[0]; ++x)
@@ -135,10 +135,10 @@ TEST_P(HalideDenseKernels, MatchReference) {
   bnnc::KernelRequest biasedRequest{Kind::DenseForward, length, units, "", binary};
   biasedRequest.bias = true;
   bnnc::Kernel biased = bnnc::buildKernel(biasedRequest);
-  biased.inputs[0].set(xb);
-  biased.inputs[1].set(wb);
-  biased.inputs[2].set(Halide::Buffer<float>(bias.data(), units));
-  Halide::Buffer<float> yBiased = realizeGuarded<float>(biased.pipeline, units, rows, 7.0f);
+  biased.inputs()[0].set(xb);
+  biased.inputs()[1].set(wb);
+  biased.inputs()[2].set(Halide::Buffer<float>(bias.data(), units));
+  Halide::Buffer<float> yBiased = realizeGuarded<float>(biased.pipeline(), units, rows, 7.0f);
   std::vector<float> dx = run(Kind::DenseGradInput, {wb, dyb}, {length, rows});
   std::vector<float> dw = run(Kind::DenseGradWeight, {xb, wb, dyb}, {length, units});
 
@@ -195,14 +195,14 @@ TEST_P(HalideBatchNormKernels, MatchReference) {
   // Training forward: signs, statistics and the running update.
   bnnc::Kernel train = bnnc::buildKernel(
       {Kind::BatchNormSignTrain, spatial, channels, "", false, 1e-5, 0.9});
-  train.inputs[0].set(xb);
-  train.inputs[1].set(vec(gamma));
-  train.inputs[2].set(vec(beta));
-  train.inputs[3].set(vec(runningMean));
-  train.inputs[4].set(vec(runningVar));
+  train.inputs()[0].set(xb);
+  train.inputs()[1].set(vec(gamma));
+  train.inputs()[2].set(vec(beta));
+  train.inputs()[3].set(vec(runningMean));
+  train.inputs()[4].set(vec(runningVar));
   Halide::Buffer<float> signs(spatial, channels, batch), mean(channels),
       invStd(channels), newMean(channels), newVar(channels);
-  train.pipeline.realize(Halide::Realization({signs, mean, invStd, newMean, newVar}));
+  train.pipeline().realize(Halide::Realization({signs, mean, invStd, newMean, newVar}));
   std::vector<float> normalised(size), refMean(channels), refInvStd(channels);
   std::vector<float> refRunningMean = runningMean, refRunningVar = runningVar;
   bnnrt::reference::batchnormTrainForward(
@@ -220,14 +220,14 @@ TEST_P(HalideBatchNormKernels, MatchReference) {
   // Backward: the STE window and batchnorm's backward, fused.
   bnnc::Kernel grad = bnnc::buildKernel({Kind::BatchNormSteGrad, spatial, channels, ""});
   Halide::Buffer<float> meanIn = mean.copy(), invIn = invStd.copy();
-  grad.inputs[0].set(xb);
-  grad.inputs[1].set(vec(gamma));
-  grad.inputs[2].set(vec(beta));
-  grad.inputs[3].set(dyb);
-  grad.inputs[4].set(meanIn);
-  grad.inputs[5].set(invIn);
+  grad.inputs()[0].set(xb);
+  grad.inputs()[1].set(vec(gamma));
+  grad.inputs()[2].set(vec(beta));
+  grad.inputs()[3].set(dyb);
+  grad.inputs()[4].set(meanIn);
+  grad.inputs()[5].set(invIn);
   Halide::Buffer<float> dx(spatial, channels, batch), dgamma(channels), dbeta(channels);
-  grad.pipeline.realize(Halide::Realization({dx, dgamma, dbeta}));
+  grad.pipeline().realize(Halide::Realization({dx, dgamma, dbeta}));
   std::vector<float> dn(size), refDx(size), refDgamma(channels), refDbeta(channels);
   bnnrt::reference::signBackward(normalised.data(), dy.data(), dn.data(), size);
   bnnrt::reference::batchnormBackward(x.data(), gamma.data(), dn.data(),
@@ -242,12 +242,12 @@ TEST_P(HalideBatchNormKernels, MatchReference) {
 
   // Evaluation: a threshold on x equals the sign of the normalised value.
   bnnc::Kernel eval = bnnc::buildKernel({Kind::BatchNormSign, spatial, channels, "", false, 1e-5});
-  eval.inputs[0].set(xb);
-  eval.inputs[1].set(vec(gamma));
-  eval.inputs[2].set(vec(beta));
-  eval.inputs[3].set(vec(runningMean));
-  eval.inputs[4].set(vec(runningVar));
-  Halide::Buffer<float> evalSigns = eval.pipeline.realize({spatial, channels, batch});
+  eval.inputs()[0].set(xb);
+  eval.inputs()[1].set(vec(gamma));
+  eval.inputs()[2].set(vec(beta));
+  eval.inputs()[3].set(vec(runningMean));
+  eval.inputs()[4].set(vec(runningVar));
+  Halide::Buffer<float> evalSigns = eval.pipeline().realize({spatial, channels, batch});
   std::vector<float> evalNormalised(size);
   bnnrt::reference::batchnormEvalForward(x.data(), gamma.data(), beta.data(),
                                          runningMean.data(), runningVar.data(),
@@ -272,8 +272,8 @@ std::vector<float> runElementwise(Kind kind, std::vector<std::vector<float>> inp
   for (std::vector<float> &input : inputs)
     buffers.emplace_back(input.data(), inner, outer);
   for (size_t i = 0; i < buffers.size(); ++i)
-    kernel.inputs[i].set(buffers[i]);
-  Halide::Buffer<float> out = realizeGuarded<float>(kernel.pipeline, inner, outer, 7.0f);
+    kernel.inputs()[i].set(buffers[i]);
+  Halide::Buffer<float> out = realizeGuarded<float>(kernel.pipeline(), inner, outer, 7.0f);
   std::vector<float> values;
   for (int y = 0; y < outer; ++y)
     for (int x = 0; x < inner; ++x)
@@ -312,15 +312,15 @@ TEST(HalideKernels, AdamMatchesReferenceOverSteps) {
     bnnc::Kernel kernel = bnnc::buildKernel({Kind::Adam, length, 0, "", clip});
     Halide::Buffer<float> p(param.data(), length), g(grad.data(), length),
         mb(m.data(), length), vb(v.data(), length);
-    kernel.inputs[0].set(p);
-    kernel.inputs[1].set(g);
-    kernel.inputs[2].set(mb);
-    kernel.inputs[3].set(vb);
+    kernel.inputs()[0].set(p);
+    kernel.inputs()[1].set(g);
+    kernel.inputs()[2].set(mb);
+    kernel.inputs()[3].set(vb);
     for (int step = 1; step <= 4; ++step) {
-      kernel.learningRate.set(0.05f);
-      kernel.step.set(step);
+      kernel.scalarParam("lr").set(0.05f);
+      kernel.scalarParam("step").set(int32_t(step));
       Halide::Buffer<float> newParam(length), newM(length), newV(length);
-      kernel.pipeline.realize(Halide::Realization({newParam, newM, newV}));
+      kernel.pipeline().realize(Halide::Realization({newParam, newM, newV}));
       std::copy(newParam.data(), newParam.data() + length, param.begin());
       std::copy(newM.data(), newM.data() + length, m.begin());
       std::copy(newV.data(), newV.data() + length, v.begin());
@@ -349,10 +349,10 @@ TEST(HalideKernels, LossesMatchReference) {
     bnnc::Kernel kernel = bnnc::buildKernel({kind, 0, classes, ""});
     Halide::Buffer<float> z(logits.data(), classes, rows);
     Halide::Buffer<int32_t> y(labels.data(), rows);
-    kernel.inputs[0].set(z);
-    kernel.inputs[1].set(y);
+    kernel.inputs()[0].set(z);
+    kernel.inputs()[1].set(y);
     Halide::Buffer<float> rowLoss(rows), grad(classes, rows);
-    kernel.pipeline.realize(Halide::Realization({rowLoss, grad}));
+    kernel.pipeline().realize(Halide::Realization({rowLoss, grad}));
     std::vector<float> refGrad(classes * rows);
     float refLoss = kind == Kind::CrossEntropy
                         ? bnnrt::reference::crossEntropy(logits.data(), labels.data(),
@@ -378,14 +378,14 @@ TEST(HalideKernels, GenericBatchNormAndBiasGradMatchReference) {
   bnnrt::reference::BatchNormShape shape{batch, channels, spatial};
 
   bnnc::Kernel train = bnnc::buildKernel({Kind::BatchNormTrain, spatial, channels, "", false, 1e-5, 0.9});
-  train.inputs[0].set(xb);
-  train.inputs[1].set(vec(gamma));
-  train.inputs[2].set(vec(beta));
-  train.inputs[3].set(vec(runningMean));
-  train.inputs[4].set(vec(runningVar));
+  train.inputs()[0].set(xb);
+  train.inputs()[1].set(vec(gamma));
+  train.inputs()[2].set(vec(beta));
+  train.inputs()[3].set(vec(runningMean));
+  train.inputs()[4].set(vec(runningVar));
   Halide::Buffer<float> y(spatial, channels, batch), mean(channels), invStd(channels),
       newMean(channels), newVar(channels);
-  train.pipeline.realize(Halide::Realization({y, mean, invStd, newMean, newVar}));
+  train.pipeline().realize(Halide::Realization({y, mean, invStd, newMean, newVar}));
   std::vector<float> refY(size), refMean(channels), refInv(channels);
   std::vector<float> refRm = runningMean, refRv = runningVar;
   bnnrt::reference::batchnormTrainForward(x.data(), gamma.data(), beta.data(), refY.data(),
@@ -395,13 +395,13 @@ TEST(HalideKernels, GenericBatchNormAndBiasGradMatchReference) {
     ASSERT_NEAR(y.data()[i], refY[i], 1e-5) << i;
 
   bnnc::Kernel grad = bnnc::buildKernel({Kind::BatchNormGrad, spatial, channels, ""});
-  grad.inputs[0].set(xb);
-  grad.inputs[1].set(vec(gamma));
-  grad.inputs[2].set(dyb);
-  grad.inputs[3].set(mean);
-  grad.inputs[4].set(invStd);
+  grad.inputs()[0].set(xb);
+  grad.inputs()[1].set(vec(gamma));
+  grad.inputs()[2].set(dyb);
+  grad.inputs()[3].set(mean);
+  grad.inputs()[4].set(invStd);
   Halide::Buffer<float> dx(spatial, channels, batch), dgamma(channels), dbeta(channels);
-  grad.pipeline.realize(Halide::Realization({dx, dgamma, dbeta}));
+  grad.pipeline().realize(Halide::Realization({dx, dgamma, dbeta}));
   std::vector<float> refDx(size), refDg(channels), refDb(channels);
   bnnrt::reference::batchnormBackward(x.data(), gamma.data(), dy.data(), refMean.data(),
                                       refInv.data(), refDx.data(), refDg.data(),
@@ -414,12 +414,12 @@ TEST(HalideKernels, GenericBatchNormAndBiasGradMatchReference) {
   }
 
   bnnc::Kernel eval = bnnc::buildKernel({Kind::BatchNormEval, spatial, channels, "", false, 1e-5});
-  eval.inputs[0].set(xb);
-  eval.inputs[1].set(vec(gamma));
-  eval.inputs[2].set(vec(beta));
-  eval.inputs[3].set(newMean);
-  eval.inputs[4].set(newVar);
-  Halide::Buffer<float> yEval = eval.pipeline.realize({spatial, channels, batch});
+  eval.inputs()[0].set(xb);
+  eval.inputs()[1].set(vec(gamma));
+  eval.inputs()[2].set(vec(beta));
+  eval.inputs()[3].set(newMean);
+  eval.inputs()[4].set(newVar);
+  Halide::Buffer<float> yEval = eval.pipeline().realize({spatial, channels, batch});
   std::vector<float> refEval(size);
   bnnrt::reference::batchnormEvalForward(x.data(), gamma.data(), beta.data(), refRm.data(),
                                          refRv.data(), refEval.data(), shape, 1e-5f);
@@ -427,8 +427,8 @@ TEST(HalideKernels, GenericBatchNormAndBiasGradMatchReference) {
     ASSERT_NEAR(yEval.data()[i], refEval[i], 1e-4) << i;
 
   bnnc::Kernel bias = bnnc::buildKernel({Kind::BiasGrad, spatial, channels, ""});
-  bias.inputs[0].set(dyb);
-  Halide::Buffer<float> db = bias.pipeline.realize({channels});
+  bias.inputs()[0].set(dyb);
+  Halide::Buffer<float> db = bias.pipeline().realize({channels});
   std::vector<float> refBias(channels);
   bnnrt::kernels::biasGrad(dy.data(), refBias.data(), batch, channels, spatial);
   for (int c = 0; c < channels; ++c)
@@ -468,9 +468,9 @@ TEST_P(HalideConvKernels, MatchReference) {
   };
 
   bnnc::Kernel forward = bnnc::buildKernel(request(Kind::Conv2D));
-  forward.inputs[0].set(xb);
-  forward.inputs[1].set(wb);
-  Halide::Buffer<float> y = forward.pipeline.realize({ow, oh, int(s.o), int(s.n)});
+  forward.inputs()[0].set(xb);
+  forward.inputs()[1].set(wb);
+  Halide::Buffer<float> y = forward.pipeline().realize({ow, oh, int(s.o), int(s.n)});
   std::vector<float> refY(y.number_of_elements());
   bnnrt::reference::conv2dForward(x.data(), w.data(), nullptr, refY.data(), s, binary);
   expectNear(flat(y), refY, "conv2d");
@@ -480,22 +480,22 @@ TEST_P(HalideConvKernels, MatchReference) {
   bnnc::KernelRequest withBias = request(Kind::Conv2D);
   withBias.bias = true;
   bnnc::Kernel biased = bnnc::buildKernel(withBias);
-  biased.inputs[0].set(xb);
-  biased.inputs[1].set(wb);
-  biased.inputs[2].set(Halide::Buffer<float>(bias.data(), int(s.o)));
-  Halide::Buffer<float> yb = biased.pipeline.realize({ow, oh, int(s.o), int(s.n)});
+  biased.inputs()[0].set(xb);
+  biased.inputs()[1].set(wb);
+  biased.inputs()[2].set(Halide::Buffer<float>(bias.data(), int(s.o)));
+  Halide::Buffer<float> yb = biased.pipeline().realize({ow, oh, int(s.o), int(s.n)});
   bnnrt::reference::conv2dForward(x.data(), w.data(), bias.data(), refY.data(), s, binary);
   expectNear(flat(yb), refY, "conv2d with bias");
 
   bnnc::Kernel gradInput = bnnc::buildKernel(request(Kind::Conv2DGradInput));
-  gradInput.inputs[0].set(wb);
-  gradInput.inputs[1].set(dyb);
-  Halide::Buffer<float> dx = gradInput.pipeline.realize({int(s.w), int(s.h), int(s.c), int(s.n)});
+  gradInput.inputs()[0].set(wb);
+  gradInput.inputs()[1].set(dyb);
+  Halide::Buffer<float> dx = gradInput.pipeline().realize({int(s.w), int(s.h), int(s.c), int(s.n)});
   bnnc::Kernel gradWeight = bnnc::buildKernel(request(Kind::Conv2DGradWeight));
-  gradWeight.inputs[0].set(xb);
-  gradWeight.inputs[1].set(wb);
-  gradWeight.inputs[2].set(dyb);
-  Halide::Buffer<float> dw = gradWeight.pipeline.realize({int(s.kw), int(s.kh), int(s.c), int(s.o)});
+  gradWeight.inputs()[0].set(xb);
+  gradWeight.inputs()[1].set(wb);
+  gradWeight.inputs()[2].set(dyb);
+  Halide::Buffer<float> dw = gradWeight.pipeline().realize({int(s.kw), int(s.kh), int(s.c), int(s.o)});
   std::vector<float> refDx(x.size()), refDw(w.size());
   bnnrt::reference::conv2dBackward(x.data(), w.data(), dy.data(), refDx.data(),
                                    refDw.data(), nullptr, s, binary);
@@ -523,8 +523,8 @@ TEST(HalideKernels, PoolingMatchesReference) {
       bnnc::KernelRequest forwardRequest{max ? Kind::MaxPool : Kind::AvgPool, 0, 0, ""};
       forwardRequest.conv = g;
       bnnc::Kernel forward = bnnc::buildKernel(forwardRequest);
-      forward.inputs[0].set(xb);
-      Halide::Buffer<float> y = forward.pipeline.realize({ow, oh, int(s.c), int(s.n)});
+      forward.inputs()[0].set(xb);
+      Halide::Buffer<float> y = forward.pipeline().realize({ow, oh, int(s.c), int(s.n)});
       std::vector<float> refY(y.number_of_elements());
       if (max)
         bnnrt::reference::maxpoolForward(x.data(), refY.data(), s);
@@ -537,12 +537,12 @@ TEST(HalideKernels, PoolingMatchesReference) {
       gradRequest.conv = g;
       bnnc::Kernel grad = bnnc::buildKernel(gradRequest);
       if (max) {
-        grad.inputs[0].set(xb);
-        grad.inputs[1].set(dyb);
+        grad.inputs()[0].set(xb);
+        grad.inputs()[1].set(dyb);
       } else {
-        grad.inputs[0].set(dyb);
+        grad.inputs()[0].set(dyb);
       }
-      Halide::Buffer<float> dx = grad.pipeline.realize({int(s.w), int(s.h), int(s.c), int(s.n)});
+      Halide::Buffer<float> dx = grad.pipeline().realize({int(s.w), int(s.h), int(s.c), int(s.n)});
       std::vector<float> refDx(x.size());
       if (max)
         bnnrt::reference::maxpoolBackward(x.data(), dy.data(), refDx.data(), s);
@@ -567,43 +567,43 @@ TEST(HalideKernels, FusedBinaryLayerMatchesItsParts) {
   Halide::Buffer<uint64_t> a(packedX.data(), words, rows), b(packedW.data(), words, units);
   auto vec = [](std::vector<float> &v) { return Halide::Buffer<float>(v.data(), int(v.size())); };
   auto setParams = [&](bnnc::Kernel &kernel, size_t first) {
-    kernel.inputs[first].set(vec(gamma));
-    kernel.inputs[first + 1].set(vec(beta));
-    kernel.inputs[first + 2].set(vec(runningMean));
-    kernel.inputs[first + 3].set(vec(runningVar));
+    kernel.inputs()[first].set(vec(gamma));
+    kernel.inputs()[first + 1].set(vec(beta));
+    kernel.inputs()[first + 2].set(vec(runningMean));
+    kernel.inputs()[first + 3].set(vec(runningVar));
   };
 
   // The parts: the product, then batchnorm_sign_train / batchnorm_sign.
   bnnc::Kernel xnor = bnnc::buildKernel({Kind::XnorDense, length, units, ""});
-  xnor.inputs[0].set(a);
-  xnor.inputs[1].set(b);
-  Halide::Buffer<float> product = xnor.pipeline.realize({units, rows});
+  xnor.inputs()[0].set(a);
+  xnor.inputs()[1].set(b);
+  Halide::Buffer<float> product = xnor.pipeline().realize({units, rows});
   Halide::Buffer<float> product3(product.data(), 1, units, rows);
   bnnc::Kernel train = bnnc::buildKernel({Kind::BatchNormSignTrain, 1, units, "", false, 1e-5, 0.9});
-  train.inputs[0].set(product3);
+  train.inputs()[0].set(product3);
   setParams(train, 1);
   Halide::Buffer<float> signs(1, units, rows), mean(units), inv(units), rm(units), rv(units);
-  train.pipeline.realize(Halide::Realization({signs, mean, inv, rm, rv}));
+  train.pipeline().realize(Halide::Realization({signs, mean, inv, rm, rv}));
   bnnc::Kernel eval = bnnc::buildKernel({Kind::BatchNormSign, 1, units, "", false, 1e-5});
-  eval.inputs[0].set(product3);
+  eval.inputs()[0].set(product3);
   setParams(eval, 1);
-  Halide::Buffer<float> evalSigns = eval.pipeline.realize({1, units, rows});
+  Halide::Buffer<float> evalSigns = eval.pipeline().realize({1, units, rows});
 
   // The whole layer in one kernel.
   bnnc::Kernel fused = bnnc::buildKernel(
       {Kind::XnorDenseBatchNormSignTrain, length, units, "", false, 1e-5, 0.9});
-  fused.inputs[0].set(a);
-  fused.inputs[1].set(b);
+  fused.inputs()[0].set(a);
+  fused.inputs()[1].set(b);
   setParams(fused, 2);
   Halide::Buffer<float> fSigns(1, units, rows), fProduct(units, rows), fMean(units),
       fInv(units), fRm(units), fRv(units);
-  fused.pipeline.realize(Halide::Realization({fSigns, fProduct, fMean, fInv, fRm, fRv}));
+  fused.pipeline().realize(Halide::Realization({fSigns, fProduct, fMean, fInv, fRm, fRv}));
   bnnc::Kernel fusedEval = bnnc::buildKernel(
       {Kind::XnorDenseBatchNormSign, length, units, "", false, 1e-5});
-  fusedEval.inputs[0].set(a);
-  fusedEval.inputs[1].set(b);
+  fusedEval.inputs()[0].set(a);
+  fusedEval.inputs()[1].set(b);
   setParams(fusedEval, 2);
-  Halide::Buffer<float> fEval = fusedEval.pipeline.realize({1, units, rows});
+  Halide::Buffer<float> fEval = fusedEval.pipeline().realize({1, units, rows});
 
   for (int r = 0; r < rows; ++r)
     for (int u = 0; u < units; ++u) {
@@ -626,8 +626,10 @@ TEST(HalideKernels, LoweredStatementsNameEachKernel) {
   std::string xnor = bnnc::requestKernel(requests, {bnnc::KernelRequest::Kind::XnorDense, 100, 8, ""});
   EXPECT_EQ(pack, again); // equal requests share a kernel
   EXPECT_EQ(requests.size(), 2u);
-  std::string text, error;
-  ASSERT_TRUE(bnnc::lowerKernels(requests, text, error)) << error;
+  std::string text;
+  std::vector<std::string> errors;
+  ASSERT_TRUE(bnnc::lowerKernels(requests, bnnc::ScheduleOptions(), text, errors))
+      << (errors.empty() ? "" : errors[0]);
   EXPECT_NE(text.find("// kernel " + pack), std::string::npos);
   EXPECT_NE(text.find("// kernel " + xnor), std::string::npos);
   EXPECT_NE(text.find("popcount"), std::string::npos);

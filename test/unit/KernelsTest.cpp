@@ -3,7 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <ostream>
 #include <random>
+#include <string>
+#include <tuple>
+#include <vector>
 
 namespace ref = bnnrt::reference;
 namespace kernels = bnnrt::kernels;
@@ -67,18 +74,225 @@ INSTANTIATE_TEST_SUITE_P(RealAndBinary, DenseKernels,
                          ::testing::Combine(::testing::Bool(),
                                             ::testing::Values(1, 64, 100, 784)));
 
-TEST(ConvKernels, MatchReference) {
-  ref::ConvShape s{2, 3, 6, 5, 4, 3, 3, 1, 1};
-  std::vector<float> x = randomVector(s.n * s.c * s.h * s.w, 9),
-                     w = randomVector(s.o * s.c * s.kh * s.kw, 10),
-                     dy = randomVector(s.n * s.o * s.outH() * s.outW(), 11);
-  std::vector<float> dx(x.size()), dw(w.size()), dxRef(x.size()), dwRef(w.size());
-  kernels::conv2dGradInput(w.data(), dy.data(), dx.data(), s, true);
-  kernels::conv2dGradWeight(x.data(), w.data(), dy.data(), dw.data(), s, true);
-  ref::conv2dBackward(x.data(), w.data(), dy.data(), dxRef.data(), dwRef.data(),
-                      nullptr, s, true);
-  expectNear(dx, dxRef, 1e-5f);
-  expectNear(dw, dwRef, 1e-5f);
+//===--- conv2d against a literal convolution -----------------------------===//
+//
+// bnnrt's conv kernels are built on bnnrt::reference, so they are checked
+// here against a convolution written in the test in the most literal way
+// (explicit zero padding, then one window sum per output pixel): a bug
+// shared by the reference and the kernels still shows.
+//
+// The gradients are checked with no backward code at all. y = conv(x; q(w))
+// is linear in x and in q(w) (q = sign for binary weights), so for the loss
+// L = <y, dy> the definition of the derivative gives, entry by entry,
+//   dL/dx[i]    = <conv(e_i; q(w)), dy>   (the adjoint at each basis vector)
+//   dL/dq(w)[t] = <conv(x; e_t), dy>
+// and a latent binary weight gets dL/dq(w)[t] · 1{|w[t]| <= 1} (the STE).
+// Every entry is checked, not one random dot product: with an honest float
+// tolerance, a dot product over hundreds of entries hides one wrong entry.
+
+using ref::ConvShape;
+
+/// A row-major 4-d array of doubles.
+struct Tensor4 {
+  int64_t d[4];
+  std::vector<double> v;
+  Tensor4(int64_t a, int64_t b, int64_t c, int64_t e)
+      : d{a, b, c, e}, v(size_t(a * b * c * e), 0.0) {}
+  double &operator()(int64_t i, int64_t j, int64_t k, int64_t l) {
+    return v[size_t(((i * d[1] + j) * d[2] + k) * d[3] + l)];
+  }
+};
+
+Tensor4 fromFlat(const std::vector<float> &flat, int64_t a, int64_t b,
+                 int64_t c, int64_t e) {
+  Tensor4 t(a, b, c, e);
+  std::copy(flat.begin(), flat.end(), t.v.begin());
+  return t;
+}
+
+/// The convolution's outputs, and per output the sum of its terms' absolute
+/// values: the scale of the rounding error of a float kernel.
+struct Convolved {
+  Tensor4 y, magnitude;
+};
+
+/// y[b, o, r, q] = bias[o] + Σ_{c,i,j} padded(x)[b, c, r·stride + i,
+/// q·stride + j] · qw[o, c, i, j], with qw the already quantised weights and
+/// `bias` empty for none.
+Convolved naiveConv(const std::vector<float> &xFlat,
+                    const std::vector<float> &qwFlat,
+                    const std::vector<float> &bias, const ConvShape &s) {
+  Tensor4 image = fromFlat(xFlat, s.n, s.c, s.h, s.w);
+  Tensor4 qw = fromFlat(qwFlat, s.o, s.c, s.kh, s.kw);
+  // The zeros of the padding made explicit: every window then lies inside.
+  Tensor4 padded(s.n, s.c, s.h + 2 * s.pad, s.w + 2 * s.pad);
+  for (int64_t b = 0; b < s.n; ++b)
+    for (int64_t c = 0; c < s.c; ++c)
+      for (int64_t r = 0; r < s.h; ++r)
+        for (int64_t q = 0; q < s.w; ++q)
+          padded(b, c, r + s.pad, q + s.pad) = image(b, c, r, q);
+
+  Convolved out{Tensor4(s.n, s.o, s.outH(), s.outW()),
+                Tensor4(s.n, s.o, s.outH(), s.outW())};
+  for (int64_t b = 0; b < s.n; ++b)
+    for (int64_t r = 0; r < s.outH(); ++r)
+      for (int64_t q = 0; q < s.outW(); ++q)
+        for (int64_t o = 0; o < s.o; ++o) {
+          double sum = bias.empty() ? 0.0 : bias[size_t(o)];
+          double magnitude = std::fabs(sum);
+          for (int64_t c = 0; c < s.c; ++c)
+            for (int64_t i = 0; i < s.kh; ++i)
+              for (int64_t j = 0; j < s.kw; ++j) {
+                double term = padded(b, c, r * s.stride + i, q * s.stride + j) *
+                              qw(o, c, i, j);
+                sum += term;
+                magnitude += std::fabs(term);
+              }
+          out.y(b, o, r, q) = sum;
+          out.magnitude(b, o, r, q) = magnitude;
+        }
+  return out;
+}
+
+/// <conv, dy>, and the sum of its terms' absolute values.
+std::pair<double, double> pairWith(const Convolved &conv, const std::vector<float> &dy) {
+  double value = 0.0, magnitude = 0.0;
+  for (size_t i = 0; i < dy.size(); ++i) {
+    value += conv.y.v[i] * dy[i];
+    magnitude += conv.magnitude.v[i] * std::fabs(dy[i]);
+  }
+  return {value, magnitude};
+}
+
+/// A float kernel may sum K terms in any order and lose up to about K·2⁻²⁴
+/// of their absolute sum; K ≤ 150 here, so 2e-5 of it. A missing or wrong
+/// term moves a result by ~1/K of that sum, hundreds of times more.
+void expectWithinRounding(const std::vector<float> &actual,
+                          const std::vector<double> &expected,
+                          const std::vector<double> &magnitude) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i)
+    ASSERT_NEAR(actual[i], expected[i], 2e-5 * magnitude[i]) << "at " << i;
+}
+
+std::vector<float> quantised(const std::vector<float> &w, bool binary) {
+  std::vector<float> q = w;
+  if (binary)
+    for (float &v : q)
+      v = v >= 0.0f ? 1.0f : -1.0f; // sign(0) = +1
+  return q;
+}
+
+/// Random latent weights in (-1.5, 1.5), so some lie outside the STE window,
+/// and exactly ±1 (its edges, where Adam's clipping leaves weights) and 0.
+std::vector<float> convWeights(const ConvShape &s) {
+  std::vector<float> w = randomVector(size_t(s.o * s.c * s.kh * s.kw), 32);
+  const float planted[] = {1.0f, -1.0f, 0.0f};
+  std::copy(planted, planted + std::min<size_t>(3, w.size()), w.begin());
+  return w;
+}
+
+std::vector<float> unfilled(int64_t size) {
+  return std::vector<float>(size_t(size), std::numeric_limits<float>::quiet_NaN());
+}
+
+struct ConvCase {
+  const char *name;
+  ConvShape shape; // n, c, h, w, o, kh, kw, stride, pad
+};
+
+const ConvCase convCases[] = {
+    {"1x1", {2, 3, 5, 4, 5, 1, 1, 1, 0}},
+    {"1x1_s2_p1", {1, 9, 5, 6, 2, 1, 1, 2, 1}}, // border outputs: padding only
+    {"3x3_p1", {2, 3, 7, 6, 5, 3, 3, 1, 1}},
+    {"3x3_s2_p1", {2, 5, 9, 7, 3, 3, 3, 2, 1}},
+    {"3x3_s2_p2", {2, 3, 6, 6, 4, 3, 3, 2, 2}}, // last padded row unread
+    {"3x3_p1_wider_than_image", {3, 2, 2, 1, 3, 3, 3, 1, 1}},
+    {"3x3_c10_o9", {2, 10, 6, 5, 9, 3, 3, 1, 1}},
+    {"5x3_p2", {1, 3, 8, 6, 4, 5, 3, 1, 2}},
+    {"5x3_s2", {2, 3, 9, 7, 6, 5, 3, 2, 0}},
+};
+
+void PrintTo(const ConvCase &convCase, std::ostream *os) { *os << convCase.name; }
+
+class ConvKernels : public ::testing::TestWithParam<std::tuple<ConvCase, bool>> {
+protected:
+  const ConvShape s = std::get<0>(GetParam()).shape;
+  const bool binary = std::get<1>(GetParam());
+  const int64_t outSize = s.n * s.o * s.outH() * s.outW();
+  const std::vector<float> x = randomVector(size_t(s.n * s.c * s.h * s.w), 31),
+                           w = convWeights(s), qw = quantised(w, binary),
+                           bias = randomVector(size_t(s.o), 33),
+                           dy = randomVector(size_t(outSize), 34);
+};
+
+TEST_P(ConvKernels, ForwardIsTheLiteralConvolution) {
+  for (bool withBias : {false, true}) {
+    SCOPED_TRACE(withBias ? "with bias" : "without bias");
+    std::vector<float> y = unfilled(outSize);
+    kernels::conv2d(x.data(), w.data(), withBias ? bias.data() : nullptr,
+                    y.data(), s, binary);
+    Convolved expected = naiveConv(x, qw, withBias ? bias : std::vector<float>{}, s);
+    expectWithinRounding(y, expected.y.v, expected.magnitude.v);
+  }
+}
+
+TEST_P(ConvKernels, GradInputIsTheAdjoint) {
+  std::vector<float> dx = unfilled(int64_t(x.size()));
+  kernels::conv2dGradInput(w.data(), dy.data(), dx.data(), s, binary);
+  std::vector<double> expected(x.size()), magnitude(x.size());
+  std::vector<float> basis(x.size(), 0.0f);
+  for (size_t i = 0; i < x.size(); ++i) {
+    basis[i] = 1.0f;
+    std::tie(expected[i], magnitude[i]) = pairWith(naiveConv(basis, qw, {}, s), dy);
+    basis[i] = 0.0f;
+  }
+  expectWithinRounding(dx, expected, magnitude);
+}
+
+TEST_P(ConvKernels, GradWeightIsTheDerivativeInTheWeights) {
+  std::vector<float> dw = unfilled(int64_t(w.size()));
+  kernels::conv2dGradWeight(x.data(), w.data(), dy.data(), dw.data(), s, binary);
+  std::vector<double> expected(w.size()), magnitude(w.size());
+  std::vector<float> basis(w.size(), 0.0f);
+  for (size_t t = 0; t < w.size(); ++t) {
+    basis[t] = 1.0f;
+    std::tie(expected[t], magnitude[t]) = pairWith(naiveConv(x, basis, {}, s), dy);
+    basis[t] = 0.0f;
+    if (binary && !(std::fabs(w[t]) <= 1.0f))
+      expected[t] = magnitude[t] = 0.0; // outside the STE window: exactly 0
+  }
+  expectWithinRounding(dw, expected, magnitude);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ConvGeometries, ConvKernels,
+    ::testing::Combine(::testing::ValuesIn(convCases), ::testing::Bool()),
+    [](const ::testing::TestParamInfo<ConvKernels::ParamType> &test) {
+      return std::string(std::get<0>(test.param).name) +
+             (std::get<1>(test.param) ? "_binary" : "_real");
+    });
+
+// A conv's bias gradient is kernels::biasGrad over the output plane.
+TEST(ConvBiasGrad, IsTheDerivativeInTheBias) {
+  for (const ConvCase &convCase : convCases) {
+    SCOPED_TRACE(convCase.name);
+    const ConvShape &s = convCase.shape;
+    const int64_t plane = s.outH() * s.outW();
+    std::vector<float> dy = randomVector(size_t(s.n * s.o * plane), 35);
+    std::vector<float> db = unfilled(s.o);
+    kernels::biasGrad(dy.data(), db.data(), s.n, s.o, plane);
+    // With x = 0 the output is the bias alone: dL/dbias[o] = <conv(0; bias = e_o), dy>.
+    std::vector<float> zeroX(size_t(s.n * s.c * s.h * s.w), 0.0f),
+        zeroW(size_t(s.o * s.c * s.kh * s.kw), 0.0f), basis(size_t(s.o), 0.0f);
+    std::vector<double> expected(basis.size()), magnitude(basis.size());
+    for (size_t o = 0; o < basis.size(); ++o) {
+      basis[o] = 1.0f;
+      std::tie(expected[o], magnitude[o]) = pairWith(naiveConv(zeroX, zeroW, basis, s), dy);
+      basis[o] = 0.0f;
+    }
+    expectWithinRounding(db, expected, magnitude);
+  }
 }
 
 TEST(AdamKernel, MatchesReferenceOverSeveralSteps) {

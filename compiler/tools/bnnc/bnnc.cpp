@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Config/llvm-config.h"
@@ -54,9 +55,9 @@ namespace {
 
 cl::OptionCategory bnncCategory("bnnc options");
 
-enum class Stage { AST, Bnn, Train, Fused, Packed, Cpp, Halide };
+enum class Stage { AST, Bnn, Train, Fused, Packed, Cpp, Halide, Schedule };
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.bnn>"),
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.bnn | stage.mlir>"),
                                cl::Required, cl::cat(bnncCategory));
 
 cl::opt<Stage> emit(
@@ -78,7 +79,10 @@ cl::opt<Stage> emit(
                           "builds)"),
                clEnumValN(Stage::Halide, "halide",
                           "the lowered statement of each Halide kernel of "
-                          "the plan")),
+                          "the plan"),
+               clEnumValN(Stage::Schedule, "schedule",
+                          "every kernel's schedule parameters, as a TOML "
+                          "file for --schedule")),
     cl::cat(bnncCategory));
 
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default stdout)"),
@@ -108,6 +112,24 @@ cl::opt<KernelBackend> kernels(
                clEnumValN(KernelBackend::Cpp, "cpp", "bnnrt's C++ kernels")),
     cl::cat(bnncCategory));
 
+cl::opt<std::string> scheduleOption(
+    "schedule",
+    cl::desc("Kernel schedules: a TOML file of schedule parameters (see "
+             "--emit=schedule), or auto:Mullapudi2016 | auto:Adams2019 | "
+             "auto:Li2018 for one of Halide's autoschedulers"),
+    cl::value_desc("FILE.toml|auto:NAME"), cl::cat(bnncCategory));
+
+cl::opt<int> batchEstimate(
+    "batch-estimate",
+    cl::desc("Batch size the autoschedulers plan for (default 100)"),
+    cl::init(100), cl::cat(bnncCategory));
+
+cl::opt<std::string> swapKernelArgs(
+    "debug-swap-kernel-args",
+    cl::desc("Testing the differential test only: FAMILY:ARG1,ARG2 swaps two "
+             "arguments of a kernel family's calls"),
+    cl::Hidden, cl::cat(bnncCategory));
+
 cl::opt<bool> verifyDiagnostics(
     "verify-diagnostics",
     cl::desc("Check errors against `expected-error {{...}}` comments in the "
@@ -127,7 +149,7 @@ bool compileMode = false;
 
 /// Builds the C++ plan at `cppPath` and the kernel `objects` into the
 /// executable `outputPath` with the host C++ compiler and libbnnrt.
-bool buildExecutable(llvm::StringRef cppPath,
+bool buildExecutable(llvm::StringRef cppPath, llvm::StringRef kernelDir,
                      const std::vector<std::string> &objects,
                      llvm::StringRef outputPath) {
   const char *fromEnv = std::getenv("CXX");
@@ -139,7 +161,8 @@ bool buildExecutable(llvm::StringRef cppPath,
   }
   llvm::SmallVector<llvm::StringRef> args = {
       *compiler, "-std=c++17", "-O2", "-march=native", "-fopenmp",
-      "-I", BNNC_RUNTIME_INCLUDE_DIR, "-I", BNNC_HALIDE_INCLUDE_DIR, cppPath};
+      "-I", BNNC_RUNTIME_INCLUDE_DIR, "-I", BNNC_HALIDE_INCLUDE_DIR,
+      "-I", kernelDir, cppPath};
   for (const std::string &object : objects)
     args.push_back(object);
   for (llvm::StringRef arg : {llvm::StringRef(BNNC_RUNTIME_LIBRARY),
@@ -157,6 +180,44 @@ bool buildExecutable(llvm::StringRef cppPath,
     return false;
   }
   return true;
+}
+
+/// The plan as C++; with Halide kernels (the default), the kernels it asks
+/// for are appended to `requests`.
+mlir::LogicalResult emitPlan(mlir::ModuleOp module, llvm::raw_ostream &os,
+                             std::vector<bnnc::KernelRequest> &requests) {
+  bnnc::EmitOptions options;
+  options.swapKernelArgs = swapKernelArgs;
+  return bnnc::emitCpp(module, inputFile, os,
+                       kernels == KernelBackend::Halide ? &requests : nullptr,
+                       options);
+}
+
+/// Runs `body` with the schedule options of the command line (a schedule
+/// file is loaded first) and prints its errors; returns whether it worked.
+bool withScheduleOptions(
+    llvm::function_ref<bool(const bnnc::ScheduleOptions &, std::vector<std::string> &)> body) {
+  bnnc::ScheduleOptions options;
+  options.batchEstimate = batchEstimate;
+  std::unique_ptr<bnnc::ScheduleFile> file;
+  std::vector<std::string> errors;
+  llvm::StringRef choice = scheduleOption;
+  if (choice.consume_front("auto:")) {
+    options.autoscheduler = choice.str();
+  } else if (!choice.empty()) {
+    std::string error;
+    file = bnnc::ScheduleFile::load(choice.str(), error);
+    if (!file) {
+      llvm::errs() << error << "\n";
+      return false;
+    }
+    options.file = file.get();
+  }
+  bool ok = body(options, errors);
+  for (const std::string &error : errors)
+    llvm::errs() << (llvm::StringRef(error).contains(": error: ") ? "" : "bnnc: error: ")
+                 << error << "\n";
+  return ok && errors.empty();
 }
 
 /// `bnnc compile`: the plan as C++, its Halide kernels as objects, linked
@@ -187,42 +248,41 @@ bool compileToExecutable(mlir::ModuleOp module) {
   {
     std::error_code ec;
     llvm::raw_fd_ostream cpp(cppPath, ec);
-    if (ec || mlir::failed(bnnc::emitCpp(
-                  module, inputFile, cpp,
-                  kernels == KernelBackend::Halide ? &requests : nullptr)))
+    if (ec || mlir::failed(emitPlan(module, cpp, requests)))
       return false;
   }
   std::vector<std::string> objects;
-  std::string error;
   if (!requests.empty() &&
-      !bnnc::compileKernels(requests, std::string(dir), objects, error)) {
-    llvm::errs() << "bnnc: error: " << error << "\n";
+      !withScheduleOptions([&](const bnnc::ScheduleOptions &options,
+                               std::vector<std::string> &errors) {
+        return bnnc::compileKernels(requests, options, std::string(dir), objects, errors);
+      }))
     return false;
-  }
-  return buildExecutable(cppPath, objects, outputFile);
+  return buildExecutable(cppPath, dir, objects, outputFile);
 }
 
-/// Runs the stage; returns false if anything was reported as an error.
-bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
+/// The module of a model file (front end and IR generation), or null after
+/// reporting errors; `--emit=ast` prints the tree and returns null.
+mlir::OwningOpRef<mlir::ModuleOp> moduleFromModelFile(bnnc::DiagnosticSink &diagnostics,
+                                                      llvm::raw_ostream &os, bool &printedAst) {
   std::vector<std::string> searchDirs(includeDirs.begin(), includeDirs.end());
   searchDirs.push_back(BNNC_STDLIB_DIR);
   bnnc::Program program;
   if (!bnnc::loadProgram(inputFile, searchDirs, diagnostics, program))
-    return false;
+    return nullptr;
   if (emit == Stage::AST) {
-    if (diagnostics.hadErrors())
-      return false;
-    bnnc::dumpAST(program.mainFile(), diagnostics.sourceManager(), os);
-    return true;
+    if (!diagnostics.hadErrors()) {
+      bnnc::dumpAST(program.mainFile(), diagnostics.sourceManager(), os);
+      printedAst = true;
+    }
+    return nullptr;
   }
-
   bnnc::GenOptions options;
   options.modelName = modelName;
   for (const std::string &text : overrides) {
     auto parsed = bnnc::parseOverride(text);
     if (!parsed) {
-      diagnostics.commandLineError("--set: expected name=value, got '" +
-                                   text + "'");
+      diagnostics.commandLineError("--set: expected name=value, got '" + text + "'");
       continue;
     }
     options.overrides.push_back(*parsed);
@@ -230,14 +290,58 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
   mlir::OwningOpRef<mlir::ModuleOp> module =
       bnnc::generateModule(program, options, diagnostics);
   if (!module || diagnostics.hadErrors())
-    return false;
+    return nullptr;
+  return module;
+}
+
+/// The module of an IR file of any stage (bnn, train, fused, packed): what
+/// a user edited or ran passes on with bnn-opt.
+mlir::OwningOpRef<mlir::ModuleOp> moduleFromIR(bnnc::DiagnosticSink &diagnostics) {
+  if (emit == Stage::AST) {
+    llvm::errs() << "bnnc: error: --emit=ast needs a model file, not IR\n";
+    return nullptr;
+  }
+  if (!overrides.empty()) {
+    llvm::errs() << "bnnc: error: --set applies to model files; IR has its "
+                    "params' values already\n";
+    return nullptr;
+  }
+  std::string error;
+  auto buffer = mlir::openInputFile(inputFile, &error);
+  if (!buffer) {
+    llvm::errs() << "bnnc: error: " << error << "\n";
+    return nullptr;
+  }
+  diagnostics.sourceManager().AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  return mlir::parseSourceFile<mlir::ModuleOp>(diagnostics.sourceManager(),
+                                               &diagnostics.mlirContext());
+}
+
+/// Whether IR already holds a train step (then bnn-generate-train-step is
+/// not run again; bnn-fuse and bnn-bitpack leave finished IR as it is).
+bool hasTrainStep(mlir::ModuleOp module) {
+  for (auto function : module.getOps<mlir::func::FuncOp>())
+    if (function->hasAttr("bnn.train_step"))
+      return true;
+  return false;
+}
+
+/// Runs the stage; returns false if anything was reported as an error.
+bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
+  bool fromIR = llvm::StringRef(inputFile).endswith(".mlir");
+  bool printedAst = false;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      fromIR ? moduleFromIR(diagnostics) : moduleFromModelFile(diagnostics, os, printedAst);
+  if (!module)
+    return printedAst;
   // Each stage is the one before plus a pass; --emit stops after it.
   Stage last = compileMode ? Stage::Cpp : Stage(emit);
-  if (last == Stage::Halide)
+  if (last >= Stage::Halide)
     last = Stage::Cpp; // the kernels of the finished plan
   if (last >= Stage::Train) {
     mlir::PassManager passes(&diagnostics.mlirContext());
-    passes.addPass(bnn::createBnnGenerateTrainStep());
+    if (!hasTrainStep(*module))
+      passes.addPass(bnn::createBnnGenerateTrainStep());
     if (last >= Stage::Fused)
       passes.addNestedPass<mlir::func::FuncOp>(bnn::createBnnFuse());
     if (last >= Stage::Packed)
@@ -249,20 +353,26 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
     return compileToExecutable(*module);
   if (emit == Stage::Cpp) {
     std::vector<bnnc::KernelRequest> requests;
-    return mlir::succeeded(bnnc::emitCpp(
-        *module, inputFile, os,
-        kernels == KernelBackend::Halide ? &requests : nullptr));
+    return mlir::succeeded(emitPlan(*module, os, requests));
   }
-  if (emit == Stage::Halide) {
+  if (emit == Stage::Halide || emit == Stage::Schedule) {
     std::vector<bnnc::KernelRequest> requests;
-    std::string ignored, text, error;
+    std::string ignored, text;
     llvm::raw_string_ostream plan(ignored);
-    if (mlir::failed(bnnc::emitCpp(*module, inputFile, plan, &requests)))
-      return false;
-    if (!bnnc::lowerKernels(requests, text, error)) {
-      llvm::errs() << "bnnc: error: " << error << "\n";
+    if (kernels != KernelBackend::Halide) {
+      llvm::errs() << "bnnc: error: --emit=" << (emit == Stage::Halide ? "halide" : "schedule")
+                   << " shows Halide kernels; drop --kernels=cpp\n";
       return false;
     }
+    if (mlir::failed(emitPlan(*module, plan, requests)))
+      return false;
+    bool printed = withScheduleOptions([&](const bnnc::ScheduleOptions &options,
+                                           std::vector<std::string> &errors) {
+      return emit == Stage::Halide ? bnnc::lowerKernels(requests, options, text, errors)
+                                   : bnnc::printSchedules(requests, options, text, errors);
+    });
+    if (!printed)
+      return false;
     os << text;
     return true;
   }
@@ -294,7 +404,10 @@ int main(int argc, char **argv) {
       "  bnnc --emit=ast model.bnn      print the syntax tree\n"
       "  bnnc --emit=train model.bnn    add the training step (STE backward, Adam)\n"
       "  bnnc --set lambda=0.5 m.bnn    override a param's default\n"
-      "  bnnc compile m.bnn -o NAME     build the training binary NAME\n");
+      "  bnnc compile m.bnn -o NAME     build the training binary NAME\n"
+      "  bnnc compile m.mlir -o NAME    the same from IR of any stage\n"
+      "  bnnc --emit=schedule m.bnn     the kernels' schedule parameters\n"
+      "  bnnc compile --schedule=S.toml m.bnn -o NAME   with edited schedules\n");
   if (compileMode && outputFile == "-") {
     llvm::errs() << "bnnc: error: compile needs -o NAME\n";
     return 1;

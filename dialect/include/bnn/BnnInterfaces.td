@@ -3,6 +3,10 @@
 
 include "mlir/IR/OpBase.td"
 
+// Rules about an op live with the op: passes ask these interfaces and traits
+// instead of keeping lists of op names. The C++ of each rule is next to the
+// op's other code (BnnOps.cpp; Gradients.cpp for the training rules).
+
 def Bnn_LayerOpInterface : OpInterface<"LayerOp"> {
   let cppNamespace = "::bnn";
   let description = [{
@@ -20,6 +24,104 @@ def Bnn_LayerOpInterface : OpInterface<"LayerOp"> {
       (ins "::llvm::function_ref<::mlir::InFlightDiagnostic()>":$emitError)>
   ];
   let verify = [{ return ::bnn::verifyInferredResultType($_op); }];
+}
+
+//===----------------------------------------------------------------------===//
+// Training (bnn-generate-train-step)
+//===----------------------------------------------------------------------===//
+
+def Bnn_GradientOpInterface : OpInterface<"GradientOpInterface"> {
+  let cppNamespace = "::bnn";
+  let description = [{
+    An op that bnn-generate-train-step can differentiate: it emits the
+    gradient ops of its operands given the gradients of its results. The
+    pass keeps the bookkeeping, behind `GradientSink` (bnn/Gradient.h):
+    which values need a gradient, and the sum of the gradients of a value
+    used several times. An op of a model without this interface is an
+    error when a gradient reaches it.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Creates with `builder` the gradient ops of the operands and hands
+        each operand's gradient to `sink.accumulate`; skips the operands for
+        which `sink.needsGradient` is false. `resultGrads` has one entry per
+        result, a null value where nothing downstream depends on it (at
+        least one is set). Fails after reporting an error at the op.
+      }],
+      "::mlir::LogicalResult", "buildGradients",
+      (ins "::mlir::OpBuilder &":$builder, "::mlir::ValueRange":$resultGrads,
+           "::bnn::GradientSink &":$sink)>
+  ];
+}
+
+def Bnn_TrainingFormOpInterface : OpInterface<"TrainingFormOpInterface"> {
+  let cppNamespace = "::bnn";
+  let description = [{
+    An op that computes something else while training (batchnorm: batch
+    statistics instead of the running ones). bnn-generate-train-step clones
+    its training form into the train step instead of the op itself.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Creates with `builder` the op used while training, on `operands`
+        (this op's operands as mapped into the train step). Its leading
+        results stand for this op's results; further results are for the
+        backward pass (saved statistics).
+      }],
+      "::mlir::Operation *", "buildTrainingForm",
+      (ins "::mlir::OpBuilder &":$builder, "::mlir::ValueRange":$operands)>
+  ];
+}
+
+def Bnn_LossOpInterface : OpInterface<"LossOpInterface"> {
+  let cppNamespace = "::bnn";
+  let description = [{
+    A loss: the start of the backward pass. Its gradient with respect to
+    the loss itself is 1, so it needs no result gradient.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Creates with `builder` the gradient of the loss with respect to its
+        logits operand and hands it to `sink.accumulate`.
+      }],
+      "void", "buildLossGradient",
+      (ins "::mlir::OpBuilder &":$builder, "::bnn::GradientSink &":$sink)>
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// Quantisation
+//===----------------------------------------------------------------------===//
+
+def Bnn_QuantizedWeightsOpInterface
+    : OpInterface<"QuantizedWeightsOpInterface"> {
+  let cppNamespace = "::bnn";
+  let description = [{
+    An op reading a weight through a quantiser chosen by its
+    `weights = #bnn.quant<...>` attribute (dense, conv2d and their gradient
+    ops). With binary weights the param holds the latent real weight,
+    which the optimizer clips to [-1, 1]. The defaults use the ODS names
+    `$weight` and `$weights`.
+  }];
+  let methods = [
+    InterfaceMethod<"The weight operand, quantised as `weights` says.",
+      "::mlir::Value", "getQuantizedWeight", (ins), [{}],
+      [{ return $_op.getWeight(); }]>,
+    InterfaceMethod<"True when the weight is used as sign(weight).",
+      "bool", "hasBinaryWeights", (ins), [{}],
+      [{ return $_op.getWeights() == ::bnn::Quantization::binary; }]>
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// Traits (C++ in bnn/BnnTraits.h)
+//===----------------------------------------------------------------------===//
+
+// Result 0 holds only -1 and +1: a binary layer reading it can use packed
+// signs. Further results (batch statistics, the product of a fused layer)
+// are real-valued. Ask with bnn::isSignValued(value).
+def Bnn_SignValued : NativeOpTrait<"SignValued"> {
+  let cppNamespace = "::bnn::OpTrait";
 }
 
 #endif // BNN_INTERFACES_TD

@@ -6,7 +6,7 @@
 
 def Bnn_PackedTensor : TensorOf<[I64]>;
 
-def Bnn_BatchNormSignOp : Bnn_Op<"batchnorm_sign", [Pure]> {
+def Bnn_BatchNormSignOp : Bnn_Op<"batchnorm_sign", [Pure, Bnn_SignValued]> {
   let summary = "sign(batchnorm(x)) at evaluation: a per-channel threshold";
   let description = [{
     With running statistics, sign(γ·(x−μ)/σ + β) is x ≥ τ for γ > 0 and
@@ -20,7 +20,7 @@ def Bnn_BatchNormSignOp : Bnn_Op<"batchnorm_sign", [Pure]> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def Bnn_BatchNormSignTrainOp : Bnn_Op<"batchnorm_sign_train"> {
+def Bnn_BatchNormSignTrainOp : Bnn_Op<"batchnorm_sign_train", [Bnn_SignValued]> {
   let summary = "batchnorm_train followed by sign, in one pass";
   let description = [{
     Writes only the signs: the backward pass (batchnorm_ste_grad) recomputes
@@ -72,7 +72,7 @@ def Bnn_XnorDenseOp : Bnn_Op<"xnor_dense", [Pure]> {
 }
 
 def Bnn_XnorDenseBatchNormSignTrainOp
-    : Bnn_Op<"xnor_dense_batchnorm_sign_train"> {
+    : Bnn_Op<"xnor_dense_batchnorm_sign_train", [Bnn_SignValued]> {
   let summary = "a binary dense layer in one kernel, training";
   let description = [{
     xnor_dense followed by batchnorm_sign_train: the packed product, batch
@@ -89,7 +89,7 @@ def Bnn_XnorDenseBatchNormSignTrainOp
 }
 
 def Bnn_XnorDenseBatchNormSignOp
-    : Bnn_Op<"xnor_dense_batchnorm_sign", [Pure]> {
+    : Bnn_Op<"xnor_dense_batchnorm_sign", [Pure, Bnn_SignValued]> {
   let summary = "a binary dense layer in one kernel, evaluation";
   let description = [{
     xnor_dense followed by batchnorm_sign: the product compared with the

@@ -9,6 +9,8 @@
 
 #include "bnn/BnnAttrs.h"
 #include "bnn/BnnDialect.h"
+#include "bnn/BnnTraits.h"
+#include "bnn/Gradient.h"
 
 namespace bnn {
 /// Shared verifier of every LayerOp: the declared result type must agree

@@ -28,7 +28,8 @@ def Bnn_HyperParamOp : Bnn_Op<"hyperparam", [Symbol]> {
 
 def Bnn_ParamOp : Bnn_Op<"param", [Pure,
     DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmResultNames"]>,
-    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+    DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
   let summary = "a parameter tensor of the model and its init policy";
   let description = [{
     A weight, bias, gamma or beta (updated by the optimizer), or with `state`
@@ -41,8 +42,8 @@ def Bnn_ParamOp : Bnn_Op<"param", [Pure,
   let assemblyFormat = "$name `:` type($value) `init` qualified($init) attr-dict";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
-    /// The weight of a binary dense or conv2d layer: its latent real value
-    /// is clipped to [-1, 1] after each step.
+    /// The weight of a layer with binary weights (QuantizedWeightsOpInterface):
+    /// its latent real value is clipped to [-1, 1] after each step.
     bool isLatentBinaryWeight();
   }];
 }
@@ -51,6 +52,8 @@ def Bnn_ParamOp : Bnn_Op<"param", [Pure,
 // Layers
 //===----------------------------------------------------------------------===//
 
+// A layer that training can differentiate declares GradientOpInterface in
+// its own traits (the rules' C++ is in Gradients.cpp, in this order).
 class Bnn_LayerOp<string mnemonic, list<Trait> traits = []>
     : Bnn_Op<mnemonic, !listconcat(traits, [Pure,
         DeclareOpInterfaceMethods<Bnn_LayerOpInterface>])> {
@@ -58,7 +61,8 @@ class Bnn_LayerOp<string mnemonic, list<Trait> traits = []>
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def Bnn_DenseOp : Bnn_LayerOp<"dense"> {
+def Bnn_DenseOp : Bnn_LayerOp<"dense", [Bnn_QuantizedWeightsOpInterface,
+    DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
   let summary = "fully connected layer: output = input · weightᵀ (+ bias)";
   let description = [{
     input [batch, in], weight [units, in], optional bias [units]. With
@@ -71,7 +75,8 @@ def Bnn_DenseOp : Bnn_LayerOp<"dense"> {
                        Bnn_QuantizationAttr:$weights);
 }
 
-def Bnn_Conv2DOp : Bnn_LayerOp<"conv2d"> {
+def Bnn_Conv2DOp : Bnn_LayerOp<"conv2d", [Bnn_QuantizedWeightsOpInterface,
+    DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
   let summary = "2-D convolution, NCHW input, OIHW weight";
   let arguments = (ins F32Tensor:$input, F32Tensor:$weight,
                        Optional<F32Tensor>:$bias,
@@ -79,7 +84,9 @@ def Bnn_Conv2DOp : Bnn_LayerOp<"conv2d"> {
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
 }
 
-def Bnn_BatchNormOp : Bnn_LayerOp<"batchnorm"> {
+// Trained as batchnorm_train, which has the gradient rule.
+def Bnn_BatchNormOp : Bnn_LayerOp<"batchnorm",
+    [DeclareOpInterfaceMethods<Bnn_TrainingFormOpInterface>]> {
   let summary = "batch normalisation over the feature (rank 2) or channel (rank 4) axis";
   let description = [{
     Training normalises with batch statistics and updates the running ones
@@ -92,41 +99,51 @@ def Bnn_BatchNormOp : Bnn_LayerOp<"batchnorm"> {
                        F64Attr:$epsilon, F64Attr:$momentum);
 }
 
-class Bnn_PoolOp<string mnemonic, string what> : Bnn_LayerOp<mnemonic> {
+class Bnn_PoolOp<string mnemonic, string what, list<Trait> traits = []>
+    : Bnn_LayerOp<mnemonic, traits> {
   let summary = what # " pooling over H and W of an NCHW tensor";
   let arguments = (ins F32Tensor:$input, DenseI64ArrayAttr:$kernel,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
 }
-def Bnn_MaxPoolOp : Bnn_PoolOp<"maxpool", "max">;
-def Bnn_AvgPoolOp : Bnn_PoolOp<"avgpool", "average">;
+def Bnn_MaxPoolOp : Bnn_PoolOp<"maxpool", "max",
+    [DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]>;
+def Bnn_AvgPoolOp : Bnn_PoolOp<"avgpool", "average",
+    [DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]>;
 
-def Bnn_FlattenOp : Bnn_LayerOp<"flatten"> {
+def Bnn_FlattenOp : Bnn_LayerOp<"flatten",
+    [DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
   let summary = "[batch, d1, d2, ...] -> [batch, d1·d2·...]";
   let arguments = (ins F32Tensor:$input);
   let hasFolder = 1;
 }
 
-def Bnn_AddOp : Bnn_LayerOp<"add", [Commutative]> {
+def Bnn_AddOp : Bnn_LayerOp<"add", [Commutative,
+    DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
   let summary = "element-wise sum of two tensors of one shape (residual connections)";
   let arguments = (ins F32Tensor:$lhs, F32Tensor:$rhs);
 }
 
-class Bnn_ActivationOp<string mnemonic, string what> : Bnn_LayerOp<mnemonic> {
+class Bnn_ActivationOp<string mnemonic, string what, list<Trait> traits = []>
+    : Bnn_LayerOp<mnemonic, traits> {
   let summary = what;
   let arguments = (ins F32Tensor:$input);
   let hasFolder = 1;
 }
 def Bnn_SignOp : Bnn_ActivationOp<"sign",
-    "sign to {-1, +1} (0 maps to +1); backward: straight-through estimator grad·1{|x| ≤ 1}">;
+    "sign to {-1, +1} (0 maps to +1); backward: straight-through estimator grad·1{|x| ≤ 1}",
+    [Bnn_SignValued, DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]>;
 def Bnn_HTanhOp : Bnn_ActivationOp<"htanh",
-    "hard tanh, clamp(x, -1, 1); backward grad·1{|x| ≤ 1}">;
-def Bnn_ReluOp : Bnn_ActivationOp<"relu", "max(x, 0); backward grad·1{x > 0}">;
+    "hard tanh, clamp(x, -1, 1); backward grad·1{|x| ≤ 1}",
+    [DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]>;
+def Bnn_ReluOp : Bnn_ActivationOp<"relu", "max(x, 0); backward grad·1{x > 0}",
+    [DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]>;
 
 //===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
 
-class Bnn_LossOp<string mnemonic, string what> : Bnn_LayerOp<mnemonic> {
+class Bnn_LossOp<string mnemonic, string what>
+    : Bnn_LayerOp<mnemonic, [DeclareOpInterfaceMethods<Bnn_LossOpInterface>]> {
   let summary = what # ", averaged over the batch";
   let arguments = (ins F32Tensor:$logits, Bnn_LabelTensor:$labels);
 }

@@ -5,7 +5,8 @@
 // written in model files. Gradient ops are pure functions of their operands;
 // the two ops that update model state say so with memory effects.
 
-def Bnn_BatchNormTrainOp : Bnn_Op<"batchnorm_train"> {
+def Bnn_BatchNormTrainOp : Bnn_Op<"batchnorm_train",
+    [DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
   let summary = "batchnorm with batch statistics; updates the running ones";
   let description = [{
     Normalises with the batch mean and biased variance, returns them for
@@ -28,21 +29,24 @@ class Bnn_GradOp<string mnemonic, string what, list<Trait> traits = []>
 }
 
 def Bnn_DenseGradInputOp : Bnn_GradOp<"dense_grad_input",
-    "d input of dense: dy · q(weight), q = sign for binary weights"> {
+    "d input of dense: dy · q(weight), q = sign for binary weights",
+    [Bnn_QuantizedWeightsOpInterface]> {
   let arguments = (ins F32Tensor:$weight, F32Tensor:$output_grad,
                        Bnn_QuantizationAttr:$weights);
   let results = (outs F32Tensor:$input_grad);
 }
 
 def Bnn_DenseGradWeightOp : Bnn_GradOp<"dense_grad_weight",
-    "d latent weight of dense: dyᵀ · input, times 1{|w| ≤ 1} for binary weights"> {
+    "d latent weight of dense: dyᵀ · input, times 1{|w| ≤ 1} for binary weights",
+    [Bnn_QuantizedWeightsOpInterface]> {
   let arguments = (ins F32Tensor:$input, F32Tensor:$weight,
                        F32Tensor:$output_grad, Bnn_QuantizationAttr:$weights);
   let results = (outs F32Tensor:$weight_grad);
 }
 
 def Bnn_Conv2DGradInputOp : Bnn_GradOp<"conv2d_grad_input",
-    "d input of conv2d (transposed convolution with q(weight))"> {
+    "d input of conv2d (transposed convolution with q(weight))",
+    [Bnn_QuantizedWeightsOpInterface]> {
   let arguments = (ins F32Tensor:$weight, F32Tensor:$output_grad,
                        Bnn_QuantizationAttr:$weights,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
@@ -50,7 +54,8 @@ def Bnn_Conv2DGradInputOp : Bnn_GradOp<"conv2d_grad_input",
 }
 
 def Bnn_Conv2DGradWeightOp : Bnn_GradOp<"conv2d_grad_weight",
-    "d latent weight of conv2d, with the STE window for binary weights"> {
+    "d latent weight of conv2d, with the STE window for binary weights",
+    [Bnn_QuantizedWeightsOpInterface]> {
   let arguments = (ins F32Tensor:$input, F32Tensor:$weight,
                        F32Tensor:$output_grad, Bnn_QuantizationAttr:$weights,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);

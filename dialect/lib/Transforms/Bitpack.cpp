@@ -16,17 +16,6 @@ using namespace bnn;
 
 namespace {
 
-/// True when every element of `value` is -1 or +1.
-bool isSignValued(Value value) {
-  Operation *producer = value.getDefiningOp();
-  if (!producer)
-    return false;
-  if (isa<SignOp, BatchNormSignOp>(producer))
-    return true;
-  auto fused = dyn_cast<BatchNormSignTrainOp>(producer);
-  return fused && value == fused.getOutput();
-}
-
 RankedTensorType packedType(Value value) {
   auto type = value.getType().cast<RankedTensorType>();
   SmallVector<int64_t> shape(type.getShape());
@@ -34,6 +23,7 @@ RankedTensorType packedType(Value value) {
   return RankedTensorType::get(shape, IntegerType::get(value.getContext(), 64));
 }
 
+/// A binary dense whose input is ±1 (a SignValued producer) multiplies signs.
 struct PackBinaryDense : OpRewritePattern<DenseOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DenseOp dense,

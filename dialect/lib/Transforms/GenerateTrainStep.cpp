@@ -1,9 +1,10 @@
 //===- GenerateTrainStep.cpp - Forward, STE backward and Adam as IR -------===//
 //
 // Reverse-mode differentiation of a bnn model function. The forward ops are
-// cloned into <model>_train_step (batchnorm switched to batch statistics),
-// then the ops are visited in reverse, each emitting the gradient ops of its
-// operands; a value used several times gets the sum of its gradients.
+// cloned into <model>_train_step (an op with a training form, batchnorm,
+// switched to it), then the ops are visited in reverse, each emitting the
+// gradient ops of its operands through its GradientOpInterface; a value
+// used several times gets the sum of its gradients.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,7 +15,6 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/DenseSet.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 namespace bnn {
 #define GEN_PASS_DEF_BNNGENERATETRAINSTEP
@@ -26,8 +26,11 @@ using namespace bnn;
 
 namespace {
 
-/// Builds the train-step function of one model.
-class TrainStepBuilder {
+/// Builds the train-step function of one model. The gradient rules live with
+/// the ops (GradientOpInterface, LossOpInterface; Gradients.cpp); this class
+/// is their GradientSink: it knows which values need gradients and sums the
+/// gradients of a value used several times.
+class TrainStepBuilder : public GradientSink {
 public:
   TrainStepBuilder(func::FuncOp model) : model(model), builder(model) {}
 
@@ -36,13 +39,27 @@ public:
     if (failed(cloneForward()))
       return failure();
     markValuesNeedingGradients();
-    seedLossGradient();
+    if (failed(seedLossGradient()))
+      return failure();
     for (Operation *op : llvm::reverse(forwardOps))
       if (failed(backward(op)))
         return failure();
     emitOptimizerUpdates();
     builder.create<func::ReturnOp>(model.getLoc(), ValueRange{loss, logits});
     return success();
+  }
+
+  bool needsGradient(Value value) override {
+    return dependsOnParams.contains(value);
+  }
+
+  void accumulate(Value value, Value grad) override {
+    if (!needsGradient(value))
+      return;
+    auto [it, inserted] = grads.try_emplace(value, grad);
+    if (!inserted)
+      it->second = builder.create<AddOp>(grad.getLoc(), grad.getType(),
+                                         it->second, grad);
   }
 
 private:
@@ -65,11 +82,11 @@ private:
       mapping.map(from, to);
     lr = entry->getArgument(inputs.size() - 2);
     step = entry->getArgument(inputs.size() - 1);
-    labels = entry->getArgument(1);
     builder.setInsertionPointToStart(entry);
   }
 
-  /// Clones the model body; batchnorm becomes batchnorm_train.
+  /// Clones the model body; an op with a training form (batchnorm) is
+  /// replaced by it.
   LogicalResult cloneForward() {
     for (Operation &op : model.getBody().front()) {
       if (auto ret = dyn_cast<func::ReturnOp>(op)) {
@@ -77,17 +94,8 @@ private:
         loss = mapping.lookup(ret.getOperand(1));
         continue;
       }
-      if (auto norm = dyn_cast<BatchNormOp>(op)) {
-        Value input = mapping.lookup(norm.getInput());
-        Type stats = norm.getGamma().getType();
-        auto train = builder.create<BatchNormTrainOp>(
-            norm.getLoc(), TypeRange{norm.getType(), stats, stats}, input,
-            mapping.lookup(norm.getGamma()), mapping.lookup(norm.getBeta()),
-            mapping.lookup(norm.getRunningMean()),
-            mapping.lookup(norm.getRunningVar()), norm.getEpsilonAttr(),
-            norm.getMomentumAttr());
-        mapping.map(norm.getResult(), train.getOutput());
-        forwardOps.push_back(train);
+      if (auto form = dyn_cast<TrainingFormOpInterface>(op)) {
+        forwardOps.push_back(cloneTrainingForm(form));
         continue;
       }
       forwardOps.push_back(builder.clone(op, mapping));
@@ -97,130 +105,53 @@ private:
     return success();
   }
 
+  Operation *cloneTrainingForm(TrainingFormOpInterface form) {
+    Operation *op = form.getOperation();
+    SmallVector<Value> operands;
+    for (Value operand : op->getOperands())
+      operands.push_back(mapping.lookup(operand));
+    Operation *train = form.buildTrainingForm(builder, operands);
+    mapping.map(op->getResults(),
+                train->getResults().take_front(op->getNumResults()));
+    return train;
+  }
+
   /// A value needs a gradient if it depends on a trainable param.
   void markValuesNeedingGradients() {
     for (Operation *op : forwardOps) {
       if (auto param = dyn_cast<ParamOp>(op)) {
         if (!param.getState())
-          needsGradient.insert(param.getValue());
+          dependsOnParams.insert(param.getValue());
         continue;
       }
       if (llvm::any_of(op->getOperands(),
-                       [&](Value v) { return needsGradient.contains(v); }))
+                       [&](Value v) { return dependsOnParams.contains(v); }))
         for (Value result : op->getResults())
-          needsGradient.insert(result);
+          dependsOnParams.insert(result);
     }
   }
 
-  void seedLossGradient() {
-    Operation *lossOp = loss.getDefiningOp();
-    Location loc = lossOp->getLoc();
-    Value grad =
-        isa<SquaredHingeOp>(lossOp)
-            ? builder.create<SquaredHingeGradOp>(loc, logits.getType(), logits,
-                                                 labels)
-                  .getResult()
-            : builder.create<CrossEntropyGradOp>(loc, logits.getType(), logits,
-                                                 labels)
-                  .getResult();
-    accumulate(logits, grad);
+  LogicalResult seedLossGradient() {
+    auto lossOp = loss.getDefiningOp<LossOpInterface>();
+    if (!lossOp)
+      return model.emitError()
+             << "the loss a bnn.model returns must be computed by a loss op";
+    lossOp.buildLossGradient(builder, *this);
+    return success();
   }
 
-  void accumulate(Value value, Value grad) {
-    if (!needsGradient.contains(value))
-      return;
-    auto [it, inserted] = grads.try_emplace(value, grad);
-    if (!inserted)
-      it->second = builder.create<AddOp>(grad.getLoc(), grad.getType(),
-                                         it->second, grad);
-  }
-
+  /// Hands the gradients of `op`'s results to its gradient rule.
   LogicalResult backward(Operation *op) {
-    if (op->getNumResults() == 0)
-      return success();
-    auto found = grads.find(op->getResult(0));
-    if (found == grads.end())
+    SmallVector<Value> resultGrads;
+    for (Value result : op->getResults())
+      resultGrads.push_back(grads.lookup(result));
+    if (llvm::none_of(resultGrads, [](Value grad) { return bool(grad); }))
       return success(); // nothing downstream depends on it
-    Value dy = found->second;
-    Location loc = op->getLoc();
-    return TypeSwitch<Operation *, LogicalResult>(op)
-        .Case([&](DenseOp dense) {
-          Value x = dense.getInput(), w = dense.getWeight();
-          if (needsGradient.contains(x))
-            accumulate(x, builder.create<DenseGradInputOp>(
-                              loc, x.getType(), w, dy, dense.getWeightsAttr()));
-          accumulate(w, builder.create<DenseGradWeightOp>(
-                            loc, w.getType(), x, w, dy, dense.getWeightsAttr()));
-          if (Value bias = dense.getBias())
-            accumulate(bias,
-                       builder.create<BiasGradOp>(loc, bias.getType(), dy));
-          return success();
-        })
-        .Case([&](Conv2DOp conv) {
-          Value x = conv.getInput(), w = conv.getWeight();
-          if (needsGradient.contains(x))
-            accumulate(x, builder.create<Conv2DGradInputOp>(
-                              loc, x.getType(), w, dy, conv.getWeightsAttr(),
-                              conv.getStrideAttr(), conv.getPadAttr()));
-          accumulate(w, builder.create<Conv2DGradWeightOp>(
-                            loc, w.getType(), x, w, dy, conv.getWeightsAttr(),
-                            conv.getStrideAttr(), conv.getPadAttr()));
-          if (Value bias = conv.getBias())
-            accumulate(bias,
-                       builder.create<BiasGradOp>(loc, bias.getType(), dy));
-          return success();
-        })
-        .Case([&](BatchNormTrainOp norm) {
-          Value x = norm.getInput();
-          auto grad = builder.create<BatchNormGradOp>(
-              loc,
-              TypeRange{x.getType(), norm.getGamma().getType(),
-                        norm.getBeta().getType()},
-              x, norm.getGamma(), dy, norm.getMean(), norm.getInvStd());
-          accumulate(x, grad.getInputGrad());
-          accumulate(norm.getGamma(), grad.getGammaGrad());
-          accumulate(norm.getBeta(), grad.getBetaGrad());
-          return success();
-        })
-        .Case<SignOp, HTanhOp>([&](Operation *activation) {
-          Value x = activation->getOperand(0);
-          accumulate(x, builder.create<SteGradOp>(loc, x.getType(), x, dy));
-          return success();
-        })
-        .Case([&](ReluOp relu) {
-          Value x = relu.getInput();
-          accumulate(x, builder.create<ReluGradOp>(loc, x.getType(), x, dy));
-          return success();
-        })
-        .Case([&](MaxPoolOp pool) {
-          Value x = pool.getInput();
-          accumulate(x, builder.create<MaxPoolGradOp>(
-                            loc, x.getType(), x, dy, pool.getKernelAttr(),
-                            pool.getStrideAttr(), pool.getPadAttr()));
-          return success();
-        })
-        .Case([&](AvgPoolOp pool) {
-          Value x = pool.getInput();
-          accumulate(x, builder.create<AvgPoolGradOp>(
-                            loc, x.getType(), dy, pool.getKernelAttr(),
-                            pool.getStrideAttr(), pool.getPadAttr()));
-          return success();
-        })
-        .Case([&](FlattenOp flatten) {
-          Value x = flatten.getInput();
-          accumulate(x, builder.create<ReshapeOp>(loc, x.getType(), dy));
-          return success();
-        })
-        .Case([&](AddOp add) {
-          accumulate(add.getLhs(), dy);
-          accumulate(add.getRhs(), dy);
-          return success();
-        })
-        .Case([&](ParamOp) { return success(); }) // a leaf: its gradient is final
-        .Default([&](Operation *other) {
-          return other->emitOpError()
-                 << "has no gradient rule in bnn-generate-train-step";
-        });
+    auto rule = dyn_cast<GradientOpInterface>(op);
+    if (!rule)
+      return op->emitOpError()
+             << "has no gradient rule in bnn-generate-train-step";
+    return rule.buildGradients(builder, resultGrads, *this);
   }
 
   void emitOptimizerUpdates() {
@@ -243,8 +174,8 @@ private:
   OpBuilder builder;
   IRMapping mapping;
   SmallVector<Operation *> forwardOps;
-  Value logits, loss, labels, lr, step;
-  llvm::DenseSet<Value> needsGradient;
+  Value logits, loss, lr, step;
+  llvm::DenseSet<Value> dependsOnParams;
   llvm::DenseMap<Value, Value> grads;
 };
 

@@ -56,3 +56,17 @@ func.func @fused_eval(%s: tensor<?x64xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>
   %o = bnn.batchnorm_sign %y, %g, %b, %m, %v {epsilon = 1.0e-5} : (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   return %o : tensor<?x4xf32>
 }
+
+// A binary dense after a whole fused binary layer reads ±1 too (SignValued):
+// its input is packed as well.
+// CHECK-LABEL: func.func @after_fused_layer
+// CHECK: %[[S:.*]] = bnn.xnor_dense_batchnorm_sign
+// CHECK: %[[PA:.*]] = bnn.pack_signs %[[S]] : (tensor<?x4xf32>) -> tensor<?x1xi64>
+// CHECK: bnn.xnor_dense %[[PA]], %{{.*}} {length = 4 : i64}
+// CHECK-NOT: bnn.dense
+func.func @after_fused_layer(%p: tensor<?x1xi64>, %pw: tensor<4x1xi64>, %g: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>) -> tensor<?x2xf32> {
+  %s = bnn.xnor_dense_batchnorm_sign %p, %pw, %g, %b, %m, %v {epsilon = 1.0e-5, length = 64 : i64} : (tensor<?x1xi64>, tensor<4x1xi64>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %w = bnn.param "w" : tensor<2x4xf32> init #bnn.init<glorot_uniform>
+  %y = bnn.dense %s, %w {weights = #bnn.quant<binary>} : (tensor<?x4xf32>, tensor<2x4xf32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}

@@ -58,3 +58,27 @@ func.func @dead_layers(%x: tensor<?x4xf32>) {
   %0 = bnn.dense %x, %w {weights = #bnn.quant<binary>} : (tensor<?x4xf32>, tensor<3x4xf32>) -> tensor<?x3xf32>
   return
 }
+
+// Any SignValued producer is absorbed, not only bnn.sign: here bnn-fuse's
+// evaluation threshold.
+// CHECK-LABEL: func.func @sign_of_batchnorm_sign
+// CHECK: %[[S:.*]] = bnn.batchnorm_sign
+// CHECK-NOT: bnn.sign
+// CHECK-NOT: bnn.htanh
+// CHECK: return %[[S]], %[[S]]
+func.func @sign_of_batchnorm_sign(%x: tensor<?x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>, %m: tensor<8xf32>, %v: tensor<8xf32>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  %0 = bnn.batchnorm_sign %x, %g, %b, %m, %v {epsilon = 1.0e-5} : (tensor<?x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<?x8xf32>
+  %1 = bnn.sign %0 : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  %2 = bnn.htanh %0 : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  return %1, %2 : tensor<?x8xf32>, tensor<?x8xf32>
+}
+
+// Only result 0 of a SignValued op is ±1: the batch statistics are not.
+// CHECK-LABEL: func.func @sign_of_statistics
+// CHECK: %{{.*}}, %[[MEAN:.*]], %{{.*}} = bnn.batchnorm_sign_train
+// CHECK: bnn.sign %[[MEAN]]
+func.func @sign_of_statistics(%x: tensor<?x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>, %m: tensor<8xf32>, %v: tensor<8xf32>) -> tensor<8xf32> {
+  %s, %mean, %inv = bnn.batchnorm_sign_train %x, %g, %b, %m, %v {epsilon = 1.0e-5, momentum = 0.9} : (tensor<?x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<?x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  %0 = bnn.sign %mean : (tensor<8xf32>) -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}

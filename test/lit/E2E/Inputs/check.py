@@ -3,7 +3,10 @@
   check.py loss-falls METRICS.jsonl MAX_FINAL_TEST_ERROR
   check.py same-init CKPT_A CKPT_B     (weights equal, only beta differs)
   check.py identical CKPT_A CKPT_B     (every param and moment equal)
+  check.py close A.jsonl B.jsonl --key KEY [--rtol R] [--atol A]
+      (every epoch's KEY agrees: |a - b| <= atol + rtol * max(|a|, |b|))
 """
+import argparse
 import json
 import struct
 import sys
@@ -90,5 +93,29 @@ elif command == "identical":
         if arrays != b["params"][name]:
             fail(f"{name} differs")
     print(f"identical after {a['epochs']} epochs, {a['steps']} steps")
+elif command == "close":
+    parser = argparse.ArgumentParser(prog="check.py close")
+    parser.add_argument("a")
+    parser.add_argument("b")
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--rtol", type=float, default=0.0)
+    parser.add_argument("--atol", type=float, default=0.0)
+    args = parser.parse_args(sys.argv[2:])
+    rows_a = [json.loads(line) for line in open(args.a)]
+    rows_b = [json.loads(line) for line in open(args.b)]
+    if not rows_a or len(rows_a) != len(rows_b):
+        fail(f"{len(rows_a)} epochs in {args.a}, {len(rows_b)} in {args.b}")
+    worst = 0.0
+    for row_a, row_b in zip(rows_a, rows_b):
+        if row_a["epoch"] != row_b["epoch"]:
+            fail(f"epoch {row_a['epoch']} against epoch {row_b['epoch']}")
+        a, b = row_a[args.key], row_b[args.key]
+        allowed = args.atol + args.rtol * max(abs(a), abs(b))
+        if not abs(a - b) <= allowed:
+            fail(f"epoch {row_a['epoch']}: {args.key} {a} vs {b}, "
+                 f"|a - b| = {abs(a - b):.3g} > {allowed:.3g}")
+        worst = max(worst, abs(a - b))
+    print(f"{args.key} within {args.atol} + {args.rtol}*|x| over "
+          f"{len(rows_a)} epochs; largest |a - b| = {worst:.3g}")
 else:
     fail(f"unknown command {command}")

@@ -1,0 +1,139 @@
+//===- KernelSignature.cpp - The argument list of every kernel family -----===//
+//
+// The one place that says in which order a kernel takes its buffers. Layouts
+// (innermost first): rows (length, batch); per-channel values (spatial,
+// channel, batch); images (x, y, channel, batch); conv weights (kernel x,
+// kernel y, in channel, out channel); per-channel vectors (channel).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowering/KernelRequest.h"
+
+namespace bnnc {
+namespace {
+
+using Kind = KernelRequest::Kind;
+
+KernelArg in(const char *name, int rank, ArgType type = ArgType::F32) {
+  return {name, ArgRole::Input, type, rank};
+}
+KernelArg out(const char *name, int rank, ArgType type = ArgType::F32) {
+  return {name, ArgRole::Output, type, rank};
+}
+KernelArg scalar(const char *name, ArgType type) {
+  return {name, ArgRole::Scalar, type, 0};
+}
+
+/// gamma, beta, running mean, running variance: the state of a batchnorm.
+void appendBatchNormParams(KernelSignature &signature) {
+  for (const char *name : {"gamma", "beta", "running_mean", "running_var"})
+    signature.push_back(in(name, 1));
+}
+
+/// The outputs of batch-statistics batchnorm after the normalised values.
+void appendBatchStatistics(KernelSignature &signature) {
+  for (const char *name :
+       {"mean", "inv_std", "new_running_mean", "new_running_var"})
+    signature.push_back(out(name, 1));
+}
+
+KernelSignature withOptionalBias(KernelSignature head, bool bias,
+                                 KernelArg output) {
+  if (bias)
+    head.push_back(in("bias", 1));
+  head.push_back(output);
+  return head;
+}
+
+} // namespace
+
+KernelSignature signatureOf(const KernelRequest &request) {
+  const ArgType u64 = ArgType::U64;
+  switch (request.kind) {
+  case Kind::PackSigns:
+    return {in("x", 2), out("packed", 2, u64)};
+  case Kind::XnorDense:
+    return {in("input", 2, u64), in("weight", 2, u64), out("output", 2)};
+  case Kind::DenseForward:
+    return withOptionalBias({in("x", 2), in("w", 2)}, request.bias, out("y", 2));
+  case Kind::DenseGradInput:
+    return {in("w", 2), in("dy", 2), out("dx", 2)};
+  case Kind::DenseGradWeight:
+    return {in("x", 2), in("w", 2), in("dy", 2), out("dw", 2)};
+  case Kind::BatchNormTrain:
+  case Kind::BatchNormSignTrain: {
+    KernelSignature signature{in("x", 3)};
+    appendBatchNormParams(signature);
+    signature.push_back(out("output", 3));
+    appendBatchStatistics(signature);
+    return signature;
+  }
+  case Kind::BatchNormSteGrad:
+    return {in("x", 3),    in("gamma", 1),  in("beta", 1),  in("dy", 3),
+            in("mean", 1), in("inv_std", 1), out("dx", 3),  out("dgamma", 1),
+            out("dbeta", 1)};
+  case Kind::BatchNormGrad:
+    return {in("x", 3),       in("gamma", 1), in("dy", 3),
+            in("mean", 1),    in("inv_std", 1), out("dx", 3),
+            out("dgamma", 1), out("dbeta", 1)};
+  case Kind::BatchNormSign:
+  case Kind::BatchNormEval: {
+    KernelSignature signature{in("x", 3)};
+    appendBatchNormParams(signature);
+    signature.push_back(out("output", 3));
+    return signature;
+  }
+  case Kind::BiasGrad:
+    return {in("dy", 3), out("db", 1)};
+  case Kind::Adam:
+    return {in("param", 1),          in("grad", 1),
+            in("m", 1),              in("v", 1),
+            scalar("lr", ArgType::F32), scalar("step", ArgType::I32),
+            out("new_param", 1),     out("new_m", 1),
+            out("new_v", 1)};
+  case Kind::Sign:
+  case Kind::HTanh:
+  case Kind::Relu:
+    return {in("x", 2), out("y", 2)};
+  case Kind::SteGrad:
+  case Kind::ReluGrad:
+    return {in("x", 2), in("dy", 2), out("dx", 2)};
+  case Kind::Add:
+    return {in("lhs", 2), in("rhs", 2), out("y", 2)};
+  case Kind::CrossEntropy:
+  case Kind::SquaredHinge:
+    return {in("logits", 2), in("labels", 1, ArgType::I32),
+            out("row_loss", 1), out("dlogits", 2)};
+  case Kind::Conv2D:
+    return withOptionalBias({in("input", 4), in("weight", 4)}, request.bias,
+                            out("output", 4));
+  case Kind::Conv2DGradInput:
+    return {in("weight", 4), in("dy", 4), out("dx", 4)};
+  case Kind::Conv2DGradWeight:
+    return {in("input", 4), in("weight", 4), in("dy", 4), out("dw", 4)};
+  case Kind::MaxPool:
+  case Kind::AvgPool:
+    return {in("input", 4), out("output", 4)};
+  case Kind::MaxPoolGrad:
+    return {in("input", 4), in("dy", 4), out("dx", 4)};
+  case Kind::AvgPoolGrad:
+    return {in("dy", 4), out("dx", 4)};
+  case Kind::XnorDenseBatchNormSignTrain: {
+    KernelSignature signature{in("input", 2, u64), in("weight", 2, u64)};
+    appendBatchNormParams(signature);
+    signature.push_back(out("output", 3));
+    signature.push_back(out("product", 2));
+    appendBatchStatistics(signature);
+    return signature;
+  }
+  case Kind::XnorDenseBatchNormSign: {
+    KernelSignature signature{in("input", 2, u64), in("weight", 2, u64)};
+    appendBatchNormParams(signature);
+    signature.push_back(out("output", 3));
+    return signature;
+  }
+  }
+  return {};
+}
+
+} // namespace bnnc

@@ -1,0 +1,169 @@
+//===- ConvKernels.cpp - Convolution and pooling --------------------------===//
+//
+// Images are (x, y, channel, batch) innermost first, weights
+// (kernel x, kernel y, in channel, out channel): the NCHW / OIHW row-major
+// layouts of the plan. Padding reads as 0 (convolution) or never wins
+// (max pooling). Every kernel's output is 4-D; reductions are domain "r".
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowering/algorithms/Algorithms.h"
+
+#include <limits>
+
+using namespace Halide;
+
+namespace bnnc::algorithms {
+namespace {
+
+struct ConvGeometry : KernelRequest::Geometry {
+  ConvGeometry(const KernelRequest::Geometry &g) : KernelRequest::Geometry(g) {}
+  int outH() const { return int((height + 2 * pad - kernelH) / stride + 1); }
+  int outW() const { return int((width + 2 * pad - kernelW) / stride + 1); }
+};
+
+ImageParam image(Kernel &k, const char *name, int64_t width, int64_t height,
+                 int64_t channels) {
+  ImageParam p = k.input(name);
+  setExtent(p, 0, width);
+  setExtent(p, 1, height);
+  setExtent(p, 2, channels);
+  return p;
+}
+
+ImageParam convWeight(Kernel &k, const ConvGeometry &g) {
+  ImageParam weight = k.input("weight");
+  setExtent(weight, 0, g.kernelW);
+  setExtent(weight, 1, g.kernelH);
+  setExtent(weight, 2, g.channels);
+  setExtent(weight, 3, g.filters);
+  return weight;
+}
+
+/// The output position (ox, oy) that tap (j, i) of input position (x, y)
+/// belongs to, and whether it exists (on the stride grid, inside).
+struct Tap {
+  Expr ox, oy, valid;
+};
+Tap tapOf(Expr x, Expr y, Expr j, Expr i, const ConvGeometry &g) {
+  Expr sx = x + int(g.pad) - j, sy = y + int(g.pad) - i;
+  int s = int(g.stride);
+  Expr valid = sx >= 0 && sy >= 0 && sx % s == 0 && sy % s == 0 &&
+               sx / s < g.outW() && sy / s < g.outH();
+  return {clamp(sx / s, 0, g.outW() - 1), clamp(sy / s, 0, g.outH() - 1), valid};
+}
+
+} // namespace
+
+void defineConv2D(Kernel &k) {
+  ConvGeometry g(k.request().conv);
+  ImageParam input = image(k, "input", g.width, g.height, g.channels);
+  ImageParam weight = convWeight(k, g);
+  Func padded = BoundaryConditions::constant_exterior(input, 0.0f);
+  Var x("x"), y("y"), o("o"), n("n"), c("c"), i("i"), j("j");
+  Func quantized("weights");
+  quantized(j, i, c, o) = quantize(weight(j, i, c, o), k.request().binary);
+  k.stage("weights", quantized);
+  RDom r(0, int(g.kernelW), 0, int(g.kernelH), 0, int(g.channels), "r");
+  Func output("output");
+  Expr initial = 0.0f;
+  if (k.request().bias) {
+    ImageParam bias = k.input("bias");
+    setExtent(bias, 0, g.filters);
+    initial = bias(o);
+  }
+  output(x, y, o, n) = initial;
+  output(x, y, o, n) += padded(x * int(g.stride) - int(g.pad) + r.x,
+                               y * int(g.stride) - int(g.pad) + r.y, r.z, n) *
+                        quantized(r.x, r.y, r.z, o);
+  k.domain("r", r);
+  setExtent(output.output_buffer(), 0, g.outW());
+  setExtent(output.output_buffer(), 1, g.outH());
+  k.output("output", output);
+}
+
+void defineConv2DGradInput(Kernel &k) {
+  ConvGeometry g(k.request().conv);
+  ImageParam weight = convWeight(k, g);
+  ImageParam dy = image(k, "dy", g.outW(), g.outH(), g.filters);
+  Var x("x"), y("y"), c("c"), n("n");
+  RDom r(0, int(g.kernelW), 0, int(g.kernelH), 0, int(g.filters), "r");
+  Tap tap = tapOf(x, y, r.x, r.y, g);
+  Func dx("dx");
+  dx(x, y, c, n) = 0.0f;
+  dx(x, y, c, n) += select(tap.valid, dy(tap.ox, tap.oy, r.z, n), 0.0f) *
+                    quantize(weight(r.x, r.y, c, r.z), k.request().binary);
+  k.domain("r", r);
+  setExtent(dx.output_buffer(), 0, g.width);
+  setExtent(dx.output_buffer(), 1, g.height);
+  setExtent(dx.output_buffer(), 2, g.channels);
+  k.output("dx", dx);
+}
+
+void defineConv2DGradWeight(Kernel &k) {
+  ConvGeometry g(k.request().conv);
+  ImageParam input = image(k, "input", g.width, g.height, g.channels);
+  ImageParam weight = convWeight(k, g);
+  ImageParam dy = image(k, "dy", g.outW(), g.outH(), g.filters);
+  Func padded = BoundaryConditions::constant_exterior(input, 0.0f);
+  Var j("j"), i("i"), c("c"), o("o");
+  RDom r(0, g.outW(), 0, g.outH(), 0, dy.dim(3).extent(), "r");
+  Func sum("dw_sum"), dw("dw");
+  sum(j, i, c, o) = 0.0f;
+  sum(j, i, c, o) += dy(r.x, r.y, o, r.z) *
+                     padded(r.x * int(g.stride) - int(g.pad) + j,
+                            r.y * int(g.stride) - int(g.pad) + i, c, r.z);
+  Expr window = k.request().binary
+                    ? select(abs(weight(j, i, c, o)) <= 1.0f, 1.0f, 0.0f)
+                    : Expr(1.0f);
+  dw(j, i, c, o) = sum(j, i, c, o) * window;
+  k.stage("dw_sum", sum);
+  k.output("dw", dw);
+}
+
+void definePool(Kernel &k) {
+  ConvGeometry g(k.request().conv);
+  bool max = k.request().kind == KernelRequest::Kind::MaxPool;
+  ImageParam input = image(k, "input", g.width, g.height, g.channels);
+  Func padded = BoundaryConditions::constant_exterior(
+      input, max ? Expr(-std::numeric_limits<float>::infinity()) : Expr(0.0f));
+  Var x("x"), y("y"), c("c"), n("n");
+  RDom r(0, int(g.kernelW), 0, int(g.kernelH), "r");
+  Expr tap = padded(x * int(g.stride) - int(g.pad) + r.x,
+                    y * int(g.stride) - int(g.pad) + r.y, c, n);
+  Func output("output");
+  output(x, y, c, n) = max ? maximum(tap) : sum(tap) / float(g.kernelW * g.kernelH);
+  k.output("output", output);
+}
+
+void definePoolGrad(Kernel &k) {
+  ConvGeometry g(k.request().conv);
+  bool max = k.request().kind == KernelRequest::Kind::MaxPoolGrad;
+  ImageParam dy = image(k, "dy", g.outW(), g.outH(), g.channels);
+  Var x("x"), y("y"), c("c"), n("n"), ox("ox"), oy("oy");
+  Func dx("dx");
+  RDom r(0, int(g.kernelW), 0, int(g.kernelH), "r");
+  Tap tap = tapOf(x, y, r.x, r.y, g);
+  if (max) {
+    // The first maximum of each window in scan order (y, then x) wins.
+    ImageParam input = image(k, "input", g.width, g.height, g.channels);
+    Func padded = BoundaryConditions::constant_exterior(
+        input, Expr(-std::numeric_limits<float>::infinity()));
+    RDom w(0, int(g.kernelW), 0, int(g.kernelH), "w");
+    Func winner("winner");
+    winner(ox, oy, c, n) = argmax(padded(ox * int(g.stride) - int(g.pad) + w.x,
+                                         oy * int(g.stride) - int(g.pad) + w.y, c, n));
+    k.stage("winner", winner);
+    Expr won = winner(tap.ox, tap.oy, c, n)[0] == r.x &&
+               winner(tap.ox, tap.oy, c, n)[1] == r.y;
+    dx(x, y, c, n) = sum(select(tap.valid && won, dy(tap.ox, tap.oy, c, n), 0.0f));
+  } else {
+    dx(x, y, c, n) = sum(select(tap.valid, dy(tap.ox, tap.oy, c, n), 0.0f)) /
+                     float(g.kernelW * g.kernelH);
+  }
+  setExtent(dx.output_buffer(), 0, g.width);
+  setExtent(dx.output_buffer(), 1, g.height);
+  k.output("dx", dx);
+}
+
+} // namespace bnnc::algorithms

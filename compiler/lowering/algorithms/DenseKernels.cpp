@@ -1,0 +1,97 @@
+//===- DenseKernels.cpp - Float products of dense layers ------------------===//
+//
+// All three are one product c(j, i) = Σ_p a(p, i) · b(j, p), named stages
+// "product_sum" (the reduction over domain "p") and "product" (the result,
+// possibly the output itself), so that one schedule serves them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowering/algorithms/Algorithms.h"
+
+using namespace Halide;
+
+namespace bnnc::algorithms {
+namespace {
+
+/// c(j, i) = epilogue(Σ_p a(p, i) · b(j, p), j, i) over `depth` terms.
+Func matmul(Kernel &k, Func a, Func b, Expr depth, Var j, Var i,
+            const std::string &name,
+            std::function<Expr(Expr, Var, Var)> epilogue = nullptr) {
+  RDom p(0, depth, "p");
+  Func sum(name + "_sum"), c(name);
+  sum(j, i) = 0.0f;
+  sum(j, i) += a(p, i) * b(j, p);
+  c(j, i) = epilogue ? epilogue(sum(j, i), j, i) : sum(j, i);
+  k.stage("product_sum", sum);
+  k.stage("product", c);
+  k.domain("p", p);
+  return c;
+}
+
+} // namespace
+
+void defineDenseForward(Kernel &k) {
+  const KernelRequest &r = k.request();
+  ImageParam x = k.input("x"), w = k.input("w"); // (k, row), (k, unit)
+  setExtent(x, 0, r.length);
+  setExtent(w, 0, r.length);
+  setExtent(w, 1, r.units);
+  Var unit("unit"), row("row"), kv("kv");
+  Func quantizedT("weights"); // (unit, k): units contiguous
+  quantizedT(unit, kv) = quantize(w(kv, unit), r.binary);
+  k.stage("weights", quantizedT);
+  Func product = matmul(k, x, quantizedT, int(r.length), unit, row,
+                        r.bias ? "y_product" : "y");
+  Func y = product;
+  if (r.bias) {
+    ImageParam bias = k.input("bias");
+    setExtent(bias, 0, r.units);
+    y = Func("y");
+    y(unit, row) = product(unit, row) + bias(unit);
+  }
+  setExtent(y.output_buffer(), 0, r.units);
+  k.output("y", y);
+}
+
+void defineDenseGradInput(Kernel &k) {
+  const KernelRequest &r = k.request();
+  ImageParam w = k.input("w"), dy = k.input("dy"); // (k, unit), (unit, row)
+  setExtent(w, 0, r.length);
+  setExtent(w, 1, r.units);
+  setExtent(dy, 0, r.units);
+  Var kv("kv"), row("row"), unit("unit");
+  Func quantized("weights"); // (k, unit): k contiguous
+  quantized(kv, unit) = quantize(w(kv, unit), r.binary);
+  k.stage("weights", quantized);
+  Func dx = matmul(k, dy, quantized, int(r.units), kv, row, "dx");
+  setExtent(dx.output_buffer(), 0, r.length);
+  k.output("dx", dx);
+}
+
+void defineDenseGradWeight(Kernel &k) {
+  const KernelRequest &r = k.request();
+  ImageParam x = k.input("x"), w = k.input("w"), dy = k.input("dy");
+  setExtent(x, 0, r.length);
+  setExtent(w, 0, r.length);
+  setExtent(w, 1, r.units);
+  setExtent(dy, 0, r.units);
+  Var kv("kv"), unit("unit"), row("row");
+  // a(p = row, i = unit) = dy(unit, row); b(j = k, p = row) = x(k, row).
+  Func dyByRow("dy_by_row");
+  dyByRow(row, unit) = dy(unit, row);
+  Func rows("rows");
+  rows(kv, row) = x(kv, row);
+  bool binary = r.binary;
+  // The batch size is only known at run time: the sum runs over dy's rows.
+  Func dw = matmul(k, dyByRow, rows, dy.dim(1).extent(), kv, unit, "dw",
+                   [&](Expr total, Var j, Var i) {
+                     Expr window = binary ? select(abs(w(j, i)) <= 1.0f, 1.0f, 0.0f)
+                                          : Expr(1.0f);
+                     return total * window;
+                   });
+  setExtent(dw.output_buffer(), 0, r.length);
+  setExtent(dw.output_buffer(), 1, r.units);
+  k.output("dw", dw);
+}
+
+} // namespace bnnc::algorithms

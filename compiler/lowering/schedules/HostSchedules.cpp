@@ -1,0 +1,245 @@
+//===- HostSchedules.cpp - CPU schedules of every kernel family -----------===//
+//
+// Guarded tails everywhere (TailStrategy::GuardWithIf): rounding a tile or a
+// vector up would read past the inputs or write past the output.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowering/schedules/Schedules.h"
+
+using namespace Halide;
+
+namespace bnnc::schedules {
+namespace {
+
+using Kind = KernelRequest::Kind;
+const TailStrategy guard = TailStrategy::GuardWithIf;
+
+Var arg(Func f, size_t index) { return f.args()[index]; }
+
+//===--- binary kernels ---------------------------------------------------===//
+
+void schedulePackSigns(Kernel &k, ScheduleKnobs &knobs) {
+  Func packed = k.func("packed");
+  int vector = knobs.integer("vector_words", 8, 1, 64,
+                             "packed words computed per vector", true);
+  if (knobs.flag("parallel_rows", true, "rows in parallel"))
+    packed.parallel(arg(packed, 1));
+  packed.vectorize(arg(packed, 0), vector, guard);
+}
+
+/// The XNOR product `product` (unit, row): popcounts of `vector_units`
+/// units run as one vector over the transposed weights.
+void scheduleXnorProduct(Kernel &k, ScheduleKnobs &knobs, Func product) {
+  int vector = knobs.integer("vector_units", 8, 1, 64,
+                             "output units whose popcounts run as one vector", true);
+  bool parallel = knobs.flag("parallel_rows", true, "rows (batch items) in parallel");
+  Func byUnit = k.func("by_unit"), mismatches = k.func("mismatches");
+  Var unit = arg(product, 0), row = arg(product, 1);
+  byUnit.compute_root().vectorize(arg(byUnit, 0), vector, guard);
+  if (parallel)
+    product.parallel(row);
+  product.vectorize(unit, vector, guard);
+  mismatches.compute_at(product, row).vectorize(arg(mismatches, 0), vector, guard);
+  mismatches.update()
+      .reorder(arg(mismatches, 0), k.rdom("k").x)
+      .vectorize(arg(mismatches, 0), vector, guard);
+}
+
+//===--- float products ---------------------------------------------------===//
+
+/// A register-blocked GEMM: tiles of tile_columns × tile_rows outputs whose
+/// accumulators stay in vector registers while p runs; b is read along j
+/// (contiguous), a is broadcast. Rows of tiles run in parallel.
+void scheduleMatmul(Kernel &k, ScheduleKnobs &knobs) {
+  int tileColumns = knobs.integer("tile_columns", 64, 8, 512,
+                                  "outputs along the contiguous axis per register tile", true);
+  int tileRows = knobs.integer("tile_rows", 4, 1, 16, "rows per register tile");
+  int vector = knobs.integer("vector_width", 16, 4, 64, "floats per vector", true);
+  bool unroll = knobs.flag("unroll_tile", true,
+                           "unroll a tile's accumulators into registers");
+  bool parallel = knobs.flag("parallel_tiles", true, "rows of tiles in parallel");
+  Func c = k.func("product"), sum = k.func("product_sum");
+  Var j = arg(c, 0), i = arg(c, 1), jo("jo"), io("io"), ji("ji"), ii("ii");
+  // The copy-out loop over the tile's rows stays rolled: Halide 14 gets
+  // the guarded extent of the last unrolled row wrong (it writes a full
+  // row there; caught by the kernels' canary tests).
+  c.tile(j, i, jo, io, ji, ii, tileColumns, tileRows, guard).vectorize(ji, vector, guard);
+  if (parallel)
+    c.parallel(io);
+  Var sj = arg(sum, 0), si = arg(sum, 1);
+  sum.compute_at(c, jo).vectorize(sj, vector, guard);
+  Stage update = sum.update();
+  update.reorder(sj, si, k.rdom("p").x).vectorize(sj, vector, guard);
+  if (unroll) {
+    sum.unroll(sj).unroll(si);
+    update.unroll(sj).unroll(si);
+  }
+  if (k.hasFunc("weights")) {
+    // Quantised weights, contiguous along the product's j axis.
+    Func weights = k.func("weights");
+    weights.compute_root().parallel(arg(weights, 1)).vectorize(arg(weights, 0), vector, guard);
+  }
+}
+
+void scheduleDense(Kernel &k, ScheduleKnobs &knobs) {
+  scheduleMatmul(k, knobs);
+  Func product = k.func("product");
+  Func output = k.outputs()[0];
+  if (output.name() == product.name())
+    return;
+  // A bias added after the product.
+  product.compute_root();
+  output.parallel(arg(output, 1)).vectorize(arg(output, 0), 16, guard);
+}
+
+//===--- batch normalisation ----------------------------------------------===//
+
+/// Per-channel sums over contiguous channels: channels in parallel blocks
+/// and vectors, the reduction over (spatial, batch) inside.
+void scheduleChannelSums(Kernel &k, ScheduleKnobs &knobs) {
+  int block = knobs.integer("sum_channel_block", 64, 8, 4096,
+                            "channels per parallel task of a per-channel sum", true);
+  int vector = knobs.integer("sum_vector", 8, 1, 64, "channels per vector in the sums", true);
+  bool parallel = knobs.flag("sum_parallel", true, "channel blocks in parallel");
+  for (const char *name : {"sum_values", "sum_squares", "sum_dy", "sum_dy_xhat"}) {
+    if (!k.hasFunc(name))
+      continue;
+    Func total = k.func(name);
+    RDom r = k.rdom(name);
+    Var c = arg(total, 0), co("co"), ci("ci");
+    total.compute_root().vectorize(c, vector, guard);
+    Stage update = total.update();
+    update.split(c, co, ci, block, guard).reorder(ci, r.x, r.y, co).vectorize(ci, vector, guard);
+    if (parallel)
+      update.parallel(co);
+  }
+  for (const char *name : {"batch_mean", "batch_inv_std", "threshold"})
+    if (k.hasFunc(name))
+      k.func(name).compute_root();
+}
+
+/// Per-element outputs (spatial, channel, batch): batch items in parallel,
+/// vectors along the spatial axis, or along channels for dense layers.
+void schedulePerElement(Kernel &k, ScheduleKnobs &knobs, Func f) {
+  int vector = knobs.integer("element_vector", 8, 1, 64, "elements per vector", true);
+  bool parallel = knobs.flag("element_parallel", true, "batch items in parallel");
+  if (parallel)
+    f.parallel(arg(f, 2));
+  f.vectorize(k.request().length == 1 ? arg(f, 1) : arg(f, 0), vector, guard);
+}
+
+void scheduleBatchNorm(Kernel &k, ScheduleKnobs &knobs) {
+  scheduleChannelSums(k, knobs);
+  schedulePerElement(k, knobs, k.func("per_element"));
+}
+
+void scheduleXnorDenseBatchNormSign(Kernel &k, ScheduleKnobs &knobs) {
+  Func product = k.func("xnor_product");
+  product.compute_root();
+  scheduleXnorProduct(k, knobs, product);
+  scheduleBatchNorm(k, knobs);
+  if (k.hasFunc("product")) {
+    Func copy = k.func("product");
+    copy.parallel(arg(copy, 1)).vectorize(arg(copy, 0), 8, guard);
+  }
+}
+
+//===--- element-wise, Adam, losses ---------------------------------------===//
+
+void scheduleElementwise(Kernel &k, ScheduleKnobs &knobs) {
+  Func y = k.outputs()[0];
+  int vector = knobs.integer("vector_width", 16, 1, 64, "elements per vector", true);
+  if (knobs.flag("parallel_rows", true, "batch items in parallel"))
+    y.parallel(arg(y, 1));
+  y.vectorize(arg(y, 0), vector, guard);
+}
+
+void scheduleAdam(Kernel &k, ScheduleKnobs &knobs) {
+  int chunk = knobs.integer("chunk", 4096, 64, 1 << 20,
+                            "elements per parallel task", true);
+  int vector = knobs.integer("vector_width", 16, 1, 64, "elements per vector", true);
+  for (Func f : k.outputs()) {
+    Var i = arg(f, 0), outer("outer"), inner("inner");
+    f.split(i, outer, inner, chunk, guard).parallel(outer).vectorize(inner, vector, guard);
+  }
+}
+
+void scheduleLoss(Kernel &k, ScheduleKnobs &) {
+  for (const char *name : {"row_max", "log_sum"})
+    if (k.hasFunc(name))
+      k.func(name).compute_root();
+}
+
+//===--- convolution and pooling ------------------------------------------===//
+
+/// Rows of a 4-D output in parallel over (channel, batch), vectorised along
+/// x; an update over the taps `r` (convolutions) runs them innermost after
+/// x, then the output row.
+void scheduleImage(Func f, ScheduleKnobs &knobs, const RDom *taps = nullptr) {
+  int vector = knobs.integer("vector_width", 8, 1, 64, "output x positions per vector", true);
+  bool parallel = knobs.flag("parallel_channels_batch", true,
+                             "(channel, batch) rows of the output in parallel");
+  Var x = arg(f, 0), y = arg(f, 1), c = arg(f, 2), n = arg(f, 3), cn("cn");
+  f.fuse(c, n, cn);
+  if (parallel)
+    f.parallel(cn);
+  f.vectorize(x, vector, guard);
+  if (!taps)
+    return;
+  Stage update = f.update();
+  update.reorder(x, taps->x, taps->y, taps->z, y, c, n).fuse(c, n, cn);
+  if (parallel)
+    update.parallel(cn);
+  update.vectorize(x, vector, guard);
+}
+
+void scheduleConv(Kernel &k, ScheduleKnobs &knobs) {
+  if (k.hasFunc("weights"))
+    k.func("weights").compute_root();
+  RDom taps = k.rdom("r");
+  scheduleImage(k.outputs()[0], knobs, &taps);
+}
+
+void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
+  Func dw = k.func("dw"), sum = k.func("dw_sum");
+  Var o = arg(dw, 3);
+  sum.compute_at(dw, o);
+  if (knobs.flag("parallel_filters", true, "output filters in parallel"))
+    dw.parallel(o);
+}
+
+void schedulePoolGrad(Kernel &k, ScheduleKnobs &knobs) {
+  if (k.hasFunc("winner"))
+    k.func("winner").compute_root();
+  scheduleImage(k.func("dx"), knobs);
+}
+
+} // namespace
+
+void scheduleForHost(Kernel &k, ScheduleKnobs &knobs) {
+  switch (k.request().kind) {
+  case Kind::PackSigns: return schedulePackSigns(k, knobs);
+  case Kind::XnorDense: return scheduleXnorProduct(k, knobs, k.func("output"));
+  case Kind::XnorDenseBatchNormSignTrain:
+  case Kind::XnorDenseBatchNormSign: return scheduleXnorDenseBatchNormSign(k, knobs);
+  case Kind::DenseForward:
+  case Kind::DenseGradInput:
+  case Kind::DenseGradWeight: return scheduleDense(k, knobs);
+  case Kind::BatchNormTrain: case Kind::BatchNormSignTrain:
+  case Kind::BatchNormGrad: case Kind::BatchNormSteGrad:
+  case Kind::BatchNormEval: case Kind::BatchNormSign: return scheduleBatchNorm(k, knobs);
+  case Kind::BiasGrad: return scheduleChannelSums(k, knobs);
+  case Kind::Adam: return scheduleAdam(k, knobs);
+  case Kind::Sign: case Kind::HTanh: case Kind::Relu:
+  case Kind::SteGrad: case Kind::ReluGrad: case Kind::Add:
+    return scheduleElementwise(k, knobs);
+  case Kind::CrossEntropy: case Kind::SquaredHinge: return scheduleLoss(k, knobs);
+  case Kind::Conv2D: case Kind::Conv2DGradInput: return scheduleConv(k, knobs);
+  case Kind::Conv2DGradWeight: return scheduleConvGradWeight(k, knobs);
+  case Kind::MaxPool: case Kind::AvgPool: return scheduleImage(k.func("output"), knobs);
+  case Kind::MaxPoolGrad: case Kind::AvgPoolGrad: return schedulePoolGrad(k, knobs);
+  }
+}
+
+} // namespace bnnc::schedules

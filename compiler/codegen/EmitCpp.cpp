@@ -26,8 +26,8 @@ std::string locationText(Location loc) {
     return llvm::formatv("{0}:{1}:{2}", file.getFilename(), file.getLine(),
                          file.getColumn())
         .str();
-  if (auto call = loc.dyn_cast<CallSiteLoc>())
-    return locationText(call.getCallee());
+  if (auto call = loc.dyn_cast<CallSiteLoc>()) // inside a block
+    return locationText(call.getCallee()) + " via " + locationText(call.getCaller());
   if (auto named = loc.dyn_cast<NameLoc>())
     return locationText(named.getChildLoc());
   if (auto fused = loc.dyn_cast<FusedLoc>())
@@ -456,7 +456,28 @@ private:
   std::string use(Value value) { return names.lookup(value); }
   std::string optional(Value value) { return value ? use(value) : "nullptr"; }
 
+  /// Windows the kernels cannot compute: the plan and the kernels take one
+  /// stride and one padding for both axes (and the C++ pooling kernels a
+  /// square window). Such IR (written or edited by hand) is an error at
+  /// the op, never a binary that silently uses the first value.
+  LogicalResult checkWindow(Operation *op) {
+    for (const char *name : {"stride", "pad", "kernel"}) {
+      auto values = op->getAttrOfType<DenseI64ArrayAttr>(name);
+      if (!values || values.size() != 2 || values[0] == values[1])
+        continue;
+      if (llvm::StringRef(name) == "kernel" && halideKernels)
+        continue;
+      return op->emitOpError() << "has " << name << " [" << values[0] << ", " << values[1]
+                               << "]: the back end supports only the same " << name
+                               << " on both axes"
+                               << (llvm::StringRef(name) == "kernel" ? " with --kernels=cpp" : "");
+    }
+    return success();
+  }
+
   LogicalResult emitOp(Operation *op) {
+    if (failed(checkWindow(op)))
+      return failure();
     return TypeSwitch<Operation *, LogicalResult>(op)
         .Case([&](ParamOp param) {
           names[param.getValue()] =

@@ -58,10 +58,10 @@ void setEstimates(Kernel &kernel, int batch) {
     const KernelArg &arg = signature[index];
     if (arg.role == ArgRole::Scalar) {
       // Adam's learning rate and step: any value will do for a schedule.
-      if (arg.type == ArgType::F32)
-        kernel.scalarParam(arg.name).set_estimate(1e-3f);
-      else
-        kernel.scalarParam(arg.name).set_estimate(int32_t(1));
+      // (Param<void>::set_estimate rejects every value in Halide 14, so the
+      // estimate goes on the underlying parameter, a shared handle.)
+      Internal::Parameter parameter = kernel.scalarParam(arg.name).parameter();
+      parameter.set_estimate(arg.type == ArgType::F32 ? Expr(1.0f / 1024) : Expr(int32_t(1)));
       continue;
     }
     std::vector<int> extents = estimatedExtents(request, index, batch);

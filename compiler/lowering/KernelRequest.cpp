@@ -1,5 +1,7 @@
 #include "lowering/KernelRequest.h"
 
+#include <algorithm>
+
 const char *bnnc::familyName(KernelRequest::Kind kind) {
   switch (kind) {
 #define KERNEL_FAMILY(kind, stem)                                              \
@@ -14,8 +16,10 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
                                 KernelRequest request) {
   for (KernelRequest &existing : requests)
     if (existing.sameKernel(request)) {
-      existing.callers.insert(existing.callers.end(), request.callers.begin(),
-                              request.callers.end());
+      for (const std::string &caller : request.callers)
+        if (std::find(existing.callers.begin(), existing.callers.end(), caller) ==
+            existing.callers.end())
+          existing.callers.push_back(caller);
       return existing.symbol;
     }
   bool flagged = request.binary;

@@ -109,6 +109,8 @@ elif command == "close":
     for row_a, row_b in zip(rows_a, rows_b):
         if row_a["epoch"] != row_b["epoch"]:
             fail(f"epoch {row_a['epoch']} against epoch {row_b['epoch']}")
+        if args.key not in row_a or args.key not in row_b:
+            fail(f"epoch {row_a['epoch']} lacks {args.key}")
         a, b = row_a[args.key], row_b[args.key]
         allowed = args.atol + args.rtol * max(abs(a), abs(b))
         if not abs(a - b) <= allowed:

@@ -9,12 +9,22 @@ namespace bnnrt::kernels {
 
 namespace {
 
+/// q(w) of [rows, cols] weights (reference::quantizeWeights: rows are units).
+std::vector<float> quantized(const float *w, int64_t rows, int64_t cols,
+                             WeightQuantization quantization) {
+  std::vector<float> q(size_t(rows * cols));
+  reference::quantizeWeights(w, q.data(), rows, cols, quantization);
+  return q;
+}
+
 std::vector<float> quantizedTranspose(const float *w, int64_t rows,
-                                      int64_t cols, bool binary) {
-  std::vector<float> t(size_t(rows * cols));
+                                      int64_t cols,
+                                      WeightQuantization quantization) {
+  std::vector<float> q = quantized(w, rows, cols, quantization);
+  std::vector<float> t(q.size());
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c)
-      t[c * rows + r] = binary ? reference::sign(w[r * cols + c]) : w[r * cols + c];
+      t[c * rows + r] = q[r * cols + c];
   return t;
 }
 
@@ -88,8 +98,8 @@ void gemm(const float *a, const float *b, float *c, int64_t m, int64_t n,
 }
 
 void dense(const float *x, const float *w, const float *bias, float *y,
-           int64_t n, int64_t k, int64_t u, bool binary) {
-  std::vector<float> wt = quantizedTranspose(w, u, k, binary);
+           int64_t n, int64_t k, int64_t u, WeightQuantization quantization) {
+  std::vector<float> wt = quantizedTranspose(w, u, k, quantization);
   gemm(x, wt.data(), y, n, u, k);
   if (bias)
     for (int64_t r = 0; r < n; ++r)
@@ -98,28 +108,36 @@ void dense(const float *x, const float *w, const float *bias, float *y,
 }
 
 void denseGradInput(const float *w, const float *dy, float *dx, int64_t n,
-                    int64_t k, int64_t u, bool binary) {
-  if (!binary) {
+                    int64_t k, int64_t u, WeightQuantization quantization) {
+  if (quantization == WeightQuantization::Real) {
     gemm(dy, w, dx, n, k, u);
     return;
   }
-  std::vector<float> q(w, w + u * k);
-  for (float &v : q)
-    v = reference::sign(v);
+  std::vector<float> q = quantized(w, u, k, quantization);
   gemm(dy, q.data(), dx, n, k, u);
 }
 
 void denseGradWeight(const float *x, const float *w, const float *dy,
-                     float *dw, int64_t n, int64_t k, int64_t u, bool binary) {
+                     float *dw, int64_t n, int64_t k, int64_t u,
+                     WeightQuantization quantization) {
   std::vector<float> dyT(size_t(u * n));
   for (int64_t r = 0; r < n; ++r)
     for (int64_t j = 0; j < u; ++j)
       dyT[j * n + r] = dy[r * u + j];
   gemm(dyT.data(), x, dw, u, k, n);
-  if (binary)
+  switch (quantization) {
+  case WeightQuantization::Real:
+    break;
+  case WeightQuantization::Binary:
     for (int64_t i = 0; i < u * k; ++i)
       if (w[i] > 1.0f || w[i] < -1.0f)
         dw[i] = 0.0f; // the STE window of the weight quantiser
+    break;
+  case WeightQuantization::BinaryScaled:
+    // O(u·k) next to the GEMM's O(n·u·k): the reference's loops will do.
+    reference::quantizeWeightsBackward(w, dw, u, k, quantization);
+    break;
+  }
 }
 
 void biasGrad(const float *dy, float *db, int64_t n, int64_t channels,
@@ -136,22 +154,24 @@ void biasGrad(const float *dy, float *db, int64_t n, int64_t channels,
 // Convolutions use the reference loops for now: correct, and fast enough
 // for small models; the Halide conv kernels replace them.
 void conv2d(const float *x, const float *w, const float *bias, float *y,
-            const ConvShape &shape, bool binary) {
-  reference::conv2dForward(x, w, bias, y, shape, binary);
+            const ConvShape &shape, WeightQuantization quantization) {
+  reference::conv2dForward(x, w, bias, y, shape, quantization);
 }
 
 void conv2dGradInput(const float *w, const float *dy, float *dx,
-                     const ConvShape &shape, bool binary) {
+                     const ConvShape &shape, WeightQuantization quantization) {
   std::vector<float> dw(size_t(shape.o * shape.c * shape.kh * shape.kw));
   std::vector<float> x(size_t(shape.n * shape.c * shape.h * shape.w), 0.0f);
   reference::conv2dBackward(x.data(), w, dy, dx, dw.data(), nullptr, shape,
-                            binary);
+                            quantization);
 }
 
 void conv2dGradWeight(const float *x, const float *w, const float *dy,
-                      float *dw, const ConvShape &shape, bool binary) {
+                      float *dw, const ConvShape &shape,
+                      WeightQuantization quantization) {
   std::vector<float> dx(size_t(shape.n * shape.c * shape.h * shape.w));
-  reference::conv2dBackward(x, w, dy, dx.data(), dw, nullptr, shape, binary);
+  reference::conv2dBackward(x, w, dy, dx.data(), dw, nullptr, shape,
+                            quantization);
 }
 
 void adamStep(float *param, const float *grad, float *m, float *v,

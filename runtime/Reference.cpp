@@ -7,33 +7,91 @@
 
 namespace bnnrt::reference {
 
-static float quantize(float w, bool binary) { return binary ? sign(w) : w; }
-/// Gradient factor of the weight quantiser: STE for binary weights.
-static float quantizeGrad(float w, bool binary) {
-  return binary ? (std::fabs(w) <= 1.0f ? 1.0f : 0.0f) : 1.0f;
+//===--- weight quantisation ----------------------------------------------===//
+
+namespace {
+/// The straight-through estimator of sign: the gradient passes where |w| <= 1.
+float steWindow(float w) { return std::fabs(w) <= 1.0f ? 1.0f : 0.0f; }
+
+/// α of one unit: the mean |w| of its weights.
+double meanAbs(const float *w, int64_t size) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < size; ++i)
+    sum += std::fabs(w[i]);
+  return sum / double(size);
+}
+
+std::vector<float> quantized(const float *w, int64_t units, int64_t fanIn,
+                             WeightQuantization quantization) {
+  std::vector<float> q(size_t(units * fanIn));
+  quantizeWeights(w, q.data(), units, fanIn, quantization);
+  return q;
+}
+} // namespace
+
+void quantizeWeights(const float *w, float *q, int64_t units, int64_t fanIn,
+                     WeightQuantization quantization) {
+  for (int64_t unit = 0; unit < units; ++unit) {
+    const float *row = w + unit * fanIn;
+    float scale = quantization == WeightQuantization::BinaryScaled
+                      ? float(meanAbs(row, fanIn))
+                      : 1.0f;
+    for (int64_t i = 0; i < fanIn; ++i)
+      q[unit * fanIn + i] = quantization == WeightQuantization::Real
+                                ? row[i]
+                                : scale * sign(row[i]);
+  }
+}
+
+void quantizeWeightsBackward(const float *w, float *g, int64_t units,
+                             int64_t fanIn, WeightQuantization quantization) {
+  if (quantization == WeightQuantization::Real)
+    return;
+  bool scaled = quantization == WeightQuantization::BinaryScaled;
+  for (int64_t unit = 0; unit < units; ++unit) {
+    const float *row = w + unit * fanIn;
+    float *grad = g + unit * fanIn;
+    if (!scaled) {
+      for (int64_t i = 0; i < fanIn; ++i)
+        grad[i] *= steWindow(row[i]);
+      continue;
+    }
+    // Every weight of the unit moves α = mean |w|: d α / d w[i] = s[i] / n.
+    double throughScale = 0.0;
+    for (int64_t i = 0; i < fanIn; ++i)
+      throughScale += double(grad[i]) * sign(row[i]);
+    throughScale /= double(fanIn);
+    double alpha = meanAbs(row, fanIn);
+    for (int64_t i = 0; i < fanIn; ++i)
+      grad[i] = float(sign(row[i]) * throughScale +
+                      alpha * steWindow(row[i]) * grad[i]);
+  }
 }
 
 //===--- dense ------------------------------------------------------------===//
 
 void denseForward(const float *x, const float *w, const float *bias, float *y,
-                  int64_t n, int64_t k, int64_t u, bool binary) {
+                  int64_t n, int64_t k, int64_t u,
+                  WeightQuantization quantization) {
+  std::vector<float> q = quantized(w, u, k, quantization);
   for (int64_t row = 0; row < n; ++row)
     for (int64_t unit = 0; unit < u; ++unit) {
       double sum = bias ? bias[unit] : 0.0;
       for (int64_t i = 0; i < k; ++i)
-        sum += double(x[row * k + i]) * quantize(w[unit * k + i], binary);
+        sum += double(x[row * k + i]) * q[size_t(unit * k + i)];
       y[row * u + unit] = float(sum);
     }
 }
 
 void denseBackward(const float *x, const float *w, const float *dy, float *dx,
                    float *dw, float *dbias, int64_t n, int64_t k, int64_t u,
-                   bool binary) {
+                   WeightQuantization quantization) {
+  std::vector<float> q = quantized(w, u, k, quantization);
   for (int64_t row = 0; row < n; ++row)
     for (int64_t i = 0; i < k; ++i) {
       double sum = 0.0;
       for (int64_t unit = 0; unit < u; ++unit)
-        sum += double(dy[row * u + unit]) * quantize(w[unit * k + i], binary);
+        sum += double(dy[row * u + unit]) * q[size_t(unit * k + i)];
       dx[row * k + i] = float(sum);
     }
   for (int64_t unit = 0; unit < u; ++unit)
@@ -41,8 +99,9 @@ void denseBackward(const float *x, const float *w, const float *dy, float *dx,
       double sum = 0.0;
       for (int64_t row = 0; row < n; ++row)
         sum += double(dy[row * u + unit]) * x[row * k + i];
-      dw[unit * k + i] = float(sum) * quantizeGrad(w[unit * k + i], binary);
+      dw[unit * k + i] = float(sum);
     }
+  quantizeWeightsBackward(w, dw, u, k, quantization);
   if (dbias)
     for (int64_t unit = 0; unit < u; ++unit) {
       double sum = 0.0;
@@ -80,28 +139,33 @@ void forEachTap(const ConvShape &s, Visit visit) {
 } // namespace
 
 void conv2dForward(const float *x, const float *w, const float *bias, float *y,
-                   const ConvShape &s, bool binary) {
+                   const ConvShape &s, WeightQuantization quantization) {
+  std::vector<float> q = quantized(w, s.o, s.c * s.kh * s.kw, quantization);
   int64_t plane = s.outH() * s.outW();
   std::vector<double> sums(size_t(s.n * s.o * plane), 0.0);
   forEachTap(s, [&](int64_t out, int64_t in, int64_t tap) {
-    sums[out] += double(x[in]) * quantize(w[tap], binary);
+    sums[out] += double(x[in]) * q[size_t(tap)];
   });
   for (int64_t i = 0; i < int64_t(sums.size()); ++i)
     y[i] = float(sums[i] + (bias ? bias[(i / plane) % s.o] : 0.0f));
 }
 
 void conv2dBackward(const float *x, const float *w, const float *dy, float *dx,
-                    float *dw, float *dbias, const ConvShape &s, bool binary) {
+                    float *dw, float *dbias, const ConvShape &s,
+                    WeightQuantization quantization) {
+  int64_t fanIn = s.c * s.kh * s.kw;
+  std::vector<float> q = quantized(w, s.o, fanIn, quantization);
   std::vector<double> dxSum(size_t(s.n * s.c * s.h * s.w), 0.0);
-  std::vector<double> dwSum(size_t(s.o * s.c * s.kh * s.kw), 0.0);
+  std::vector<double> dwSum(size_t(s.o * fanIn), 0.0);
   forEachTap(s, [&](int64_t out, int64_t in, int64_t tap) {
-    dxSum[in] += double(dy[out]) * quantize(w[tap], binary);
+    dxSum[in] += double(dy[out]) * q[size_t(tap)];
     dwSum[tap] += double(dy[out]) * x[in];
   });
   for (size_t i = 0; i < dxSum.size(); ++i)
     dx[i] = float(dxSum[i]);
   for (size_t i = 0; i < dwSum.size(); ++i)
-    dw[i] = float(dwSum[i]) * quantizeGrad(w[i], binary);
+    dw[i] = float(dwSum[i]);
+  quantizeWeightsBackward(w, dw, s.o, fanIn, quantization);
   if (dbias) {
     int64_t plane = s.outH() * s.outW();
     for (int64_t o = 0; o < s.o; ++o) {

@@ -217,7 +217,10 @@ ModelGen::choiceArg(const LayerArgs &args, llvm::StringRef name,
       return choice;
   InFlightDiagnostic diag = error(expr.getLoc());
   diag << "'" << name << "' must be one of ";
-  llvm::interleave(choices, diag, " or ");
+  llvm::interleaveComma(choices.drop_back(), diag);
+  if (choices.size() > 1)
+    diag << " or ";
+  diag << choices.back();
   if (word)
     diag << ", got '" << word->getName() << "'"
          << didYouMean(word->getName(), choices);
@@ -410,6 +413,18 @@ static std::optional<bool> hasBias(const LayerArgs &args, bool fallback) {
 // Layers with parameters
 //===----------------------------------------------------------------------===//
 
+/// The `weights = ...` choices: every #bnn.quant value, from the enum itself
+/// so that a new quantisation is accepted (and suggested) without a list.
+static llvm::ArrayRef<llvm::StringRef> quantizationNames() {
+  static const std::vector<llvm::StringRef> names = [] {
+    std::vector<llvm::StringRef> all;
+    for (uint32_t value = 0; value <= bnn::getMaxEnumValForQuantization(); ++value)
+      all.push_back(bnn::stringifyQuantization(bnn::Quantization(value)));
+    return all;
+  }();
+  return names;
+}
+
 std::optional<std::pair<Value, Value>>
 ModelGen::weightAndBias(const LayerArgs &args, llvm::StringRef layer,
                         llvm::ArrayRef<int64_t> weightShape, bool realWeights,
@@ -434,7 +449,7 @@ EvalValue ModelGen::buildDense(const LayerArgs &args, Scope &scope) {
   Value input = tensorArg(args, "input", scope);
   std::optional<int64_t> units = intArg(args, "units", std::nullopt, 1, scope);
   std::optional<llvm::StringRef> weights =
-      choiceArg(args, "weights", {"real", "binary"}, "real");
+      choiceArg(args, "weights", quantizationNames(), "real");
   std::optional<std::string> name = layerName(args, "dense");
   if (!input || !units || !weights || !name)
     return EvalValue::invalid();
@@ -462,7 +477,7 @@ EvalValue ModelGen::buildConv2D(const LayerArgs &args, Scope &scope) {
   std::optional<int64_t> stride = intArg(args, "stride", 1, 1, scope);
   std::optional<int64_t> pad = intArg(args, "pad", 0, 0, scope);
   std::optional<llvm::StringRef> weights =
-      choiceArg(args, "weights", {"real", "binary"}, "real");
+      choiceArg(args, "weights", quantizationNames(), "real");
   std::optional<std::string> name = layerName(args, "conv2d");
   if (!input || !filters || !kernel || !stride || !pad || !weights || !name)
     return EvalValue::invalid();

@@ -25,7 +25,8 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
   bool flagged = request.binary;
   const char *flag = request.kind == KernelRequest::Kind::Adam ? "_clip" : "_binary";
   request.symbol = "bnnk_" + std::string(familyName(request.kind)) +
-                   (flagged ? flag : "") + (request.bias ? "_bias" : "");
+                   (flagged ? flag : "") + (request.scaled ? "_scaled" : "") +
+                   (request.bias ? "_bias" : "");
   if (request.length || request.units)
     request.symbol += "_" + std::to_string(request.length) +
                       (request.units ? "x" + std::to_string(request.units) : "");

@@ -43,6 +43,10 @@ struct KernelRequest {
   double epsilon = 0.0, momentum = 0.0; // the batchnorm kernels
   Geometry conv;                        // convolution and pooling kernels
   bool bias = false; // dense and conv2d forward: a bias input follows the weight
+  /// Dense and conv kernels with `binary`: the signs are scaled by α = mean
+  /// |w| per output unit (binary_scaled). After the fields that braced
+  /// initialisers set by position, so that those keep their meaning.
+  bool scaled = false;
 
   /// Not part of the kernel's identity: the extents of each signature
   /// argument at its first call (-1 for the batch), which the
@@ -54,7 +58,7 @@ struct KernelRequest {
     return kind == other.kind && length == other.length &&
            units == other.units && binary == other.binary &&
            epsilon == other.epsilon && momentum == other.momentum &&
-           conv == other.conv && bias == other.bias;
+           conv == other.conv && bias == other.bias && scaled == other.scaled;
   }
 };
 

@@ -50,6 +50,19 @@ Tensor Tensor::scalarI64(int64_t value) {
 
 namespace {
 
+/// The reference's weight quantiser for a `#bnn.quant` value.
+ref::WeightQuantization quantizationOf(Quantization quantization) {
+  switch (quantization) {
+  case Quantization::real:
+    return ref::WeightQuantization::Real;
+  case Quantization::binary:
+    return ref::WeightQuantization::Binary;
+  case Quantization::binary_scaled:
+    return ref::WeightQuantization::BinaryScaled;
+  }
+  llvm_unreachable("unknown Quantization");
+}
+
 /// The Tensor type that holds values of the IR type `type`, if any.
 std::optional<Tensor::Type> tensorTypeOf(Type type) {
   Type element = type;
@@ -258,7 +271,7 @@ private:
     std::vector<float> xs = unpack(words(input), x[0], x[1], length);
     std::vector<float> ws = unpack(words(weight), w[0], w[1], length);
     ref::denseForward(xs.data(), ws.data(), nullptr, y, x[0], length, w[0],
-                      /*binary=*/false);
+                      ref::WeightQuantization::Real);
     return success();
   }
 
@@ -269,7 +282,6 @@ private:
 };
 
 LogicalResult Interpreter::execute(Operation *op) {
-  auto binary = [](Quantization q) { return q == Quantization::binary; };
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       //===--- model state ------------------------------------------------===//
       .Case([&](ParamOp param) -> LogicalResult {
@@ -293,7 +305,7 @@ LogicalResult Interpreter::execute(Operation *op) {
         ref::denseForward(f32(dense.getInput()), f32(dense.getWeight()),
                           dense.getBias() ? f32(dense.getBias()) : nullptr, y,
                           shapeOf(dense.getInput())[0], w[1], w[0],
-                          binary(dense.getWeights()));
+                          quantizationOf(dense.getWeights()));
         return success();
       })
       .Case([&](Conv2DOp conv) -> LogicalResult {
@@ -304,7 +316,7 @@ LogicalResult Interpreter::execute(Operation *op) {
         float *y = define(conv.getResult());
         ref::conv2dForward(f32(conv.getInput()), f32(conv.getWeight()),
                            conv.getBias() ? f32(conv.getBias()) : nullptr, y, s,
-                           binary(conv.getWeights()));
+                           quantizationOf(conv.getWeights()));
         return success();
       })
       .Case([&](BatchNormOp norm) {
@@ -384,7 +396,7 @@ LogicalResult Interpreter::execute(Operation *op) {
         float *dx = define(grad.getResult());
         ref::denseBackward(x.data(), f32(grad.getWeight()),
                            f32(grad.getOutputGrad()), dx, dw.data(), nullptr, n,
-                           w[1], w[0], binary(grad.getWeights()));
+                           w[1], w[0], quantizationOf(grad.getWeights()));
         return success();
       })
       .Case([&](DenseGradWeightOp grad) {
@@ -394,7 +406,7 @@ LogicalResult Interpreter::execute(Operation *op) {
         float *dw = define(grad.getResult());
         ref::denseBackward(f32(grad.getInput()), f32(grad.getWeight()),
                            f32(grad.getOutputGrad()), dx.data(), dw, nullptr, n,
-                           w[1], w[0], binary(grad.getWeights()));
+                           w[1], w[0], quantizationOf(grad.getWeights()));
         return success();
       })
       .Case([&](Conv2DGradInputOp grad) -> LogicalResult {
@@ -411,7 +423,7 @@ LogicalResult Interpreter::execute(Operation *op) {
         float *dx = define(grad.getResult());
         ref::conv2dBackward(x.data(), f32(grad.getWeight()),
                             f32(grad.getOutputGrad()), dx, dw.data(), nullptr, s,
-                            binary(grad.getWeights()));
+                            quantizationOf(grad.getWeights()));
         return success();
       })
       .Case([&](Conv2DGradWeightOp grad) -> LogicalResult {
@@ -423,7 +435,7 @@ LogicalResult Interpreter::execute(Operation *op) {
         float *dw = define(grad.getResult());
         ref::conv2dBackward(f32(grad.getInput()), f32(grad.getWeight()),
                             f32(grad.getOutputGrad()), dx.data(), dw, nullptr, s,
-                            binary(grad.getWeights()));
+                            quantizationOf(grad.getWeights()));
         return success();
       })
       .Case([&](BiasGradOp grad) {
@@ -435,7 +447,8 @@ LogicalResult Interpreter::execute(Operation *op) {
         std::vector<float> w(size_t(c.c), 0.0f), dw(w.size());
         float *db = define(grad.getResult());
         ref::conv2dBackward(x.data(), w.data(), f32(grad.getOutputGrad()),
-                            dx.data(), dw.data(), db, s, /*binary=*/false);
+                            dx.data(), dw.data(), db, s,
+                            ref::WeightQuantization::Real);
         return success();
       })
       .Case([&](BatchNormGradOp grad) {

@@ -19,25 +19,30 @@ namespace bnnrt::kernels {
 void gemm(const float *a, const float *b, float *c, int64_t m, int64_t n,
           int64_t k);
 
+using reference::WeightQuantization;
+
 /// y = x · q(w)ᵀ + bias, as a float GEMM. (Binary weights on ±1 inputs go
 /// through packSigns + xnorDense instead: bnn-bitpack decides.)
 void dense(const float *x, const float *w, const float *bias, float *y,
-           int64_t n, int64_t k, int64_t u, bool binary);
+           int64_t n, int64_t k, int64_t u, WeightQuantization quantization);
 void denseGradInput(const float *w, const float *dy, float *dx, int64_t n,
-                    int64_t k, int64_t u, bool binary);
+                    int64_t k, int64_t u, WeightQuantization quantization);
+/// dL/dw from dL/dq(w) = dyᵀ · x (reference::quantizeWeightsBackward).
 void denseGradWeight(const float *x, const float *w, const float *dy,
-                     float *dw, int64_t n, int64_t k, int64_t u, bool binary);
+                     float *dw, int64_t n, int64_t k, int64_t u,
+                     WeightQuantization quantization);
 /// Sum of dy over batch and space, per channel.
 void biasGrad(const float *dy, float *db, int64_t n, int64_t channels,
               int64_t spatial);
 
 using reference::ConvShape;
 void conv2d(const float *x, const float *w, const float *bias, float *y,
-            const ConvShape &shape, bool binary);
+            const ConvShape &shape, WeightQuantization quantization);
 void conv2dGradInput(const float *w, const float *dy, float *dx,
-                     const ConvShape &shape, bool binary);
+                     const ConvShape &shape, WeightQuantization quantization);
 void conv2dGradWeight(const float *x, const float *w, const float *dy,
-                      float *dw, const ConvShape &shape, bool binary);
+                      float *dw, const ConvShape &shape,
+                      WeightQuantization quantization);
 
 //===--- fused and packed kernels (from bnn-fuse and bnn-bitpack) ---------===//
 

@@ -8,7 +8,9 @@
 // Binary semantics (BinaryNet): sign(x) = +1 for x >= 0, else -1. The
 // straight-through estimator passes a gradient through sign where |x| <= 1.
 // A binary layer computes with sign(w); the gradient reaches the latent real
-// weight w as grad(sign(w)) · 1{|w| <= 1}.
+// weight w as grad(sign(w)) · 1{|w| <= 1}. A binary_scaled layer (XNOR-Net)
+// computes with α ⊙ sign(w), α = mean |w| per output unit; its gradient is
+// exact through α and the STE through sign.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BNNRT_REFERENCE_H
@@ -20,17 +22,38 @@ namespace bnnrt::reference {
 
 inline float sign(float x) { return x >= 0.0f ? 1.0f : -1.0f; }
 
+//===--- weight quantisation ----------------------------------------------===//
+
+/// How a dense or conv2d layer's weights enter its products (#bnn.quant).
+enum class WeightQuantization {
+  Real,        // q(w) = w
+  Binary,      // q(w) = sign(w)
+  BinaryScaled // q(w)[u, j] = α[u] · sign(w[u, j]), α[u] = mean_j |w[u, j]|
+};
+
+/// q = Ŵ of `units` rows (output units or channels) of `fanIn` weights each.
+void quantizeWeights(const float *w, float *q, int64_t units, int64_t fanIn,
+                     WeightQuantization quantization);
+
+/// Turns g = dL/dŴ into dL/dw, in place. Binary: g · 1{|w| <= 1} (the
+/// STE). BinaryScaled, with s = sign(w) and n = fanIn:
+///   dL/dw[u, j] = (1/n) · s[u, j] · Σ_k g[u, k] · s[u, k]   (through α)
+///               + α[u] · 1{|w[u, j]| <= 1} · g[u, j]         (through sign)
+void quantizeWeightsBackward(const float *w, float *g, int64_t units,
+                             int64_t fanIn, WeightQuantization quantization);
+
 //===--- dense ------------------------------------------------------------===//
 
-/// y[n, u] = Σ_k x[n, k] · q(w[u, k]) + b[u]; q = sign when `binary`.
-/// `bias` may be null.
+/// y[n, u] = Σ_k x[n, k] · q(w)[u, k] + b[u]. `bias` may be null.
 void denseForward(const float *x, const float *w, const float *bias, float *y,
-                  int64_t n, int64_t k, int64_t u, bool binary);
+                  int64_t n, int64_t k, int64_t u,
+                  WeightQuantization quantization);
 
-/// dx = dy · q(w); dw = (dyᵀ · x) ⊙ STE(w); db = Σ_n dy. `dbias` may be null.
+/// dx = dy · q(w); dw = quantizeWeightsBackward(dyᵀ · x); db = Σ_n dy.
+/// `dbias` may be null.
 void denseBackward(const float *x, const float *w, const float *dy, float *dx,
                    float *dw, float *dbias, int64_t n, int64_t k, int64_t u,
-                   bool binary);
+                   WeightQuantization quantization);
 
 //===--- conv2d -----------------------------------------------------------===//
 
@@ -42,11 +65,12 @@ struct ConvShape {
   int64_t outW() const { return (w + 2 * pad - kw) / stride + 1; }
 };
 
+/// Quantised as dense weights of `o` units with c · kh · kw weights each.
 void conv2dForward(const float *x, const float *w, const float *bias, float *y,
-                   const ConvShape &shape, bool binary);
+                   const ConvShape &shape, WeightQuantization quantization);
 void conv2dBackward(const float *x, const float *w, const float *dy, float *dx,
                     float *dw, float *dbias, const ConvShape &shape,
-                    bool binary);
+                    WeightQuantization quantization);
 
 //===--- batchnorm --------------------------------------------------------===//
 

@@ -13,6 +13,8 @@
 
 namespace {
 
+using Q = bnnrt::reference::WeightQuantization;
+
 std::vector<float> randomVector(size_t size, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
@@ -92,7 +94,7 @@ TEST_P(HalideKernels, XnorDenseMatchesFloatReferenceExactly) {
   std::vector<float> signs(x.size()), expected(size_t(rows) * units);
   bnnrt::reference::signForward(x.data(), signs.data(), int64_t(x.size()));
   bnnrt::reference::denseForward(signs.data(), w.data(), nullptr, expected.data(),
-                                 rows, length, units, /*binary=*/true);
+                                 rows, length, units, Q::Binary);
   for (int r = 0; r < rows; ++r)
     for (int u = 0; u < units; ++u)
       EXPECT_EQ(out(u, r), expected[size_t(r) * units + u]) << r << ", " << u;
@@ -102,12 +104,22 @@ TEST_P(HalideKernels, XnorDenseMatchesFloatReferenceExactly) {
 INSTANTIATE_TEST_SUITE_P(Lengths, HalideKernels,
                          ::testing::Values(1, 63, 64, 65, 200, 1024));
 
+/// A dense or conv kernel request with weights quantised as `quantization`.
+bnnc::KernelRequest quantizedRequest(bnnc::KernelRequest::Kind kind, int length,
+                                     int units, Q quantization) {
+  bnnc::KernelRequest request{kind, length, units, "", quantization != Q::Real};
+  request.scaled = quantization == Q::BinaryScaled;
+  return request;
+}
+
+const Q allQuantizations[] = {Q::Real, Q::Binary, Q::BinaryScaled};
+
 /// The three float products of a dense layer against the reference.
 class HalideDenseKernels
-    : public ::testing::TestWithParam<std::tuple<bool, int, int, int>> {};
+    : public ::testing::TestWithParam<std::tuple<Q, int, int, int>> {};
 
 TEST_P(HalideDenseKernels, MatchReference) {
-  auto [binary, length, units, rows] = GetParam();
+  auto [quantization, length, units, rows] = GetParam();
   std::vector<float> x = randomVector(size_t(rows) * length, 1);
   std::vector<float> w = randomVector(size_t(units) * length, 2);
   for (size_t i = 0; i < w.size(); i += 7)
@@ -116,8 +128,7 @@ TEST_P(HalideDenseKernels, MatchReference) {
   using Kind = bnnc::KernelRequest::Kind;
   auto run = [&](Kind kind, std::vector<Halide::Buffer<float>> inputs,
                  std::vector<int> extents) {
-    bnnc::KernelRequest request{kind, length, units, "", binary};
-    bnnc::Kernel kernel = bnnc::buildKernel(request);
+    bnnc::Kernel kernel = bnnc::buildKernel(quantizedRequest(kind, length, units, quantization));
     for (size_t i = 0; i < inputs.size(); ++i)
       kernel.inputs()[i].set(inputs[i]);
     Halide::Buffer<float> out =
@@ -132,7 +143,8 @@ TEST_P(HalideDenseKernels, MatchReference) {
       dyb(dy.data(), units, rows);
   std::vector<float> y = run(Kind::DenseForward, {xb, wb}, {units, rows});
   std::vector<float> bias = randomVector(size_t(units), 4);
-  bnnc::KernelRequest biasedRequest{Kind::DenseForward, length, units, "", binary};
+  bnnc::KernelRequest biasedRequest =
+      quantizedRequest(Kind::DenseForward, length, units, quantization);
   biasedRequest.bias = true;
   bnnc::Kernel biased = bnnc::buildKernel(biasedRequest);
   biased.inputs()[0].set(xb);
@@ -144,9 +156,10 @@ TEST_P(HalideDenseKernels, MatchReference) {
 
   std::vector<float> yRef(y.size()), dxRef(dx.size()), dwRef(dw.size());
   bnnrt::reference::denseForward(x.data(), w.data(), nullptr, yRef.data(), rows,
-                                 length, units, binary);
+                                 length, units, quantization);
   bnnrt::reference::denseBackward(x.data(), w.data(), dy.data(), dxRef.data(),
-                                  dwRef.data(), nullptr, rows, length, units, binary);
+                                  dwRef.data(), nullptr, rows, length, units,
+                                  quantization);
   auto expectNear = [](const std::vector<float> &a, const std::vector<float> &b,
                        const char *what) {
     ASSERT_EQ(a.size(), b.size());
@@ -156,7 +169,7 @@ TEST_P(HalideDenseKernels, MatchReference) {
   expectNear(y, yRef, "y");
   std::vector<float> yBiasedRef(y.size()), yBiasedValues;
   bnnrt::reference::denseForward(x.data(), w.data(), bias.data(), yBiasedRef.data(),
-                                 rows, length, units, binary);
+                                 rows, length, units, quantization);
   for (int r = 0; r < rows; ++r)
     for (int u = 0; u < units; ++u)
       yBiasedValues.push_back(yBiased(u, r));
@@ -165,9 +178,9 @@ TEST_P(HalideDenseKernels, MatchReference) {
   expectNear(dw, dwRef, "dw");
 }
 
-// Partial tiles in every direction (64-wide, 4-high tiles), binary and real.
+// Partial tiles in every direction (64-wide, 4-high tiles), each quantisation.
 INSTANTIATE_TEST_SUITE_P(Shapes, HalideDenseKernels,
-                         ::testing::Combine(::testing::Bool(),
+                         ::testing::Combine(::testing::ValuesIn(allQuantizations),
                                             ::testing::Values(1, 100, 784),
                                             ::testing::Values(10, 32, 130),
                                             ::testing::Values(5, 100)));
@@ -437,10 +450,10 @@ TEST(HalideKernels, GenericBatchNormAndBiasGradMatchReference) {
 
 /// Convolution and pooling kernels on (x, y, channel, batch) images against
 /// the NCHW reference (the same memory layout).
-class HalideConvKernels : public ::testing::TestWithParam<std::tuple<bool, int, int>> {};
+class HalideConvKernels : public ::testing::TestWithParam<std::tuple<Q, int, int>> {};
 
 TEST_P(HalideConvKernels, MatchReference) {
-  auto [binary, stride, pad] = GetParam();
+  auto [quantization, stride, pad] = GetParam();
   bnnrt::reference::ConvShape s{2, 3, 7, 6, 4, 3, 3, stride, pad};
   const int oh = int(s.outH()), ow = int(s.outW());
   std::vector<float> x = randomVector(s.n * s.c * s.h * s.w, 50);
@@ -450,7 +463,7 @@ TEST_P(HalideConvKernels, MatchReference) {
   std::vector<float> dy = randomVector(s.n * s.o * oh * ow, 52);
   bnnc::KernelRequest::Geometry g{s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
   auto request = [&](Kind kind) {
-    bnnc::KernelRequest r{kind, 0, 0, "", binary};
+    bnnc::KernelRequest r = quantizedRequest(kind, 0, 0, quantization);
     r.conv = g;
     return r;
   };
@@ -472,7 +485,7 @@ TEST_P(HalideConvKernels, MatchReference) {
   forward.inputs()[1].set(wb);
   Halide::Buffer<float> y = forward.pipeline().realize({ow, oh, int(s.o), int(s.n)});
   std::vector<float> refY(y.number_of_elements());
-  bnnrt::reference::conv2dForward(x.data(), w.data(), nullptr, refY.data(), s, binary);
+  bnnrt::reference::conv2dForward(x.data(), w.data(), nullptr, refY.data(), s, quantization);
   expectNear(flat(y), refY, "conv2d");
 
   // With a bias, per output channel.
@@ -484,7 +497,7 @@ TEST_P(HalideConvKernels, MatchReference) {
   biased.inputs()[1].set(wb);
   biased.inputs()[2].set(Halide::Buffer<float>(bias.data(), int(s.o)));
   Halide::Buffer<float> yb = biased.pipeline().realize({ow, oh, int(s.o), int(s.n)});
-  bnnrt::reference::conv2dForward(x.data(), w.data(), bias.data(), refY.data(), s, binary);
+  bnnrt::reference::conv2dForward(x.data(), w.data(), bias.data(), refY.data(), s, quantization);
   expectNear(flat(yb), refY, "conv2d with bias");
 
   bnnc::Kernel gradInput = bnnc::buildKernel(request(Kind::Conv2DGradInput));
@@ -498,13 +511,14 @@ TEST_P(HalideConvKernels, MatchReference) {
   Halide::Buffer<float> dw = gradWeight.pipeline().realize({int(s.kw), int(s.kh), int(s.c), int(s.o)});
   std::vector<float> refDx(x.size()), refDw(w.size());
   bnnrt::reference::conv2dBackward(x.data(), w.data(), dy.data(), refDx.data(),
-                                   refDw.data(), nullptr, s, binary);
+                                   refDw.data(), nullptr, s, quantization);
   expectNear(flat(dx), refDx, "conv2d_grad_input");
   expectNear(flat(dw), refDw, "conv2d_grad_weight");
 }
 
 INSTANTIATE_TEST_SUITE_P(Windows, HalideConvKernels,
-                         ::testing::Combine(::testing::Bool(), ::testing::Values(1, 2),
+                         ::testing::Combine(::testing::ValuesIn(allQuantizations),
+                                            ::testing::Values(1, 2),
                                             ::testing::Values(0, 1)));
 
 TEST(HalideKernels, PoolingMatchesReference) {
@@ -617,6 +631,18 @@ TEST(HalideKernels, FusedBinaryLayerMatchesItsParts) {
     EXPECT_EQ(fRm(u), rm(u));
     EXPECT_EQ(fRv(u), rv(u));
   }
+}
+
+// binary_scaled kernels are kernels of their own, named so.
+TEST(HalideKernels, ScaledWeightsGetTheirOwnKernel) {
+  std::vector<bnnc::KernelRequest> requests;
+  std::string binary = bnnc::requestKernel(
+      requests, quantizedRequest(Kind::DenseForward, 100, 8, Q::Binary));
+  std::string scaled = bnnc::requestKernel(
+      requests, quantizedRequest(Kind::DenseForward, 100, 8, Q::BinaryScaled));
+  EXPECT_EQ(binary, "bnnk_dense_binary_100x8");
+  EXPECT_EQ(scaled, "bnnk_dense_binary_scaled_100x8");
+  EXPECT_EQ(requests.size(), 2u);
 }
 
 TEST(HalideKernels, LoweredStatementsNameEachKernel) {

@@ -14,6 +14,7 @@
 
 namespace ref = bnnrt::reference;
 namespace kernels = bnnrt::kernels;
+using Q = bnnrt::reference::WeightQuantization;
 
 namespace {
 
@@ -49,30 +50,46 @@ TEST(Gemm, MatchesNaiveProduct) {
   expectNear(c, expected, 1e-4f);
 }
 
-class DenseKernels : public ::testing::TestWithParam<std::tuple<bool, int64_t>> {};
+const Q allQuantizations[] = {Q::Real, Q::Binary, Q::BinaryScaled};
+
+const char *nameOf(Q quantization) {
+  switch (quantization) {
+  case Q::Real: return "real";
+  case Q::Binary: return "binary";
+  case Q::BinaryScaled: return "binary_scaled";
+  }
+  return "unknown";
+}
+
+class DenseKernels : public ::testing::TestWithParam<std::tuple<Q, int64_t>> {};
 
 TEST_P(DenseKernels, ForwardAndBackwardMatchReference) {
-  auto [binary, k] = GetParam();
+  auto [quantization, k] = GetParam();
   const int64_t n = 5, u = 17;
   std::vector<float> x = randomVector(n * k, 3), w = randomVector(u * k, 4),
                      bias = randomVector(u, 5), dy = randomVector(n * u, 6);
   std::vector<float> y(n * u), yRef(n * u);
-  kernels::dense(x.data(), w.data(), bias.data(), y.data(), n, k, u, binary);
-  ref::denseForward(x.data(), w.data(), bias.data(), yRef.data(), n, k, u, binary);
+  kernels::dense(x.data(), w.data(), bias.data(), y.data(), n, k, u, quantization);
+  ref::denseForward(x.data(), w.data(), bias.data(), yRef.data(), n, k, u, quantization);
   expectNear(y, yRef, 1e-4f);
 
   std::vector<float> dx(n * k), dw(u * k), dxRef(n * k), dwRef(u * k);
-  kernels::denseGradInput(w.data(), dy.data(), dx.data(), n, k, u, binary);
-  kernels::denseGradWeight(x.data(), w.data(), dy.data(), dw.data(), n, k, u, binary);
+  kernels::denseGradInput(w.data(), dy.data(), dx.data(), n, k, u, quantization);
+  kernels::denseGradWeight(x.data(), w.data(), dy.data(), dw.data(), n, k, u, quantization);
   ref::denseBackward(x.data(), w.data(), dy.data(), dxRef.data(), dwRef.data(),
-                     nullptr, n, k, u, binary);
+                     nullptr, n, k, u, quantization);
   expectNear(dx, dxRef, 1e-4f);
   expectNear(dw, dwRef, 1e-4f);
 }
 
-INSTANTIATE_TEST_SUITE_P(RealAndBinary, DenseKernels,
-                         ::testing::Combine(::testing::Bool(),
-                                            ::testing::Values(1, 64, 100, 784)));
+INSTANTIATE_TEST_SUITE_P(
+    Quantizations, DenseKernels,
+    ::testing::Combine(::testing::ValuesIn(allQuantizations),
+                       ::testing::Values(1, 64, 100, 784)),
+    [](const ::testing::TestParamInfo<DenseKernels::ParamType> &test) {
+      return std::string(nameOf(std::get<0>(test.param))) + "_k" +
+             std::to_string(std::get<1>(test.param));
+    });
 
 //===--- conv2d against a literal convolution -----------------------------===//
 //
@@ -82,11 +99,13 @@ INSTANTIATE_TEST_SUITE_P(RealAndBinary, DenseKernels,
 // shared by the reference and the kernels still shows.
 //
 // The gradients are checked with no backward code at all. y = conv(x; q(w))
-// is linear in x and in q(w) (q = sign for binary weights), so for the loss
-// L = <y, dy> the definition of the derivative gives, entry by entry,
+// is linear in x and in q(w) (q = sign for binary weights, α ⊙ sign for
+// binary_scaled), so for the loss L = <y, dy> the definition of the
+// derivative gives, entry by entry,
 //   dL/dx[i]    = <conv(e_i; q(w)), dy>   (the adjoint at each basis vector)
 //   dL/dq(w)[t] = <conv(x; e_t), dy>
-// and a latent binary weight gets dL/dq(w)[t] · 1{|w[t]| <= 1} (the STE).
+// and a latent binary weight gets dL/dq(w)[t] · 1{|w[t]| <= 1} (the STE);
+// binary_scaled adds the chain rule through α (chainThroughQuantiser).
 // Every entry is checked, not one random dot product: with an honest float
 // tolerance, a dot product over hundreds of entries hides one wrong entry.
 
@@ -175,12 +194,54 @@ void expectWithinRounding(const std::vector<float> &actual,
     ASSERT_NEAR(actual[i], expected[i], 2e-5 * magnitude[i]) << "at " << i;
 }
 
-std::vector<float> quantised(const std::vector<float> &w, bool binary) {
-  std::vector<float> q = w;
-  if (binary)
-    for (float &v : q)
-      v = v >= 0.0f ? 1.0f : -1.0f; // sign(0) = +1
+double signOf(float v) { return v >= 0.0f ? 1.0 : -1.0; } // sign(0) = +1
+
+/// α[o] = mean |w| of each filter's weights.
+std::vector<double> filterScales(const std::vector<float> &w, int64_t filters) {
+  size_t fanIn = w.size() / size_t(filters);
+  std::vector<double> alpha(size_t(filters), 0.0);
+  for (size_t t = 0; t < w.size(); ++t)
+    alpha[t / fanIn] += std::fabs(w[t]) / double(fanIn);
+  return alpha;
+}
+
+/// w, sign(w), or α[o] · sign(w).
+std::vector<float> quantised(const std::vector<float> &w, int64_t filters,
+                             Q quantization) {
+  if (quantization == Q::Real)
+    return w;
+  std::vector<double> alpha = filterScales(w, filters);
+  size_t fanIn = w.size() / size_t(filters);
+  std::vector<float> q(w.size());
+  for (size_t t = 0; t < w.size(); ++t)
+    q[t] = float((quantization == Q::BinaryScaled ? alpha[t / fanIn] : 1.0) *
+                 signOf(w[t]));
   return q;
+}
+
+/// Turns dL/dq(w) (`g`, with `magnitude` its rounding scale) into dL/dw by
+/// the chain rule, written out: sign's derivative is the STE window
+/// 1{|w| <= 1}; binary_scaled multiplies it by α[o] and adds the path
+/// through α[o], dα[o]/dw[t] = sign(w[t]) / n for the n weights of filter o.
+void chainThroughQuantiser(const std::vector<float> &w, int64_t filters,
+                           Q quantization, std::vector<double> &g,
+                           std::vector<double> &magnitude) {
+  if (quantization == Q::Real)
+    return;
+  bool scaled = quantization == Q::BinaryScaled;
+  std::vector<double> alpha = filterScales(w, filters);
+  size_t fanIn = w.size() / size_t(filters);
+  std::vector<double> viaAlpha(size_t(filters), 0.0), viaAlphaScale(size_t(filters), 0.0);
+  for (size_t t = 0; t < w.size(); ++t) {
+    viaAlpha[t / fanIn] += g[t] * signOf(w[t]) / double(fanIn);
+    viaAlphaScale[t / fanIn] += magnitude[t] / double(fanIn);
+  }
+  for (size_t t = 0; t < w.size(); ++t) {
+    size_t o = t / fanIn;
+    double local = (std::fabs(w[t]) <= 1.0f ? 1.0 : 0.0) * (scaled ? alpha[o] : 1.0);
+    g[t] = local * g[t] + (scaled ? signOf(w[t]) * viaAlpha[o] : 0.0);
+    magnitude[t] = local * magnitude[t] + (scaled ? viaAlphaScale[o] : 0.0);
+  }
 }
 
 /// Random latent weights in (-1.5, 1.5), so some lie outside the STE window,
@@ -215,13 +276,13 @@ const ConvCase convCases[] = {
 
 void PrintTo(const ConvCase &convCase, std::ostream *os) { *os << convCase.name; }
 
-class ConvKernels : public ::testing::TestWithParam<std::tuple<ConvCase, bool>> {
+class ConvKernels : public ::testing::TestWithParam<std::tuple<ConvCase, Q>> {
 protected:
   const ConvShape s = std::get<0>(GetParam()).shape;
-  const bool binary = std::get<1>(GetParam());
+  const Q quantization = std::get<1>(GetParam());
   const int64_t outSize = s.n * s.o * s.outH() * s.outW();
   const std::vector<float> x = randomVector(size_t(s.n * s.c * s.h * s.w), 31),
-                           w = convWeights(s), qw = quantised(w, binary),
+                           w = convWeights(s), qw = quantised(w, s.o, quantization),
                            bias = randomVector(size_t(s.o), 33),
                            dy = randomVector(size_t(outSize), 34);
 };
@@ -231,7 +292,7 @@ TEST_P(ConvKernels, ForwardIsTheLiteralConvolution) {
     SCOPED_TRACE(withBias ? "with bias" : "without bias");
     std::vector<float> y = unfilled(outSize);
     kernels::conv2d(x.data(), w.data(), withBias ? bias.data() : nullptr,
-                    y.data(), s, binary);
+                    y.data(), s, quantization);
     Convolved expected = naiveConv(x, qw, withBias ? bias : std::vector<float>{}, s);
     expectWithinRounding(y, expected.y.v, expected.magnitude.v);
   }
@@ -239,7 +300,7 @@ TEST_P(ConvKernels, ForwardIsTheLiteralConvolution) {
 
 TEST_P(ConvKernels, GradInputIsTheAdjoint) {
   std::vector<float> dx = unfilled(int64_t(x.size()));
-  kernels::conv2dGradInput(w.data(), dy.data(), dx.data(), s, binary);
+  kernels::conv2dGradInput(w.data(), dy.data(), dx.data(), s, quantization);
   std::vector<double> expected(x.size()), magnitude(x.size());
   std::vector<float> basis(x.size(), 0.0f);
   for (size_t i = 0; i < x.size(); ++i) {
@@ -252,25 +313,27 @@ TEST_P(ConvKernels, GradInputIsTheAdjoint) {
 
 TEST_P(ConvKernels, GradWeightIsTheDerivativeInTheWeights) {
   std::vector<float> dw = unfilled(int64_t(w.size()));
-  kernels::conv2dGradWeight(x.data(), w.data(), dy.data(), dw.data(), s, binary);
+  kernels::conv2dGradWeight(x.data(), w.data(), dy.data(), dw.data(), s,
+                            quantization);
   std::vector<double> expected(w.size()), magnitude(w.size());
   std::vector<float> basis(w.size(), 0.0f);
   for (size_t t = 0; t < w.size(); ++t) {
     basis[t] = 1.0f;
     std::tie(expected[t], magnitude[t]) = pairWith(naiveConv(x, basis, {}, s), dy);
     basis[t] = 0.0f;
-    if (binary && !(std::fabs(w[t]) <= 1.0f))
-      expected[t] = magnitude[t] = 0.0; // outside the STE window: exactly 0
   }
+  // Binary: exactly 0 outside the STE window (magnitude 0 there).
+  chainThroughQuantiser(w, s.o, quantization, expected, magnitude);
   expectWithinRounding(dw, expected, magnitude);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     ConvGeometries, ConvKernels,
-    ::testing::Combine(::testing::ValuesIn(convCases), ::testing::Bool()),
+    ::testing::Combine(::testing::ValuesIn(convCases),
+                       ::testing::ValuesIn(allQuantizations)),
     [](const ::testing::TestParamInfo<ConvKernels::ParamType> &test) {
-      return std::string(std::get<0>(test.param).name) +
-             (std::get<1>(test.param) ? "_binary" : "_real");
+      return std::string(std::get<0>(test.param).name) + "_" +
+             nameOf(std::get<1>(test.param));
     });
 
 // A conv's bias gradient is kernels::biasGrad over the output plane.
@@ -322,7 +385,7 @@ TEST(PackedKernels, PackSignsAndXnorDenseMatchReference) {
     std::vector<float> y(n * u), signs(n * k), yRef(n * u);
     kernels::xnorDense(px.data(), pw.data(), y.data(), n, u, words, k);
     ref::signForward(x.data(), signs.data(), n * k);
-    ref::denseForward(signs.data(), w.data(), nullptr, yRef.data(), n, k, u, true);
+    ref::denseForward(signs.data(), w.data(), nullptr, yRef.data(), n, k, u, Q::Binary);
     EXPECT_EQ(y, yRef) << "k = " << k;
   }
 }

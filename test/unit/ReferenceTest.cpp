@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bitset>
 #include <cmath>
 #include <functional>
 #include <random>
 
 namespace ref = bnnrt::reference;
+using Q = ref::WeightQuantization;
 
 namespace {
 
@@ -55,11 +57,11 @@ TEST(ReferenceDense, RealGradientsMatchFiniteDifferences) {
                      b = randomVector(u, 3), cotangent = randomVector(n * u, 4);
   std::vector<float> y(n * u), dx(n * k), dw(u * k), db(u);
   auto objective = [&] {
-    ref::denseForward(x.data(), w.data(), b.data(), y.data(), n, k, u, false);
+    ref::denseForward(x.data(), w.data(), b.data(), y.data(), n, k, u, Q::Real);
     return dot(y, cotangent);
   };
   ref::denseBackward(x.data(), w.data(), cotangent.data(), dx.data(), dw.data(),
-                     db.data(), n, k, u, false);
+                     db.data(), n, k, u, Q::Real);
   expectGradient(x, dx, objective, "dx");
   expectGradient(w, dw, objective, "dw");
   expectGradient(b, db, objective, "db");
@@ -71,7 +73,7 @@ TEST(ReferenceDense, BinaryForwardIsXnorPopcount) {
   for (float &v : x)
     v = ref::sign(v); // binary activations
   std::vector<float> y(n * u);
-  ref::denseForward(x.data(), w.data(), nullptr, y.data(), n, k, u, true);
+  ref::denseForward(x.data(), w.data(), nullptr, y.data(), n, k, u, Q::Binary);
   for (int64_t row = 0; row < n; ++row)
     for (int64_t unit = 0; unit < u; ++unit) {
       std::bitset<128> a, b;
@@ -90,7 +92,7 @@ TEST(ReferenceDense, BinaryBackwardIsTheStraightThroughEstimator) {
                      dy = randomVector(n * u, 9);
   std::vector<float> dx(n * k), dw(u * k);
   ref::denseBackward(x.data(), w.data(), dy.data(), dx.data(), dw.data(),
-                     nullptr, n, k, u, true);
+                     nullptr, n, k, u, Q::Binary);
   for (int64_t row = 0; row < n; ++row)
     for (int64_t i = 0; i < k; ++i) {
       float expected = 0.0f;
@@ -119,11 +121,11 @@ TEST(ReferenceConv2D, GradientsMatchFiniteDifferences) {
   EXPECT_EQ(s.outW(), 2);
   std::vector<float> y(cotangent.size()), dx(x.size()), dw(w.size()), db(s.o);
   auto objective = [&] {
-    ref::conv2dForward(x.data(), w.data(), b.data(), y.data(), s, false);
+    ref::conv2dForward(x.data(), w.data(), b.data(), y.data(), s, Q::Real);
     return dot(y, cotangent);
   };
   ref::conv2dBackward(x.data(), w.data(), cotangent.data(), dx.data(), dw.data(),
-                      db.data(), s, false);
+                      db.data(), s, Q::Real);
   expectGradient(x, dx, objective, "dx");
   expectGradient(w, dw, objective, "dw");
   expectGradient(b, db, objective, "db");
@@ -133,7 +135,7 @@ TEST(ReferenceConv2D, OneByOneConvolutionIsADensePerPixel) {
   ref::ConvShape s{1, 4, 2, 2, 3, 1, 1, 1, 0};
   std::vector<float> x = randomVector(16, 14), w = randomVector(12, 15);
   std::vector<float> y(12);
-  ref::conv2dForward(x.data(), w.data(), nullptr, y.data(), s, true);
+  ref::conv2dForward(x.data(), w.data(), nullptr, y.data(), s, Q::Binary);
   for (int64_t o = 0; o < 3; ++o)
     for (int64_t p = 0; p < 4; ++p) {
       float expected = 0.0f;
@@ -141,6 +143,137 @@ TEST(ReferenceConv2D, OneByOneConvolutionIsADensePerPixel) {
         expected += x[c * 4 + p] * ref::sign(w[o * 4 + c]);
       EXPECT_NEAR(y[o * 4 + p], expected, 1e-6);
     }
+}
+
+//===--- binary_scaled weights (XNOR-Net) ---------------------------------===//
+
+/// α per unit, written out: the mean |w| of each of `units` rows.
+std::vector<float> meanMagnitudes(const std::vector<float> &w, int64_t units) {
+  size_t fanIn = w.size() / size_t(units);
+  std::vector<float> alpha;
+  for (size_t unit = 0; unit < size_t(units); ++unit) {
+    double sum = 0.0;
+    for (size_t i = 0; i < fanIn; ++i)
+      sum += std::fabs(w[unit * fanIn + i]);
+    alpha.push_back(float(sum / double(fanIn)));
+  }
+  return alpha;
+}
+
+/// α[u] · sign(w[u, i]), written out.
+std::vector<float> scaledSigns(const std::vector<float> &w, int64_t units) {
+  std::vector<float> alpha = meanMagnitudes(w, units), q(w.size());
+  size_t fanIn = w.size() / size_t(units);
+  for (size_t i = 0; i < w.size(); ++i)
+    q[i] = alpha[i / fanIn] * (w[i] >= 0.0f ? 1.0f : -1.0f);
+  return q;
+}
+
+/// Latent weights of magnitude in [0.1, 0.9] or [1.1, 1.4], either sign:
+/// a finite-difference step of 1e-2 neither flips a sign nor crosses an
+/// edge of the STE window.
+std::vector<float> latentWeights(size_t size, uint32_t seed) {
+  std::vector<float> w = randomVector(size, seed, -1.2f, 1.2f);
+  for (float &v : w) {
+    float magnitude = std::fabs(v) < 0.1f ? std::fabs(v) + 0.1f : std::fabs(v);
+    magnitude += magnitude > 0.9f ? 0.2f : 0.0f;
+    v = std::copysign(magnitude, v);
+  }
+  return w;
+}
+
+/// A layer's forward pass on (x, w) in the given mode, into y.
+using Forward =
+    std::function<void(const float *x, const float *w, float *y, ref::WeightQuantization)>;
+
+/// Checks a binary_scaled layer's dx and dw against central differences.
+/// dx: the layer is linear in x. dw: the STE takes sign's derivative to be
+/// htanh's, so by the product rule the gradient of α(w) ⊙ sign(w) at w₀ is
+/// the derivative at w₀ of α(w) ⊙ sign(w) (sign locally constant: only α
+/// moves) plus α(w₀) ⊙ htanh(w); the objective adds the layer with those
+/// real weights.
+void expectScaledGradients(std::vector<float> &x, std::vector<float> &w,
+                           int64_t units, const std::vector<float> &cotangent,
+                           const Forward &forward, const std::vector<float> &dx,
+                           const std::vector<float> &dw) {
+  std::vector<float> y(cotangent.size());
+  auto layer = [&] {
+    forward(x.data(), w.data(), y.data(), Q::BinaryScaled);
+    return dot(y, cotangent);
+  };
+  expectGradient(x, dx, layer, "dx");
+
+  const std::vector<float> alpha0 = meanMagnitudes(w, units);
+  const size_t fanIn = w.size() / size_t(units);
+  std::vector<float> surrogate(w.size());
+  auto layerAndSurrogate = [&] {
+    double value = layer();
+    for (size_t i = 0; i < w.size(); ++i)
+      surrogate[i] = alpha0[i / fanIn] * std::clamp(w[i], -1.0f, 1.0f);
+    forward(x.data(), surrogate.data(), y.data(), Q::Real);
+    return value + dot(y, cotangent);
+  };
+  expectGradient(w, dw, layerAndSurrogate, "dw");
+}
+
+TEST(ReferenceDense, BinaryScaledForwardScalesSignsByMeanMagnitude) {
+  const int64_t n = 3, k = 7, u = 4;
+  std::vector<float> x = randomVector(n * k, 30), w = randomVector(u * k, 31, -1.5, 1.5),
+                     y(n * u);
+  w[0] = 0.0f; // sign(0) = +1
+  ref::denseForward(x.data(), w.data(), nullptr, y.data(), n, k, u, Q::BinaryScaled);
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t unit = 0; unit < u; ++unit) {
+      double alpha = 0.0;
+      for (int64_t i = 0; i < k; ++i)
+        alpha += std::fabs(w[unit * k + i]) / double(k);
+      double expected = 0.0;
+      for (int64_t i = 0; i < k; ++i)
+        expected += x[row * k + i] * alpha * (w[unit * k + i] >= 0 ? 1.0 : -1.0);
+      EXPECT_NEAR(y[row * u + unit], expected, 1e-5) << row << ", " << unit;
+    }
+}
+
+TEST(ReferenceDense, BinaryScaledGradientsMatchFiniteDifferences) {
+  const int64_t n = 3, k = 5, u = 4;
+  std::vector<float> x = randomVector(n * k, 32), w = latentWeights(u * k, 33),
+                     cotangent = randomVector(n * u, 34), dx(n * k), dw(u * k);
+  ref::denseBackward(x.data(), w.data(), cotangent.data(), dx.data(), dw.data(),
+                     nullptr, n, k, u, Q::BinaryScaled);
+  expectScaledGradients(x, w, u, cotangent,
+                        [&](const float *xs, const float *ws, float *y, Q q) {
+                          ref::denseForward(xs, ws, nullptr, y, n, k, u, q);
+                        },
+                        dx, dw);
+}
+
+TEST(ReferenceConv2D, BinaryScaledForwardScalesEachFilter) {
+  ref::ConvShape s{2, 3, 5, 4, 2, 3, 3, 2, 1};
+  std::vector<float> x = randomVector(s.n * s.c * s.h * s.w, 35),
+                     w = randomVector(s.o * s.c * s.kh * s.kw, 36, -1.5, 1.5),
+                     b = randomVector(s.o, 37);
+  w[0] = 0.0f;
+  size_t outSize = size_t(s.n * s.o * s.outH() * s.outW());
+  std::vector<float> y(outSize), expected(outSize), q = scaledSigns(w, s.o);
+  ref::conv2dForward(x.data(), w.data(), b.data(), y.data(), s, Q::BinaryScaled);
+  ref::conv2dForward(x.data(), q.data(), b.data(), expected.data(), s, Q::Real);
+  for (size_t i = 0; i < outSize; ++i)
+    EXPECT_NEAR(y[i], expected[i], 1e-5) << i;
+}
+
+TEST(ReferenceConv2D, BinaryScaledGradientsMatchFiniteDifferences) {
+  ref::ConvShape s{2, 3, 5, 4, 2, 3, 3, 2, 1};
+  std::vector<float> x = randomVector(s.n * s.c * s.h * s.w, 38),
+                     w = latentWeights(size_t(s.o * s.c * s.kh * s.kw), 39),
+                     cotangent = randomVector(s.n * s.o * s.outH() * s.outW(), 40);
+  std::vector<float> dx(x.size()), dw(w.size());
+  ref::conv2dBackward(x.data(), w.data(), cotangent.data(), dx.data(), dw.data(),
+                      nullptr, s, Q::BinaryScaled);
+  expectScaledGradients(x, w, s.o, cotangent,
+                        [&](const float *xs, const float *ws, float *y, Q q) {
+                          ref::conv2dForward(xs, ws, nullptr, y, s, q);
+                        },
+                        dx, dw);
 }
 
 class ReferenceBatchNorm : public ::testing::TestWithParam<int64_t> {};

@@ -11,6 +11,10 @@
 
 #include "lowering/Kernel.h"
 
+#include <functional>
+#include <string>
+#include <vector>
+
 namespace bnnc::algorithms {
 
 /// A double constant (Halide does not mix Expr and C++ doubles implicitly).
@@ -18,10 +22,40 @@ inline Halide::Expr f64(double value) {
   return Halide::Internal::make_const(Halide::Float(64), value);
 }
 
-/// q(w): sign for binary weights (sign(0) = +1), else w.
-inline Halide::Expr quantize(Halide::Expr w, bool binary) {
-  return binary ? Halide::select(w >= 0.0f, 1.0f, -1.0f) : w;
-}
+/// How a dense or conv kernel's weight `weight(e..., unit)` (the output unit
+/// or channel last, its fan-in along the leading axes) enters the products,
+/// as the request says: real w; binary sign(w) (sign(0) = +1);
+/// binary_scaled α(unit) · sign(w) with α = mean |w| over the unit's fan-in
+/// (XNOR-Net), the stage "scale". Gradients use the STE for sign.
+class WeightQuantizer {
+public:
+  /// `fanIn`: the extents of the leading axes.
+  WeightQuantizer(Kernel &k, Halide::ImageParam weight, std::vector<int> fanIn);
+
+  bool scaled() const { return scaled_; }
+  /// q(w) at `at` (the unit last).
+  Halide::Expr operator()(const std::vector<Halide::Expr> &at) const;
+  /// The elementwise part of d q(w) / d w: 1, the STE window 1{|w| <= 1},
+  /// or α(unit) times it. Unless scaled() it is the whole derivative, and
+  /// dL/dw = g · localGradient needs no stage of its own.
+  Halide::Expr localGradient(const std::vector<Halide::Expr> &at) const;
+  /// dL/dw as the Func `name` over the weight's axes, from g = dL/dq(w) over
+  /// the same axes. Scaled, every weight of a unit also moves α: the stage
+  /// "scale_grad"(unit) = Σ g · sign(w) / n over the unit, times sign(w).
+  Halide::Func gradient(Kernel &k, Halide::Func g, const std::string &name) const;
+
+private:
+  using Term = std::function<Halide::Expr(const std::vector<Halide::Expr> &)>;
+  /// The mean of `term(position)` over the fan-in of `unit`, summed in
+  /// double (the reference's precision), as a float.
+  Halide::Expr meanOverFanIn(Halide::Expr unit, const std::string &name,
+                             const Term &term) const;
+
+  Halide::ImageParam weight;
+  std::vector<int> fanIn;
+  bool binary, scaled_;
+  Halide::Func scale; // α(unit), when scaled
+};
 
 /// Fixes dimension `d` of a buffer (input or output) to [0, extent).
 inline void setExtent(Halide::OutputImageParam buffer, int d, int64_t extent) {

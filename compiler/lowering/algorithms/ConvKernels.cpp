@@ -40,6 +40,11 @@ ImageParam convWeight(Kernel &k, const ConvGeometry &g) {
   return weight;
 }
 
+/// The quantiser of `weight`: each output channel's fan-in is (KW, KH, C).
+WeightQuantizer convQuantizer(Kernel &k, ImageParam weight, const ConvGeometry &g) {
+  return WeightQuantizer(k, weight, {int(g.kernelW), int(g.kernelH), int(g.channels)});
+}
+
 /// The output position (ox, oy) that tap (j, i) of input position (x, y)
 /// belongs to, and whether it exists (on the stride grid, inside).
 struct Tap {
@@ -61,8 +66,9 @@ void defineConv2D(Kernel &k) {
   ImageParam weight = convWeight(k, g);
   Func padded = BoundaryConditions::constant_exterior(input, 0.0f);
   Var x("x"), y("y"), o("o"), n("n"), c("c"), i("i"), j("j");
+  WeightQuantizer quantize = convQuantizer(k, weight, g);
   Func quantized("weights");
-  quantized(j, i, c, o) = quantize(weight(j, i, c, o), k.request().binary);
+  quantized(j, i, c, o) = quantize({j, i, c, o});
   k.stage("weights", quantized);
   RDom r(0, int(g.kernelW), 0, int(g.kernelH), 0, int(g.channels), "r");
   Func output("output");
@@ -86,13 +92,14 @@ void defineConv2DGradInput(Kernel &k) {
   ConvGeometry g(k.request().conv);
   ImageParam weight = convWeight(k, g);
   ImageParam dy = image(k, "dy", g.outW(), g.outH(), g.filters);
+  WeightQuantizer quantize = convQuantizer(k, weight, g);
   Var x("x"), y("y"), c("c"), n("n");
   RDom r(0, int(g.kernelW), 0, int(g.kernelH), 0, int(g.filters), "r");
   Tap tap = tapOf(x, y, r.x, r.y, g);
   Func dx("dx");
   dx(x, y, c, n) = 0.0f;
   dx(x, y, c, n) += select(tap.valid, dy(tap.ox, tap.oy, r.z, n), 0.0f) *
-                    quantize(weight(r.x, r.y, c, r.z), k.request().binary);
+                    quantize({r.x, r.y, c, r.z});
   k.domain("r", r);
   setExtent(dx.output_buffer(), 0, g.width);
   setExtent(dx.output_buffer(), 1, g.height);
@@ -108,17 +115,13 @@ void defineConv2DGradWeight(Kernel &k) {
   Func padded = BoundaryConditions::constant_exterior(input, 0.0f);
   Var j("j"), i("i"), c("c"), o("o");
   RDom r(0, g.outW(), 0, g.outH(), 0, dy.dim(3).extent(), "r");
-  Func sum("dw_sum"), dw("dw");
+  Func sum("dw_sum");
   sum(j, i, c, o) = 0.0f;
   sum(j, i, c, o) += dy(r.x, r.y, o, r.z) *
                      padded(r.x * int(g.stride) - int(g.pad) + j,
                             r.y * int(g.stride) - int(g.pad) + i, c, r.z);
-  Expr window = k.request().binary
-                    ? select(abs(weight(j, i, c, o)) <= 1.0f, 1.0f, 0.0f)
-                    : Expr(1.0f);
-  dw(j, i, c, o) = sum(j, i, c, o) * window;
   k.stage("dw_sum", sum);
-  k.output("dw", dw);
+  k.output("dw", convQuantizer(k, weight, g).gradient(k, sum, "dw"));
 }
 
 void definePool(Kernel &k) {

@@ -37,8 +37,9 @@ void defineDenseForward(Kernel &k) {
   setExtent(w, 0, r.length);
   setExtent(w, 1, r.units);
   Var unit("unit"), row("row"), kv("kv");
+  WeightQuantizer quantize(k, w, {int(r.length)});
   Func quantizedT("weights"); // (unit, k): units contiguous
-  quantizedT(unit, kv) = quantize(w(kv, unit), r.binary);
+  quantizedT(unit, kv) = quantize({kv, unit});
   k.stage("weights", quantizedT);
   Func product = matmul(k, x, quantizedT, int(r.length), unit, row,
                         r.bias ? "y_product" : "y");
@@ -60,8 +61,9 @@ void defineDenseGradInput(Kernel &k) {
   setExtent(w, 1, r.units);
   setExtent(dy, 0, r.units);
   Var kv("kv"), row("row"), unit("unit");
+  WeightQuantizer quantize(k, w, {int(r.length)});
   Func quantized("weights"); // (k, unit): k contiguous
-  quantized(kv, unit) = quantize(w(kv, unit), r.binary);
+  quantized(kv, unit) = quantize({kv, unit});
   k.stage("weights", quantized);
   Func dx = matmul(k, dy, quantized, int(r.units), kv, row, "dx");
   setExtent(dx.output_buffer(), 0, r.length);
@@ -81,14 +83,21 @@ void defineDenseGradWeight(Kernel &k) {
   dyByRow(row, unit) = dy(unit, row);
   Func rows("rows");
   rows(kv, row) = x(kv, row);
-  bool binary = r.binary;
+  WeightQuantizer quantize(k, w, {int(r.length)});
   // The batch size is only known at run time: the sum runs over dy's rows.
-  Func dw = matmul(k, dyByRow, rows, dy.dim(1).extent(), kv, unit, "dw",
-                   [&](Expr total, Var j, Var i) {
-                     Expr window = binary ? select(abs(w(j, i)) <= 1.0f, 1.0f, 0.0f)
-                                          : Expr(1.0f);
-                     return total * window;
-                   });
+  Expr batch = dy.dim(1).extent();
+  Func dw;
+  if (quantize.scaled()) {
+    // The gradient through α sums over a unit's whole row of the product:
+    // the product is a stage of its own, not a per-tile epilogue.
+    Func product = matmul(k, dyByRow, rows, batch, kv, unit, "dw_product");
+    dw = quantize.gradient(k, product, "dw");
+  } else {
+    dw = matmul(k, dyByRow, rows, batch, kv, unit, "dw",
+                [&](Expr total, Var j, Var i) {
+                  return total * quantize.localGradient({j, i});
+                });
+  }
   setExtent(dw.output_buffer(), 0, r.length);
   setExtent(dw.output_buffer(), 1, r.units);
   k.output("dw", dw);

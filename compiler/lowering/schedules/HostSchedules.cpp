@@ -48,6 +48,15 @@ void scheduleXnorProduct(Kernel &k, ScheduleKnobs &knobs, Func product) {
 
 //===--- float products ---------------------------------------------------===//
 
+/// binary_scaled weights: α per output unit ("scale"), a reduction over the
+/// unit's weights, once per call and not per use; units in parallel.
+void scheduleWeightScale(Kernel &k) {
+  if (!k.hasFunc("scale"))
+    return;
+  Func scale = k.func("scale");
+  scale.compute_root().parallel(arg(scale, 0));
+}
+
 /// A register-blocked GEMM: tiles of tile_columns × tile_rows outputs whose
 /// accumulators stay in vector registers while p runs; b is read along j
 /// (contiguous), a is broadcast. Rows of tiles run in parallel.
@@ -80,6 +89,7 @@ void scheduleMatmul(Kernel &k, ScheduleKnobs &knobs) {
     Func weights = k.func("weights");
     weights.compute_root().parallel(arg(weights, 1)).vectorize(arg(weights, 0), vector, guard);
   }
+  scheduleWeightScale(k);
 }
 
 void scheduleDense(Kernel &k, ScheduleKnobs &knobs) {
@@ -88,8 +98,13 @@ void scheduleDense(Kernel &k, ScheduleKnobs &knobs) {
   Func output = k.outputs()[0];
   if (output.name() == product.name())
     return;
-  // A bias added after the product.
+  // A bias added after the product, or the gradient of binary_scaled
+  // weights, whose term through α sums a whole unit of the product.
   product.compute_root();
+  if (k.hasFunc("scale_grad")) {
+    Func scaleGrad = k.func("scale_grad");
+    scaleGrad.compute_root().parallel(arg(scaleGrad, 0));
+  }
   output.parallel(arg(output, 1)).vectorize(arg(output, 0), 16, guard);
 }
 
@@ -197,6 +212,7 @@ void scheduleImage(Func f, ScheduleKnobs &knobs, const RDom *taps = nullptr) {
 void scheduleConv(Kernel &k, ScheduleKnobs &knobs) {
   if (k.hasFunc("weights"))
     k.func("weights").compute_root();
+  scheduleWeightScale(k);
   RDom taps = k.rdom("r");
   scheduleImage(k.outputs()[0], knobs, &taps);
 }
@@ -205,6 +221,11 @@ void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
   Func dw = k.func("dw"), sum = k.func("dw_sum");
   Var o = arg(dw, 3);
   sum.compute_at(dw, o);
+  scheduleWeightScale(k);
+  // binary_scaled: the term through α of filter o reads all of o's sums,
+  // which are computed at o.
+  if (k.hasFunc("scale_grad"))
+    k.func("scale_grad").compute_at(dw, o);
   if (knobs.flag("parallel_filters", true, "output filters in parallel"))
     dw.parallel(o);
 }

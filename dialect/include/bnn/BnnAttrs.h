@@ -43,6 +43,19 @@ std::string formatExactDouble(double number);
 
 #include "bnn/BnnEnums.h.inc"
 
+namespace bnn {
+
+/// Whether the layer computes with the signs of a latent real weight
+/// (binary, binary_scaled): the optimizer clips that weight to [-1, 1].
+inline bool isBinary(Quantization q) {
+  return q == Quantization::binary || q == Quantization::binary_scaled;
+}
+/// Whether the signs are scaled by α = mean |w| per output unit
+/// (XNOR-Net's binary_scaled).
+inline bool isScaled(Quantization q) { return q == Quantization::binary_scaled; }
+
+} // namespace bnn
+
 #define GET_ATTRDEF_CLASSES
 #include "bnn/BnnAttrs.h.inc"
 

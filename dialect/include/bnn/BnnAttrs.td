@@ -8,14 +8,21 @@ include "bnn/BnnDialect.td"
 def Bnn_Quantization : I32EnumAttr<"Quantization",
     "how a layer's weights enter its dot products", [
       I32EnumAttrCase<"real", 0>,
-      I32EnumAttrCase<"binary", 1>
+      I32EnumAttrCase<"binary", 1>,
+      I32EnumAttrCase<"binary_scaled", 2>
     ]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::bnn";
 }
 
 def Bnn_QuantizationAttr : EnumAttr<Bnn_Dialect, Bnn_Quantization, "quant"> {
-  let summary = "real or binary (sign, straight-through estimator) weights";
+  let summary = "real, binary (sign, STE) or binary_scaled (α ⊙ sign) weights";
+  let description = [{
+    `real`: the weight as it is. `binary`: sign(w), with the gradient
+    reaching the latent weight through the straight-through estimator.
+    `binary_scaled` (XNOR-Net): α ⊙ sign(w), α = mean |w| per output unit or
+    channel; the gradient is exact through α and STE through sign.
+  }];
   let assemblyFormat = "`<` $value `>`";
 }
 

@@ -99,17 +99,26 @@ def Bnn_QuantizedWeightsOpInterface
   let description = [{
     An op reading a weight through a quantiser chosen by its
     `weights = #bnn.quant<...>` attribute (dense, conv2d and their gradient
-    ops). With binary weights the param holds the latent real weight,
-    which the optimizer clips to [-1, 1]. The defaults use the ODS names
-    `$weight` and `$weights`.
+    ops). With binary or binary_scaled weights the param holds the latent
+    real weight, which the optimizer clips to [-1, 1]. The defaults use the
+    ODS names `$weight` and `$weights`.
   }];
   let methods = [
     InterfaceMethod<"The weight operand, quantised as `weights` says.",
       "::mlir::Value", "getQuantizedWeight", (ins), [{}],
       [{ return $_op.getWeight(); }]>,
-    InterfaceMethod<"True when the weight is used as sign(weight).",
+    InterfaceMethod<[{
+        True when the weight is used through sign(weight): binary, or
+        binary_scaled (α ⊙ sign(weight)).
+      }],
       "bool", "hasBinaryWeights", (ins), [{}],
-      [{ return $_op.getWeights() == ::bnn::Quantization::binary; }]>
+      [{ return ::bnn::isBinary($_op.getWeights()); }]>,
+    InterfaceMethod<[{
+        True for binary_scaled: the signs are scaled by α = mean |weight|
+        per output unit (XNOR-Net).
+      }],
+      "bool", "hasScaledWeights", (ins), [{}],
+      [{ return ::bnn::isScaled($_op.getWeights()); }]>
   ];
 }
 
@@ -123,5 +132,26 @@ def Bnn_QuantizedWeightsOpInterface
 def Bnn_SignValued : NativeOpTrait<"SignValued"> {
   let cppNamespace = "::bnn::OpTrait";
 }
+
+def Bnn_KernelCallOpInterface : OpInterface<"KernelCallOpInterface"> {
+  let cppNamespace = "::bnn";
+  let description = [{
+    An op of the execution plan that runs as one call of a kernel family:
+    it says which family, with which sizes and attributes, and binds its
+    operands and results to the family's arguments by name
+    (bnn/KernelCall.h). The plan emitter needs nothing else about the op.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Describes the kernel call, or fails after reporting (at the op) why
+        the back end cannot run it.
+      }],
+      "::mlir::LogicalResult", "describeKernelCall",
+      (ins "::bnn::KernelCall &":$call)>
+  ];
+}
+
+/// Ops that run as one kernel call of the plan.
+def Bnn_KernelCall : DeclareOpInterfaceMethods<Bnn_KernelCallOpInterface>;
 
 #endif // BNN_INTERFACES_TD

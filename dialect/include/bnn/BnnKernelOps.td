@@ -6,7 +6,7 @@
 
 def Bnn_PackedTensor : TensorOf<[I64]>;
 
-def Bnn_BatchNormSignOp : Bnn_Op<"batchnorm_sign", [Pure, Bnn_SignValued]> {
+def Bnn_BatchNormSignOp : Bnn_Op<"batchnorm_sign", [Pure, Bnn_SignValued, Bnn_KernelCall]> {
   let summary = "sign(batchnorm(x)) at evaluation: a per-channel threshold";
   let description = [{
     With running statistics, sign(γ·(x−μ)/σ + β) is x ≥ τ for γ > 0 and
@@ -20,7 +20,7 @@ def Bnn_BatchNormSignOp : Bnn_Op<"batchnorm_sign", [Pure, Bnn_SignValued]> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def Bnn_BatchNormSignTrainOp : Bnn_Op<"batchnorm_sign_train", [Bnn_SignValued]> {
+def Bnn_BatchNormSignTrainOp : Bnn_Op<"batchnorm_sign_train", [Bnn_SignValued, Bnn_KernelCall]> {
   let summary = "batchnorm_train followed by sign, in one pass";
   let description = [{
     Writes only the signs: the backward pass (batchnorm_ste_grad) recomputes
@@ -35,7 +35,7 @@ def Bnn_BatchNormSignTrainOp : Bnn_Op<"batchnorm_sign_train", [Bnn_SignValued]> 
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def Bnn_BatchNormSteGradOp : Bnn_Op<"batchnorm_ste_grad", [Pure]> {
+def Bnn_BatchNormSteGradOp : Bnn_Op<"batchnorm_ste_grad", [Pure, Bnn_KernelCall]> {
   let summary = "the straight-through estimator of sign fused into batchnorm_grad";
   let description = [{
     `output_grad` is the gradient of sign(batchnorm(x)); the STE window
@@ -50,7 +50,7 @@ def Bnn_BatchNormSteGradOp : Bnn_Op<"batchnorm_ste_grad", [Pure]> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def Bnn_PackSignsOp : Bnn_Op<"pack_signs", [Pure]> {
+def Bnn_PackSignsOp : Bnn_Op<"pack_signs", [Pure, Bnn_KernelCall]> {
   let summary = "signs of the last axis packed 64 to an i64 word";
   let description = [{
     Bit i of word j is set when element 64·j + i is negative (sign −1);
@@ -62,7 +62,7 @@ def Bnn_PackSignsOp : Bnn_Op<"pack_signs", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Bnn_XnorDenseOp : Bnn_Op<"xnor_dense", [Pure]> {
+def Bnn_XnorDenseOp : Bnn_Op<"xnor_dense", [Pure, Bnn_KernelCall]> {
   let summary = "binary dense on packed signs: length − 2·popcount(a XOR w)";
   let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,
                        I64Attr:$length);
@@ -72,7 +72,7 @@ def Bnn_XnorDenseOp : Bnn_Op<"xnor_dense", [Pure]> {
 }
 
 def Bnn_XnorDenseBatchNormSignTrainOp
-    : Bnn_Op<"xnor_dense_batchnorm_sign_train", [Bnn_SignValued]> {
+    : Bnn_Op<"xnor_dense_batchnorm_sign_train", [Bnn_SignValued, Bnn_KernelCall]> {
   let summary = "a binary dense layer in one kernel, training";
   let description = [{
     xnor_dense followed by batchnorm_sign_train: the packed product, batch
@@ -89,7 +89,7 @@ def Bnn_XnorDenseBatchNormSignTrainOp
 }
 
 def Bnn_XnorDenseBatchNormSignOp
-    : Bnn_Op<"xnor_dense_batchnorm_sign", [Pure, Bnn_SignValued]> {
+    : Bnn_Op<"xnor_dense_batchnorm_sign", [Pure, Bnn_SignValued, Bnn_KernelCall]> {
   let summary = "a binary dense layer in one kernel, evaluation";
   let description = [{
     xnor_dense followed by batchnorm_sign: the product compared with the

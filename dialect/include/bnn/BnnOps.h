@@ -11,6 +11,7 @@
 #include "bnn/BnnDialect.h"
 #include "bnn/BnnTraits.h"
 #include "bnn/Gradient.h"
+#include "bnn/KernelCall.h"
 
 namespace bnn {
 /// Shared verifier of every LayerOp: the declared result type must agree

@@ -61,7 +61,7 @@ class Bnn_LayerOp<string mnemonic, list<Trait> traits = []>
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def Bnn_DenseOp : Bnn_LayerOp<"dense", [Bnn_QuantizedWeightsOpInterface,
+def Bnn_DenseOp : Bnn_LayerOp<"dense", [Bnn_QuantizedWeightsOpInterface, Bnn_KernelCall,
     DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
   let summary = "fully connected layer: output = input · weightᵀ (+ bias)";
   let description = [{
@@ -75,7 +75,7 @@ def Bnn_DenseOp : Bnn_LayerOp<"dense", [Bnn_QuantizedWeightsOpInterface,
                        Bnn_QuantizationAttr:$weights);
 }
 
-def Bnn_Conv2DOp : Bnn_LayerOp<"conv2d", [Bnn_QuantizedWeightsOpInterface,
+def Bnn_Conv2DOp : Bnn_LayerOp<"conv2d", [Bnn_QuantizedWeightsOpInterface, Bnn_KernelCall,
     DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
   let summary = "2-D convolution, NCHW input, OIHW weight";
   let arguments = (ins F32Tensor:$input, F32Tensor:$weight,
@@ -86,7 +86,7 @@ def Bnn_Conv2DOp : Bnn_LayerOp<"conv2d", [Bnn_QuantizedWeightsOpInterface,
 
 // Trained as batchnorm_train, which has the gradient rule.
 def Bnn_BatchNormOp : Bnn_LayerOp<"batchnorm",
-    [DeclareOpInterfaceMethods<Bnn_TrainingFormOpInterface>]> {
+    [Bnn_KernelCall, DeclareOpInterfaceMethods<Bnn_TrainingFormOpInterface>]> {
   let summary = "batch normalisation over the feature (rank 2) or channel (rank 4) axis";
   let description = [{
     Training normalises with batch statistics and updates the running ones
@@ -100,7 +100,7 @@ def Bnn_BatchNormOp : Bnn_LayerOp<"batchnorm",
 }
 
 class Bnn_PoolOp<string mnemonic, string what, list<Trait> traits = []>
-    : Bnn_LayerOp<mnemonic, traits> {
+    : Bnn_LayerOp<mnemonic, !listconcat(traits, [Bnn_KernelCall])> {
   let summary = what # " pooling over H and W of an NCHW tensor";
   let arguments = (ins F32Tensor:$input, DenseI64ArrayAttr:$kernel,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
@@ -117,14 +117,14 @@ def Bnn_FlattenOp : Bnn_LayerOp<"flatten",
   let hasFolder = 1;
 }
 
-def Bnn_AddOp : Bnn_LayerOp<"add", [Commutative,
+def Bnn_AddOp : Bnn_LayerOp<"add", [Commutative, Bnn_KernelCall,
     DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
   let summary = "element-wise sum of two tensors of one shape (residual connections)";
   let arguments = (ins F32Tensor:$lhs, F32Tensor:$rhs);
 }
 
 class Bnn_ActivationOp<string mnemonic, string what, list<Trait> traits = []>
-    : Bnn_LayerOp<mnemonic, traits> {
+    : Bnn_LayerOp<mnemonic, !listconcat(traits, [Bnn_KernelCall])> {
   let summary = what;
   let arguments = (ins F32Tensor:$input);
   let hasFolder = 1;
@@ -143,7 +143,8 @@ def Bnn_ReluOp : Bnn_ActivationOp<"relu", "max(x, 0); backward grad·1{x > 0}",
 //===----------------------------------------------------------------------===//
 
 class Bnn_LossOp<string mnemonic, string what>
-    : Bnn_LayerOp<mnemonic, [DeclareOpInterfaceMethods<Bnn_LossOpInterface>]> {
+    : Bnn_LayerOp<mnemonic, [Bnn_KernelCall,
+                             DeclareOpInterfaceMethods<Bnn_LossOpInterface>]> {
   let summary = what # ", averaged over the batch";
   let arguments = (ins F32Tensor:$logits, Bnn_LabelTensor:$labels);
 }

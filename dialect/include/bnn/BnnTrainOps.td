@@ -6,7 +6,7 @@
 // the two ops that update model state say so with memory effects.
 
 def Bnn_BatchNormTrainOp : Bnn_Op<"batchnorm_train",
-    [DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
+    [Bnn_KernelCall, DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
   let summary = "batchnorm with batch statistics; updates the running ones";
   let description = [{
     Normalises with the batch mean and biased variance, returns them for
@@ -30,7 +30,7 @@ class Bnn_GradOp<string mnemonic, string what, list<Trait> traits = []>
 
 def Bnn_DenseGradInputOp : Bnn_GradOp<"dense_grad_input",
     "d input of dense: dy · q(weight), q = sign for binary weights",
-    [Bnn_QuantizedWeightsOpInterface]> {
+    [Bnn_QuantizedWeightsOpInterface, Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$weight, F32Tensor:$output_grad,
                        Bnn_QuantizationAttr:$weights);
   let results = (outs F32Tensor:$input_grad);
@@ -38,7 +38,7 @@ def Bnn_DenseGradInputOp : Bnn_GradOp<"dense_grad_input",
 
 def Bnn_DenseGradWeightOp : Bnn_GradOp<"dense_grad_weight",
     "d latent weight of dense: dyᵀ · input, times 1{|w| ≤ 1} for binary weights",
-    [Bnn_QuantizedWeightsOpInterface]> {
+    [Bnn_QuantizedWeightsOpInterface, Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$input, F32Tensor:$weight,
                        F32Tensor:$output_grad, Bnn_QuantizationAttr:$weights);
   let results = (outs F32Tensor:$weight_grad);
@@ -46,7 +46,7 @@ def Bnn_DenseGradWeightOp : Bnn_GradOp<"dense_grad_weight",
 
 def Bnn_Conv2DGradInputOp : Bnn_GradOp<"conv2d_grad_input",
     "d input of conv2d (transposed convolution with q(weight))",
-    [Bnn_QuantizedWeightsOpInterface]> {
+    [Bnn_QuantizedWeightsOpInterface, Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$weight, F32Tensor:$output_grad,
                        Bnn_QuantizationAttr:$weights,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
@@ -55,7 +55,7 @@ def Bnn_Conv2DGradInputOp : Bnn_GradOp<"conv2d_grad_input",
 
 def Bnn_Conv2DGradWeightOp : Bnn_GradOp<"conv2d_grad_weight",
     "d latent weight of conv2d, with the STE window for binary weights",
-    [Bnn_QuantizedWeightsOpInterface]> {
+    [Bnn_QuantizedWeightsOpInterface, Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$input, F32Tensor:$weight,
                        F32Tensor:$output_grad, Bnn_QuantizationAttr:$weights,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
@@ -63,13 +63,13 @@ def Bnn_Conv2DGradWeightOp : Bnn_GradOp<"conv2d_grad_weight",
 }
 
 def Bnn_BiasGradOp : Bnn_GradOp<"bias_grad",
-    "d bias: the output gradient summed over batch and space, per channel"> {
+    "d bias: the output gradient summed over batch and space, per channel", [Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$output_grad);
   let results = (outs F32Tensor:$bias_grad);
 }
 
 def Bnn_BatchNormGradOp : Bnn_GradOp<"batchnorm_grad",
-    "backward of batchnorm_train with the saved batch statistics"> {
+    "backward of batchnorm_train with the saved batch statistics", [Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$input, F32Tensor:$gamma,
                        F32Tensor:$output_grad, F32Tensor:$mean,
                        F32Tensor:$inv_std);
@@ -78,7 +78,7 @@ def Bnn_BatchNormGradOp : Bnn_GradOp<"batchnorm_grad",
 }
 
 def Bnn_MaxPoolGradOp : Bnn_GradOp<"maxpool_grad",
-    "routes each output gradient to the input that won its window"> {
+    "routes each output gradient to the input that won its window", [Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$input, F32Tensor:$output_grad,
                        DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$stride,
                        DenseI64ArrayAttr:$pad);
@@ -86,7 +86,7 @@ def Bnn_MaxPoolGradOp : Bnn_GradOp<"maxpool_grad",
 }
 
 def Bnn_AvgPoolGradOp : Bnn_GradOp<"avgpool_grad",
-    "spreads each output gradient evenly over its window"> {
+    "spreads each output gradient evenly over its window", [Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$output_grad, DenseI64ArrayAttr:$kernel,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
   let results = (outs F32Tensor:$input_grad);
@@ -99,29 +99,29 @@ def Bnn_ReshapeOp : Bnn_GradOp<"reshape",
 }
 
 def Bnn_SteGradOp : Bnn_GradOp<"ste_grad",
-    "straight-through estimator of sign and htanh: dy · 1{|x| ≤ 1}"> {
+    "straight-through estimator of sign and htanh: dy · 1{|x| ≤ 1}", [Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$input, F32Tensor:$output_grad);
   let results = (outs F32Tensor:$input_grad);
 }
 
-def Bnn_ReluGradOp : Bnn_GradOp<"relu_grad", "dy · 1{x > 0}"> {
+def Bnn_ReluGradOp : Bnn_GradOp<"relu_grad", "dy · 1{x > 0}", [Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$input, F32Tensor:$output_grad);
   let results = (outs F32Tensor:$input_grad);
 }
 
 def Bnn_CrossEntropyGradOp : Bnn_GradOp<"cross_entropy_grad",
-    "(softmax(logits) - onehot(labels)) / batch"> {
+    "(softmax(logits) - onehot(labels)) / batch", [Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$logits, Bnn_LabelTensor:$labels);
   let results = (outs F32Tensor:$logits_grad);
 }
 
 def Bnn_SquaredHingeGradOp : Bnn_GradOp<"squared_hinge_grad",
-    "-2·max(0, 1 - t·y)·t / batch with t = ±1 one-hot"> {
+    "-2·max(0, 1 - t·y)·t / batch with t = ±1 one-hot", [Bnn_KernelCall]> {
   let arguments = (ins F32Tensor:$logits, Bnn_LabelTensor:$labels);
   let results = (outs F32Tensor:$logits_grad);
 }
 
-def Bnn_AdamUpdateOp : Bnn_Op<"adam_update"> {
+def Bnn_AdamUpdateOp : Bnn_Op<"adam_update", [Bnn_KernelCall]> {
   let summary = "one Adam step on a param, in place";
   let description = [{
     Updates the param `param` (and its two moment buffers, owned by the

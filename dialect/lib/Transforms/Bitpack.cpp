@@ -24,6 +24,8 @@ RankedTensorType packedType(Value value) {
 }
 
 /// A binary dense whose input is ±1 (a SignValued producer) multiplies signs.
+/// Only `binary`: a binary_scaled dense keeps its float product for now (it
+/// could pack too, with α applied per unit after the popcount).
 struct PackBinaryDense : OpRewritePattern<DenseOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DenseOp dense,

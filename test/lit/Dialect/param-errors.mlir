@@ -65,7 +65,7 @@ func.func @unknown_kind() {
 // -----
 
 func.func @bad_quant(%x: tensor<?x4xf32>, %w: tensor<3x4xf32>) {
-  // expected-error @+2 {{expected ::bnn::Quantization to be one of: real, binary}}
+  // expected-error @+2 {{expected ::bnn::Quantization to be one of: real, binary, binary_scaled}}
   // expected-error @+1 {{failed to parse Bnn_QuantizationAttr parameter}}
   %0 = bnn.dense %x, %w {weights = #bnn.quant<ternary>} : (tensor<?x4xf32>, tensor<3x4xf32>) -> tensor<?x3xf32>
   return

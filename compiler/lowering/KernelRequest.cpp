@@ -38,10 +38,21 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
                       std::to_string(g.stride) + "p" + std::to_string(g.pad) +
                       "_f" + std::to_string(g.filters);
   }
-  // Kernels that differ only in epsilon or momentum need distinct names.
-  for (const KernelRequest &existing : requests)
-    if (existing.symbol == request.symbol)
-      request.symbol += "_" + std::to_string(requests.size());
+  // Kernels that differ only in the extents of their arguments are named
+  // after their first argument's (e.g. signs of a weight, not of a batch);
+  // those that differ in epsilon or momentum get a number.
+  auto taken = [&](const std::string &symbol) {
+    return std::any_of(requests.begin(), requests.end(),
+                       [&](const KernelRequest &r) { return r.symbol == symbol; });
+  };
+  if (taken(request.symbol) && !request.argExtents.empty()) {
+    std::string extents;
+    for (int64_t extent : request.argExtents.front())
+      extents += (extents.empty() ? "" : "x") + (extent < 0 ? std::string("n") : std::to_string(extent));
+    request.symbol += "_" + extents;
+  }
+  if (taken(request.symbol))
+    request.symbol += "_" + std::to_string(requests.size());
   requests.push_back(request);
   return request.symbol;
 }

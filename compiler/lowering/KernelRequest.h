@@ -48,17 +48,20 @@ struct KernelRequest {
   /// initialisers set by position, so that those keep their meaning.
   bool scaled = false;
 
-  /// Not part of the kernel's identity: the extents of each signature
-  /// argument at its first call (-1 for the batch), which the
-  /// autoschedulers take as estimates, and the op/location of every call.
+  /// The extents of each signature argument (-1 for the batch). Part of
+  /// the kernel's identity: calls with other extents (packing the signs of
+  /// weights and of activations) get their own kernel, whose schedule the
+  /// autoschedulers plan for those extents.
   std::vector<std::vector<int64_t>> argExtents;
+  /// Not part of the identity: the op and location of every call.
   std::vector<std::string> callers;
 
   bool sameKernel(const KernelRequest &other) const {
     return kind == other.kind && length == other.length &&
            units == other.units && binary == other.binary &&
            epsilon == other.epsilon && momentum == other.momentum &&
-           conv == other.conv && bias == other.bias && scaled == other.scaled;
+           conv == other.conv && bias == other.bias && scaled == other.scaled &&
+           argExtents == other.argExtents;
   }
 };
 

@@ -46,10 +46,15 @@ inline halide_type_t halideUInt64() { return {halide_type_uint, 64, 1}; }
 inline halide_type_t halideInt32() { return {halide_type_int, 32, 1}; }
 
 /// Halide kernels return non-zero when an argument breaks their contract
-/// (a shape they were not compiled for); that is a bug, so stop loudly.
+/// (Halide prints why just before). Hand schedules accept any batch size, so
+/// there it is a bug; a schedule an autoscheduler planned for one batch size
+/// (--batch-estimate) may not accept another. Stop loudly either way.
 inline void checkHalideCall(int status, const char *kernel) {
   if (status != 0) {
-    std::fprintf(stderr, "internal error: Halide kernel %s failed (%d)\n",
+    std::fprintf(stderr,
+                 "error: Halide kernel %s rejected its arguments (%d). An "
+                 "autoscheduled kernel may accept only the batch size given to "
+                 "bnnc --batch-estimate\n",
                  kernel, status);
     std::abort();
   }

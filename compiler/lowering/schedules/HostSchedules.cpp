@@ -84,7 +84,10 @@ void scheduleMatmul(Kernel &k, ScheduleKnobs &knobs) {
     sum.unroll(sj).unroll(si);
     update.unroll(sj).unroll(si);
   }
-  if (k.hasFunc("weights")) {
+  if (k.hasFunc("weights") &&
+      knobs.flag("weights_at_root", true,
+                 "quantise the weights once per call into a buffer (false: inside the "
+                 "product, at every use)")) {
     // Quantised weights, contiguous along the product's j axis.
     Func weights = k.func("weights");
     weights.compute_root().parallel(arg(weights, 1)).vectorize(arg(weights, 0), vector, guard);

@@ -21,7 +21,10 @@ Var arg(Func f, size_t index) { return f.args()[index]; }
 
 void schedulePackSigns(Kernel &k, ScheduleKnobs &knobs) {
   Func packed = k.func("packed");
-  int vector = knobs.integer("vector_words", 8, 1, 64,
+  // One word at a time by default: a vector of words gathers elements 64
+  // apart (measured 2x slower for weights and 1.1x for activations of the
+  // example MLP, docs/tuning.md).
+  int vector = knobs.integer("vector_words", 1, 1, 64,
                              "packed words computed per vector", true);
   if (knobs.flag("parallel_rows", true, "rows in parallel"))
     packed.parallel(arg(packed, 1));

@@ -75,6 +75,20 @@ RDom Kernel::rdom(const std::string &name) const {
 
 bool Kernel::hasFunc(const std::string &name) const { return funcs.count(name); }
 
+std::vector<std::string> Kernel::stageNames() const {
+  std::vector<std::string> names;
+  for (const auto &entry : funcs)
+    names.push_back(entry.first);
+  return names;
+}
+
+bool Kernel::isOutput(const std::string &name) const {
+  for (const KernelArg &arg : signature)
+    if (arg.role == ArgRole::Output && arg.name == name)
+      return true;
+  return false;
+}
+
 std::vector<Func> Kernel::outputs() const {
   std::vector<Func> result;
   for (const KernelArg &arg : signature)

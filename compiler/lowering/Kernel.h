@@ -43,6 +43,9 @@ public:
   Halide::Func func(const std::string &name) const;
   Halide::RDom rdom(const std::string &name) const;
   bool hasFunc(const std::string &name) const;
+  /// The names of the outputs and stages, and whether a name is an output.
+  std::vector<std::string> stageNames() const;
+  bool isOutput(const std::string &name) const;
 
   /// The outputs in signature order, and the inputs and scalars in
   /// signature order (the C function's arguments before its outputs).

@@ -18,6 +18,7 @@ struct ScheduleOptions {
   ScheduleFile *file = nullptr;
   std::string autoscheduler; // "", "Mullapudi2016", "Adams2019" or "Li2018"
   int batchEstimate = 100;   // the batch size autoschedulers assume
+  bool cuda = false;         // target host-cuda: kernels run on an NVIDIA GPU
 };
 
 /// The autoschedulers Halide 14 ships as plugins.
@@ -54,6 +55,11 @@ bool compileKernels(const std::vector<KernelRequest> &requests,
 /// The lowered statement (loop nests after scheduling) of every request,
 /// for `bnnc --emit=halide`.
 bool lowerKernels(const std::vector<KernelRequest> &requests,
+                  const ScheduleOptions &options, std::string &text,
+                  std::vector<std::string> &errors);
+
+/// The PTX of every kernel (target host-cuda), for `bnnc --emit=ptx`.
+bool ptxOfKernels(const std::vector<KernelRequest> &requests,
                   const ScheduleOptions &options, std::string &text,
                   std::vector<std::string> &errors);
 

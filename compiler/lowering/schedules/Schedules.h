@@ -17,6 +17,9 @@ namespace bnnc::schedules {
 /// Schedules `kernel` (algorithm already defined) for the host CPU.
 void scheduleForHost(Kernel &kernel, ScheduleKnobs &knobs);
 
+/// Schedules `kernel` for an NVIDIA GPU (Halide's CUDA backend).
+void scheduleForCuda(Kernel &kernel, ScheduleKnobs &knobs);
+
 } // namespace bnnc::schedules
 
 #endif // BNNC_LOWERING_SCHEDULES_H

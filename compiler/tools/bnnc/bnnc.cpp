@@ -55,7 +55,7 @@ namespace {
 
 cl::OptionCategory bnncCategory("bnnc options");
 
-enum class Stage { AST, Bnn, Train, Fused, Packed, Cpp, Halide, Schedule };
+enum class Stage { AST, Bnn, Train, Fused, Packed, Cpp, Halide, Schedule, Ptx };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.bnn | stage.mlir>"),
                                cl::Required, cl::cat(bnncCategory));
@@ -82,7 +82,10 @@ cl::opt<Stage> emit(
                           "the plan"),
                clEnumValN(Stage::Schedule, "schedule",
                           "every kernel's schedule parameters, as a TOML "
-                          "file for --schedule")),
+                          "file for --schedule"),
+               clEnumValN(Stage::Ptx, "ptx",
+                          "the PTX of each kernel for an NVIDIA GPU "
+                          "(implies --target=host-cuda)")),
     cl::cat(bnncCategory));
 
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default stdout)"),
@@ -118,6 +121,16 @@ cl::opt<std::string> scheduleOption(
              "--emit=schedule), or auto:Mullapudi2016 | auto:Adams2019 | "
              "auto:Li2018 for one of Halide's autoschedulers"),
     cl::value_desc("FILE.toml|auto:NAME"), cl::cat(bnncCategory));
+
+enum class Target { Host, HostCuda };
+cl::opt<Target> target(
+    "target", cl::desc("Where the kernels run"), cl::init(Target::Host),
+    cl::values(clEnumValN(Target::Host, "host", "the host CPU (default)"),
+               clEnumValN(Target::HostCuda, "host-cuda",
+                          "an NVIDIA GPU through Halide's CUDA backend "
+                          "(kernels and schedules only: --emit=ptx|halide|"
+                          "schedule; the runtime is not device-aware yet)")),
+    cl::cat(bnncCategory));
 
 cl::opt<int> batchEstimate(
     "batch-estimate",
@@ -199,6 +212,7 @@ bool withScheduleOptions(
     llvm::function_ref<bool(const bnnc::ScheduleOptions &, std::vector<std::string> &)> body) {
   bnnc::ScheduleOptions options;
   options.batchEstimate = batchEstimate;
+  options.cuda = target == Target::HostCuda || emit == Stage::Ptx;
   std::unique_ptr<bnnc::ScheduleFile> file;
   std::vector<std::string> errors;
   llvm::StringRef choice = scheduleOption;
@@ -349,18 +363,25 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
     if (mlir::failed(passes.run(*module)))
       return false;
   }
+  if (compileMode && target == Target::HostCuda) {
+    llvm::errs() << "bnnc: error: compile --target=host-cuda is not supported yet: the "
+                    "runtime keeps buffers on the host; --emit=ptx, --emit=halide and "
+                    "--emit=schedule show the CUDA kernels\n";
+    return false;
+  }
   if (compileMode)
     return compileToExecutable(*module);
   if (emit == Stage::Cpp) {
     std::vector<bnnc::KernelRequest> requests;
     return mlir::succeeded(emitPlan(*module, os, requests));
   }
-  if (emit == Stage::Halide || emit == Stage::Schedule) {
+  if (emit == Stage::Halide || emit == Stage::Schedule || emit == Stage::Ptx) {
     std::vector<bnnc::KernelRequest> requests;
     std::string ignored, text;
     llvm::raw_string_ostream plan(ignored);
     if (kernels != KernelBackend::Halide) {
-      llvm::errs() << "bnnc: error: --emit=" << (emit == Stage::Halide ? "halide" : "schedule")
+      llvm::errs() << "bnnc: error: --emit="
+                   << (emit == Stage::Halide ? "halide" : emit == Stage::Ptx ? "ptx" : "schedule")
                    << " shows Halide kernels; drop --kernels=cpp\n";
       return false;
     }
@@ -368,6 +389,8 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
       return false;
     bool printed = withScheduleOptions([&](const bnnc::ScheduleOptions &options,
                                            std::vector<std::string> &errors) {
+      if (emit == Stage::Ptx)
+        return bnnc::ptxOfKernels(requests, options, text, errors);
       return emit == Stage::Halide ? bnnc::lowerKernels(requests, options, text, errors)
                                    : bnnc::printSchedules(requests, options, text, errors);
     });

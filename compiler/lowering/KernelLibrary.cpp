@@ -289,9 +289,9 @@ bool lowerKernels(const std::vector<KernelRequest> &requests,
   return lowered;
 }
 
-bool ptxOfKernels(const std::vector<KernelRequest> &requests,
-                  const ScheduleOptions &options, std::string &text,
-                  std::vector<std::string> &errors) {
+bool assemblyOfKernels(const std::vector<KernelRequest> &requests,
+                       const ScheduleOptions &options, bool deviceOnly, std::string &text,
+                       std::vector<std::string> &errors) {
   std::vector<std::unique_ptr<ScheduledKernel>> kernels;
   if (!scheduleKernels(requests, options, kernels, errors))
     return false;
@@ -311,7 +311,8 @@ bool ptxOfKernels(const std::vector<KernelRequest> &requests,
       std::ifstream assembly(pattern);
       std::stringstream whole;
       whole << assembly.rdbuf();
-      out << "// kernel " << kernel.request().symbol << "\n" << devicePtx(whole.str()) << "\n";
+      out << "// kernel " << kernel.request().symbol << "\n"
+          << (deviceOnly ? devicePtx(whole.str()) : whole.str()) << "\n";
     }
   });
   std::remove(pattern);

@@ -58,10 +58,11 @@ bool lowerKernels(const std::vector<KernelRequest> &requests,
                   const ScheduleOptions &options, std::string &text,
                   std::vector<std::string> &errors);
 
-/// The PTX of every kernel (target host-cuda), for `bnnc --emit=ptx`.
-bool ptxOfKernels(const std::vector<KernelRequest> &requests,
-                  const ScheduleOptions &options, std::string &text,
-                  std::vector<std::string> &errors);
+/// The assembly of every kernel for `bnnc --emit=asm`, or with
+/// `deviceOnly` (target host-cuda) just its PTX, for `bnnc --emit=ptx`.
+bool assemblyOfKernels(const std::vector<KernelRequest> &requests,
+                       const ScheduleOptions &options, bool deviceOnly, std::string &text,
+                       std::vector<std::string> &errors);
 
 /// Every kernel's schedule choices as an editable TOML file, for
 /// `bnnc --emit=schedule`.

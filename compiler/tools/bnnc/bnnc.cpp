@@ -55,7 +55,7 @@ namespace {
 
 cl::OptionCategory bnncCategory("bnnc options");
 
-enum class Stage { AST, Bnn, Train, Fused, Packed, Cpp, Halide, Schedule, Ptx };
+enum class Stage { AST, Bnn, Train, Fused, Packed, Cpp, Halide, Schedule, Asm, Ptx };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.bnn | stage.mlir>"),
                                cl::Required, cl::cat(bnncCategory));
@@ -83,6 +83,8 @@ cl::opt<Stage> emit(
                clEnumValN(Stage::Schedule, "schedule",
                           "every kernel's schedule parameters, as a TOML "
                           "file for --schedule"),
+               clEnumValN(Stage::Asm, "asm",
+                          "the assembly of each kernel for the target"),
                clEnumValN(Stage::Ptx, "ptx",
                           "the PTX of each kernel for an NVIDIA GPU "
                           "(implies --target=host-cuda)")),
@@ -375,13 +377,16 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
     std::vector<bnnc::KernelRequest> requests;
     return mlir::succeeded(emitPlan(*module, os, requests));
   }
-  if (emit == Stage::Halide || emit == Stage::Schedule || emit == Stage::Ptx) {
+  if (emit >= Stage::Halide) {
     std::vector<bnnc::KernelRequest> requests;
     std::string ignored, text;
     llvm::raw_string_ostream plan(ignored);
     if (kernels != KernelBackend::Halide) {
       llvm::errs() << "bnnc: error: --emit="
-                   << (emit == Stage::Halide ? "halide" : emit == Stage::Ptx ? "ptx" : "schedule")
+                   << (emit == Stage::Halide   ? "halide"
+                       : emit == Stage::Ptx    ? "ptx"
+                       : emit == Stage::Asm    ? "asm"
+                                               : "schedule")
                    << " shows Halide kernels; drop --kernels=cpp\n";
       return false;
     }
@@ -389,8 +394,8 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
       return false;
     bool printed = withScheduleOptions([&](const bnnc::ScheduleOptions &options,
                                            std::vector<std::string> &errors) {
-      if (emit == Stage::Ptx)
-        return bnnc::ptxOfKernels(requests, options, text, errors);
+      if (emit == Stage::Ptx || emit == Stage::Asm)
+        return bnnc::assemblyOfKernels(requests, options, emit == Stage::Ptx, text, errors);
       return emit == Stage::Halide ? bnnc::lowerKernels(requests, options, text, errors)
                                    : bnnc::printSchedules(requests, options, text, errors);
     });

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -98,6 +99,7 @@ struct CliOptions {
   bool resume = false;
   bool appendMetrics = false; // later runs of a sweep add to the same file
   int64_t maxSteps = -1; // for tests: stop (as if killed) after this many steps
+  int64_t interruptAfterSteps = -1; // for tests: raise SIGINT after this many
   bool profile = false;
   std::string profilePath; // --profile=FILE.json; empty: the table only
   std::string batchPath, outDir; // step
@@ -124,6 +126,46 @@ int64_t inputSize(const ModelSpec &spec) {
     size *= d;
   return size;
 }
+
+/// The signal (SIGINT, SIGTERM) that asked `train` to stop at the next step
+/// boundary; 0 while none has.
+volatile std::sig_atomic_t stopSignal = 0;
+
+/// The first signal only sets stopSignal: the loop writes a checkpoint and
+/// stops. A second one means "now": exit at once, the previous checkpoint
+/// (complete, written atomically) is what is left.
+void onStopSignal(int signal) {
+  if (stopSignal) {
+    static const char message[] = "\nsecond signal: stopping at once\n";
+    ssize_t ignored = write(STDERR_FILENO, message, sizeof(message) - 1);
+    (void)ignored;
+    _exit(128 + signal);
+  }
+  stopSignal = signal;
+}
+
+/// Installs onStopSignal for SIGINT and SIGTERM while it lives.
+class StopSignals {
+public:
+  StopSignals() {
+    struct sigaction action = {};
+    action.sa_handler = onStopSignal;
+    action.sa_flags = SA_RESTART; // the loop polls; no EINTR in its I/O
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previousInt);
+    sigaction(SIGTERM, &action, &previousTerm);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &previousInt, nullptr);
+    sigaction(SIGTERM, &previousTerm, nullptr);
+    stopSignal = 0;
+  }
+  StopSignals(const StopSignals &) = delete;
+  StopSignals &operator=(const StopSignals &) = delete;
+
+private:
+  struct sigaction previousInt = {}, previousTerm = {};
+};
 
 class Trainer {
 public:
@@ -163,104 +205,240 @@ public:
     return 100.0 * double(wrong) / double(data.count);
   }
 
-  bool run(const std::map<std::string, double> &hyperParams,
-           const Dataset &train, const Dataset &test,
-           std::vector<EpochMetrics> &history) {
-    RunState state;
-    state.seed = config.train.seed;
-    state.hyperParams = hyperParams;
-    std::string checkpoint =
-        cli.checkpointDir.empty() ? "" : cli.checkpointDir + "/checkpoint.bin";
-    params.initialize(hyperParams, config.train.seed);
-    if (cli.resume && !checkpoint.empty() && access(checkpoint.c_str(), F_OK) == 0) {
-      std::string error;
-      if (!loadCheckpoint(checkpoint, spec, params, state, error))
-        return fail(error);
-      std::fprintf(stderr, "resuming from %s after epoch %lld\n",
-                   checkpoint.c_str(), (long long)state.epochsDone);
-    }
-    FILE *metrics = nullptr;
-    if (!cli.metricsPath.empty()) {
-      bool append = state.epochsDone || cli.appendMetrics;
-      metrics = std::fopen(cli.metricsPath.c_str(), append ? "a" : "w");
-      if (!metrics)
-        return fail(cli.metricsPath + ": error: cannot write metrics");
-    }
-    int64_t epochs = config.train.epochs, batch = config.train.batch;
-    int64_t batches = train.count / batch; // the last partial batch is dropped
+  /// Trains from scratch or, with --resume, from the last checkpoint.
+  /// Returns the exit status: 0, 1 (error, divergence), or 128 + the
+  /// signal that stopped it.
+  int run(const std::map<std::string, double> &hyperParams,
+          const Dataset &train, const Dataset &test,
+          std::vector<EpochMetrics> &history) {
+    int64_t batches = train.count / config.train.batch; // drop the last partial batch
     if (batches == 0)
       return fail("error: the training set (" + std::to_string(train.count) +
                   " images) is smaller than one batch (" +
-                  std::to_string(batch) + ")");
-    std::vector<float> xBatch(size_t(batch * train.imageSize()));
-    std::vector<int32_t> yBatch(static_cast<size_t>(batch), 0);
-    bool terminal = isatty(fileno(stderr));
-
-    for (int64_t epoch = state.epochsDone; epoch < epochs; ++epoch) {
-      double lr = learningRate(epoch);
-      // The order of epoch e depends only on the seed and e, so a resumed
-      // run sees the same batches as an uninterrupted one.
-      std::vector<int64_t> order(size_t(train.count));
-      std::iota(order.begin(), order.end(), 0);
-      std::mt19937_64 shuffle(config.train.seed * 1000003u + uint64_t(epoch));
-      std::shuffle(order.begin(), order.end(), shuffle);
-
-      auto started = std::chrono::steady_clock::now();
-      double lossSum = 0;
-      int64_t wrong = 0;
-      for (int64_t b = 0; b < batches; ++b) {
-        for (int64_t r = 0; r < batch; ++r) {
-          int64_t index = order[size_t(b * batch + r)];
-          std::copy(train.image(index), train.image(index) + train.imageSize(),
-                    xBatch.begin() + r * train.imageSize());
-          yBatch[size_t(r)] = train.labels[size_t(index)];
-        }
-        StepInput in{xBatch.data(), yBatch.data(), batch, float(lr),
-                     ++state.steps};
-        StepOutput out;
-        {
-          StepTimer timer("train");
-          spec.trainStep(params, workspace, in, out);
-        }
-        if (!std::isfinite(out.loss))
-          return fail("error: the loss became " + std::to_string(out.loss) +
-                      " in epoch " + std::to_string(epoch + 1) +
-                      "; try a smaller learning rate");
-        lossSum += out.loss;
-        for (int64_t r = 0; r < batch; ++r)
-          wrong += predictedClass(out.logits + r * spec.classes, spec.classes) !=
-                   yBatch[size_t(r)];
-        if (terminal)
-          progress(epoch, b + 1, batches, lossSum / double(b + 1));
-        if (cli.maxSteps >= 0 && state.steps >= cli.maxSteps)
-          return fail("stopped after " + std::to_string(state.steps) +
-                      " steps (--max-steps), mid-epoch, without a checkpoint");
-      }
-      EpochMetrics m;
-      m.seconds = std::chrono::duration<double>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-      m.loss = lossSum / double(batches);
-      m.trainError = 100.0 * double(wrong) / double(batches * batch);
-      m.testError = evaluate(test);
-      history.push_back(m);
-      state.epochsDone = epoch + 1;
-      report(epoch, m, lr, double(batches * batch) / m.seconds, hyperParams,
-             metrics, terminal);
-      if (!checkpoint.empty()) {
-        std::string error;
-        if (!saveCheckpoint(checkpoint, spec, params, state, error))
-          return fail(error);
-      }
+                  std::to_string(config.train.batch) + ")"),
+             1;
+    RunState state;
+    if (!startOrResume(hyperParams, state))
+      return 1;
+    bool append = state.epochsDone || state.stepInEpoch || cli.appendMetrics;
+    FILE *metrics = nullptr;
+    if (!cli.metricsPath.empty()) {
+      metrics = std::fopen(cli.metricsPath.c_str(), append ? "a" : "w");
+      if (!metrics)
+        return fail(cli.metricsPath + ": error: cannot write metrics"), 1;
     }
+    int status = 0;
+    for (int64_t epoch = state.epochsDone;
+         epoch < config.train.epochs && status == 0; ++epoch)
+      status = trainEpoch(epoch, batches, train, test, state, history, metrics);
     if (metrics)
       std::fclose(metrics);
-    return true;
+    return status;
   }
 
   Params params;
 
 private:
+  /// Initial params, replaced by the checkpoint's with --resume.
+  bool startOrResume(const std::map<std::string, double> &hyperParams,
+                     RunState &state) {
+    state.seed = config.train.seed;
+    state.hyperParams = hyperParams;
+    params.initialize(hyperParams, config.train.seed);
+    if (!cli.resume || checkpointPath().empty())
+      return true;
+    if (access(checkpointPath().c_str(), F_OK) != 0 &&
+        access(previousPath().c_str(), F_OK) != 0) {
+      std::fprintf(stderr, "no checkpoint in %s: starting from scratch\n",
+                   cli.checkpointDir.c_str());
+      return true;
+    }
+    std::string loaded, warning, error;
+    if (!loadLatestCheckpoint(checkpointPath(), previousPath(), spec, params,
+                              state, loaded, warning, error))
+      return fail(error);
+    if (!warning.empty()) {
+      std::fprintf(stderr, "%s\n", warning.c_str());
+      setAsideDamaged();
+    }
+    if (state.stepInEpoch == 0)
+      std::fprintf(stderr, "resuming from %s after epoch %lld\n",
+                   loaded.c_str(), (long long)state.epochsDone);
+    else
+      std::fprintf(stderr, "resuming from %s in epoch %lld after step %lld\n",
+                   loaded.c_str(), (long long)state.epochsDone + 1,
+                   (long long)state.stepInEpoch);
+    return true;
+  }
+
+  /// After a fallback, moves a damaged checkpoint.bin out of the way: the
+  /// next save would otherwise keep it as the previous checkpoint, in place
+  /// of the good one.
+  void setAsideDamaged() {
+    std::string aside = cli.checkpointDir + "/checkpoint.damaged.bin";
+    if (access(checkpointPath().c_str(), F_OK) == 0 &&
+        std::rename(checkpointPath().c_str(), aside.c_str()) == 0)
+      std::fprintf(stderr, "the damaged file is kept as %s\n", aside.c_str());
+  }
+
+  std::string checkpointPath() const {
+    return cli.checkpointDir.empty() ? "" : cli.checkpointDir + "/checkpoint.bin";
+  }
+  std::string previousPath() const {
+    return cli.checkpointDir + "/checkpoint.prev.bin";
+  }
+
+  /// The rest of epoch `epoch` from state.stepInEpoch, then its evaluation
+  /// and checkpoint. Returns 0 to go on, else the run's exit status.
+  int trainEpoch(int64_t epoch, int64_t batches, const Dataset &train,
+                 const Dataset &test, RunState &state,
+                 std::vector<EpochMetrics> &history, FILE *metrics) {
+    int64_t batch = config.train.batch;
+    double lr = learningRate(epoch);
+    std::vector<int64_t> order = epochOrder(epoch, train.count);
+    bool terminal = isatty(fileno(stderr));
+    auto started = std::chrono::steady_clock::now();
+    for (int64_t b = state.stepInEpoch; b < batches; ++b) {
+      // The step boundary: the state is that of b whole steps.
+      if (stopSignal)
+        return stopForSignal(epoch, batches, state);
+      fillBatch(train, order, b);
+      StepInput in{xBatch.data(), yBatch.data(), batch, float(lr),
+                   ++state.steps};
+      StepOutput out;
+      {
+        StepTimer timer("train");
+        spec.trainStep(params, workspace, in, out);
+      }
+      if (!std::isfinite(out.loss))
+        return diverged(std::string("the training loss became ") +
+                            (std::isnan(out.loss) ? "NaN" : "infinite"),
+                        epoch, b + 1, batches, state);
+      state.epochLossSum += out.loss;
+      for (int64_t r = 0; r < batch; ++r)
+        state.epochWrong +=
+            predictedClass(out.logits + r * spec.classes, spec.classes) !=
+            yBatch[size_t(r)];
+      state.stepInEpoch = b + 1;
+      if (terminal)
+        progress(epoch, b + 1, batches, state.epochLossSum / double(b + 1));
+      if (int status = testHooks(state))
+        return status;
+    }
+    EpochMetrics m;
+    m.seconds = std::chrono::duration<double>(
+                    std::chrono::steady_clock::now() - started)
+                    .count();
+    m.loss = state.epochLossSum / double(batches);
+    m.trainError = 100.0 * double(state.epochWrong) / double(batches * batch);
+    m.testError = evaluate(test);
+    history.push_back(m);
+    state.epochsDone = epoch + 1;
+    state.stepInEpoch = 0;
+    state.epochLossSum = 0;
+    state.epochWrong = 0;
+    report(epoch, m, lr, double(batches * batch) / m.seconds, state.hyperParams,
+           metrics, terminal);
+    if (!paramsFinite())
+      return diverged("a param became NaN or infinite", epoch, batches,
+                      batches, state);
+    return saveProgress(state) ? 0 : 1;
+  }
+
+  /// The order of epoch e depends only on the seed and e, so a resumed run
+  /// sees the same batches as an uninterrupted one.
+  std::vector<int64_t> epochOrder(int64_t epoch, int64_t count) const {
+    std::vector<int64_t> order(static_cast<size_t>(count));
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 shuffle(config.train.seed * 1000003u + uint64_t(epoch));
+    std::shuffle(order.begin(), order.end(), shuffle);
+    return order;
+  }
+
+  /// Batch `b` of the epoch's order into xBatch and yBatch.
+  void fillBatch(const Dataset &train, const std::vector<int64_t> &order,
+                 int64_t b) {
+    int64_t batch = config.train.batch, size = train.imageSize();
+    xBatch.resize(size_t(batch * size));
+    yBatch.resize(size_t(batch));
+    for (int64_t r = 0; r < batch; ++r) {
+      int64_t index = order[size_t(b * batch + r)];
+      std::copy(train.image(index), train.image(index) + size,
+                xBatch.begin() + r * size);
+      yBatch[size_t(r)] = train.labels[size_t(index)];
+    }
+  }
+
+  /// --max-steps: stop as if killed (no checkpoint); --interrupt-after-steps:
+  /// raise SIGINT, to test the signal path at a known step.
+  int testHooks(const RunState &state) {
+    if (cli.interruptAfterSteps >= 0 && state.steps == cli.interruptAfterSteps)
+      std::raise(SIGINT);
+    if (cli.maxSteps >= 0 && state.steps >= cli.maxSteps)
+      return fail("stopped after " + std::to_string(state.steps) +
+                  " steps (--max-steps), mid-epoch, without a checkpoint"),
+             1;
+    return 0;
+  }
+
+  bool paramsFinite() const {
+    for (const std::vector<float> &values : params.values)
+      for (float value : values)
+        if (!std::isfinite(value))
+          return false;
+    return true;
+  }
+
+  /// Stops the run without writing a checkpoint, so the last one stays the
+  /// last good one.
+  int diverged(const std::string &what, int64_t epoch, int64_t step,
+               int64_t batches, const RunState &state) {
+    std::string kept =
+        checkpointPath().empty() ? ""
+        : access(checkpointPath().c_str(), F_OK) == 0
+            ? "; the last checkpoint (" + checkpointPath() + ") is kept"
+            : "; no checkpoint written";
+    return fail("error: " + what + " in epoch " + std::to_string(epoch + 1) +
+                " at step " + std::to_string(step) + " of " +
+                std::to_string(batches) + " (Adam step " +
+                std::to_string(state.steps) + ")" + kept +
+                "; try a smaller learning rate"),
+           1;
+  }
+
+  /// The first SIGINT/SIGTERM: a checkpoint of where the run stands, a line
+  /// saying how to go on, and the status of a process killed by it.
+  int stopForSignal(int64_t epoch, int64_t batches, const RunState &state) {
+    int signal = stopSignal;
+    std::string where = "in epoch " + std::to_string(epoch + 1) +
+                        " after step " + std::to_string(state.stepInEpoch) +
+                        " of " + std::to_string(batches);
+    if (!paramsFinite())
+      return diverged("a param became NaN or infinite", epoch,
+                      state.stepInEpoch, batches, state);
+    if (!saveProgress(state))
+      return 1;
+    std::string saved =
+        checkpointPath().empty()
+            ? "; nothing saved (no --checkpoint-dir)"
+            : "; checkpoint " + checkpointPath() +
+                  " written: run the same command with --resume to continue";
+    if (isatty(fileno(stderr)))
+      std::fprintf(stderr, "\n");
+    std::fprintf(stderr, "stopped by %s %s%s\n",
+                 signal == SIGINT ? "SIGINT" : "SIGTERM", where.c_str(),
+                 saved.c_str());
+    return 128 + signal;
+  }
+
+  bool saveProgress(const RunState &state) {
+    std::string error;
+    return checkpointPath().empty() ||
+           saveCheckpointKeepingPrevious(checkpointPath(), previousPath(),
+                                         spec, params, state, error) ||
+           fail(error);
+  }
+
   /// Geometric decay from lr (first epoch) to lr_final (last epoch).
   double learningRate(int64_t epoch) const {
     int64_t epochs = config.train.epochs;
@@ -310,6 +488,8 @@ private:
   const RunConfig &config;
   const CliOptions &cli;
   Workspace workspace;
+  std::vector<float> xBatch;
+  std::vector<int32_t> yBatch;
 };
 
 //===----------------------------------------------------------------------===//
@@ -329,6 +509,10 @@ void printHelp(const ModelSpec &spec, const char *program) {
       "train   trains with the run configuration (defaults: Fashion-MNIST, 10\n"
       "        epochs, batch 100, Adam 1e-3 -> 1e-5, seed 0); with a [sweep]\n"
       "        section, one run per value and a table of test errors\n"
+      "        SIGINT/SIGTERM stop it at the next step with a checkpoint\n"
+      "        (exit status 130/143; a second signal stops at once); --resume\n"
+      "        continues from DIR/checkpoint.bin, or if that is damaged from\n"
+      "        DIR/checkpoint.prev.bin\n"
       "eval    prints the test error of a checkpoint\n"
       "init    writes the initial params (epoch 0) as a checkpoint\n"
       "step    for differential testing: on one batch, runs the evaluation,\n"
@@ -399,6 +583,9 @@ bool parseCli(int argc, char **argv, CliOptions &cli) {
     } else if (arg == "--max-steps") {
       if (!value(text)) return false;
       cli.maxSteps = std::atoll(text.c_str());
+    } else if (arg == "--interrupt-after-steps") {
+      if (!value(text)) return false;
+      cli.interruptAfterSteps = std::atoll(text.c_str());
     } else if (arg == "--set") {
       if (!value(text)) return false;
       auto eq = text.find('=');
@@ -473,10 +660,11 @@ int train(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli)
       !probe.checkData(trainSet, config.data.train) ||
       !probe.checkData(testSet, config.data.test))
     return 1;
+  StopSignals stopSignals;
   if (config.sweep.empty()) {
     std::vector<EpochMetrics> history;
     Trainer trainer(spec, config, cli);
-    return trainer.run(hyper, trainSet, testSet, history) ? 0 : 1;
+    return trainer.run(hyper, trainSet, testSet, history);
   }
   // One run per value of the (first) swept hyper-parameter, same seed.
   const auto &[name, grid] = *config.sweep.begin();
@@ -492,8 +680,8 @@ int train(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli)
     }
     Trainer trainer(spec, config, runCli);
     std::vector<EpochMetrics> history;
-    if (!trainer.run(hyper, trainSet, testSet, history))
-      return 1;
+    if (int status = trainer.run(hyper, trainSet, testSet, history))
+      return status;
     results.emplace_back(value, history);
   }
   std::printf("\n%-10s %14s %14s\n", name.c_str(), "test error %", "best epoch %");
@@ -501,7 +689,9 @@ int train(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli)
     double best = 100.0;
     for (const EpochMetrics &m : history)
       best = std::min(best, m.testError);
-    std::printf("%-10g %14.2f %14.2f\n", value, history.back().testError, best);
+    // A run resumed after its last epoch trained no epoch here.
+    double last = history.empty() ? NAN : history.back().testError;
+    std::printf("%-10g %14.2f %14.2f\n", value, last, best);
   }
   return 0;
 }

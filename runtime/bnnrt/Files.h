@@ -13,6 +13,15 @@ namespace bnnrt {
 bool writeFileAtomically(const std::string &path, const void *data,
                          size_t size, std::string &error);
 
+/// Writes `size` bytes to `path` (replacing it) and flushes them to disk,
+/// so a later rename publishes a complete file.
+bool writeFileSynced(const std::string &path, const void *data, size_t size,
+                     std::string &error);
+
+/// Flushes the folder holding `path` to disk, so renames in it survive a
+/// crash. Best effort: some file systems cannot sync folders.
+void syncParentDirectory(const std::string &path);
+
 /// Creates `path` and any missing parents (like mkdir -p).
 bool makeDirectories(const std::string &path, std::string &error);
 

@@ -10,17 +10,23 @@ import argparse
 import json
 import struct
 import sys
+import zlib
 
 
 def read_checkpoint(path):
+    """Parses a checkpoint (runtime/bnnrt/Checkpoint.h, format version 2)."""
     with open(path, "rb") as f:
         data = f.read()
-    assert data[:8] == b"BNNCKPT1", "not a checkpoint"
-    pos = 8
+    assert data[:8] == b"BNNCHKPT", "not a checkpoint"
+    version, size, crc = struct.unpack_from("<IQI", data, 8)
+    assert version == 2, f"format version {version}"
+    payload = data[24:]
+    assert len(payload) == size and zlib.crc32(payload) == crc, "damaged"
+    pos = 0
 
     def take(fmt):
         nonlocal pos
-        values = struct.unpack_from(fmt, data, pos)
+        values = struct.unpack_from(fmt, payload, pos)
         pos += struct.calcsize(fmt)
         return values
 
@@ -29,23 +35,26 @@ def read_checkpoint(path):
         return take(f"<{n}s")[0].decode()
 
     model = string()
-    epochs, steps, seed = take("<qqQ")
+    (count,) = take("<I")
+    shapes = []
+    for _ in range(count):
+        name = string()
+        (rank,) = take("<I")
+        shapes.append((name, take(f"<{rank}q")))
+    epochs, step_in_epoch, steps, seed, _, _ = take("<qqqQdq")
     (hyper_count,) = take("<I")
     hyper = {}
     for _ in range(hyper_count):
         name = string()
         hyper[name] = take("<d")[0]
-    (count,) = take("<I")
     params = {}
-    for _ in range(count):
-        name = string()
-        arrays = []
-        for _ in range(3):
-            (size,) = take("<Q")
-            arrays.append(take(f"<{size}f"))
-        params[name] = arrays
+    for name, shape in shapes:
+        size = 1
+        for d in shape:
+            size *= d
+        params[name] = [take(f"<{size}f") for _ in range(3)]
     return {"model": model, "epochs": epochs, "steps": steps, "hyper": hyper,
-            "params": params}
+            "step_in_epoch": step_in_epoch, "params": params}
 
 
 def fail(message):

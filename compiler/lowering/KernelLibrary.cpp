@@ -256,13 +256,16 @@ bool compileKernels(const std::vector<KernelRequest> &requests,
   });
 }
 
-bool lowerKernels(const std::vector<KernelRequest> &requests,
-                  const ScheduleOptions &options, std::string &text,
-                  std::vector<std::string> &errors) {
+/// Schedules every request, has `write` put each kernel's text into a
+/// temporary file, and gathers `describe(kernel, that file's text)`.
+template <typename Write, typename Describe>
+bool textOfKernels(const std::vector<KernelRequest> &requests,
+                   const ScheduleOptions &options, std::string &text,
+                   std::vector<std::string> &errors, Write write, Describe describe) {
   std::vector<std::unique_ptr<ScheduledKernel>> kernels;
   if (!scheduleKernels(requests, options, kernels, errors))
     return false;
-  char pattern[] = "/tmp/bnnc-stmt-XXXXXX";
+  char pattern[] = "/tmp/bnnc-kernel-XXXXXX";
   int fd = mkstemp(pattern);
   if (fd < 0) {
     errors.push_back("cannot create a temporary file");
@@ -270,54 +273,51 @@ bool lowerKernels(const std::vector<KernelRequest> &requests,
   }
   close(fd);
   std::ostringstream out;
-  bool lowered = catchingHalideErrors(errors, [&] {
+  bool written = catchingHalideErrors(errors, [&] {
     for (const auto &scheduled : kernels) {
-      const Kernel &kernel = scheduled->kernel;
-      kernel.pipeline().compile_to_lowered_stmt(pattern, kernel.arguments(), Text,
-                                                kernelTarget(options));
-      std::ifstream stmt(pattern);
-      out << "// kernel " << kernel.request().symbol << " (target "
-          << kernelTarget(options).to_string() << ", "
-          << (scheduled->autoscheduler.empty() ? "hand schedule"
-                                               : scheduled->autoscheduler)
-          << ")\n"
-          << stmt.rdbuf() << "\n";
+      write(scheduled->kernel, std::string(pattern));
+      std::ifstream file(pattern);
+      std::stringstream whole;
+      whole << file.rdbuf();
+      out << describe(*scheduled, whole.str()) << "\n";
     }
   });
   std::remove(pattern);
   text = out.str();
-  return lowered;
+  return written;
+}
+
+bool lowerKernels(const std::vector<KernelRequest> &requests,
+                  const ScheduleOptions &options, std::string &text,
+                  std::vector<std::string> &errors) {
+  Target target = kernelTarget(options);
+  return textOfKernels(
+      requests, options, text, errors,
+      [&](const Kernel &kernel, const std::string &path) {
+        kernel.pipeline().compile_to_lowered_stmt(path, kernel.arguments(), Text, target);
+      },
+      [&](const ScheduledKernel &scheduled, const std::string &stmt) {
+        return "// kernel " + scheduled.kernel.request().symbol + " (target " +
+               target.to_string() + ", " +
+               (scheduled.autoscheduler.empty() ? "hand schedule" : scheduled.autoscheduler) +
+               ")\n" + stmt;
+      });
 }
 
 bool assemblyOfKernels(const std::vector<KernelRequest> &requests,
                        const ScheduleOptions &options, bool deviceOnly, std::string &text,
                        std::vector<std::string> &errors) {
-  std::vector<std::unique_ptr<ScheduledKernel>> kernels;
-  if (!scheduleKernels(requests, options, kernels, errors))
-    return false;
-  char pattern[] = "/tmp/bnnc-asm-XXXXXX";
-  int fd = mkstemp(pattern);
-  if (fd < 0) {
-    errors.push_back("cannot create a temporary file");
-    return false;
-  }
-  close(fd);
-  std::ostringstream out;
-  bool compiled = catchingHalideErrors(errors, [&] {
-    for (const auto &scheduled : kernels) {
-      const Kernel &kernel = scheduled->kernel;
-      kernel.pipeline().compile_to_assembly(pattern, kernel.arguments(),
-                                            kernel.request().symbol, kernelTarget(options));
-      std::ifstream assembly(pattern);
-      std::stringstream whole;
-      whole << assembly.rdbuf();
-      out << "// kernel " << kernel.request().symbol << "\n"
-          << (deviceOnly ? devicePtx(whole.str()) : whole.str()) << "\n";
-    }
-  });
-  std::remove(pattern);
-  text = out.str();
-  return compiled;
+  Target target = kernelTarget(options);
+  return textOfKernels(
+      requests, options, text, errors,
+      [&](const Kernel &kernel, const std::string &path) {
+        kernel.pipeline().compile_to_assembly(path, kernel.arguments(),
+                                              kernel.request().symbol, target);
+      },
+      [&](const ScheduledKernel &scheduled, const std::string &assembly) {
+        return "// kernel " + scheduled.kernel.request().symbol + "\n" +
+               (deviceOnly ? devicePtx(assembly) : assembly);
+      });
 }
 
 bool printSchedules(const std::vector<KernelRequest> &requests,

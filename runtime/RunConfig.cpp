@@ -141,6 +141,20 @@ public:
     return value;
   }
 
+  /// The rate decays from lr to lr_final; a final rate above the first is
+  /// almost surely the two swapped, and a growing rate diverges.
+  void checkDecay(const toml::table &optimizer,
+                  const OptimizerConfig &config) const {
+    const toml::node *node = optimizer.get("lr_final");
+    if (!node || config.lrFinal <= config.lr)
+      return;
+    std::ostringstream message;
+    message << "[optimizer] lr_final must be <= lr (the rate decays from lr "
+               "to lr_final), got lr_final = "
+            << config.lrFinal << " > lr = " << config.lr;
+    fail(node->source(), message.str());
+  }
+
   RunConfig read(const toml::table &root) const {
     RunConfig config;
     checkKeys(root, "", {"data", "train", "optimizer", "params", "sweep"});
@@ -164,6 +178,7 @@ public:
       config.optimizer.lr = positive(*optimizer, "optimizer", "lr", 1e-3);
       config.optimizer.lrFinal =
           positive(*optimizer, "optimizer", "lr_final", config.optimizer.lr);
+      checkDecay(*optimizer, config.optimizer);
     }
     if (const toml::node *params = root.get("params")) {
       const toml::table *table = params->as_table();

@@ -87,6 +87,74 @@ void Params::initialize(const std::map<std::string, double> &hyperParams,
   }
 }
 
+/// An init argument as the model wrote it: "-lambda", "0.5 * lambda + 1".
+static std::string formatInitArg(const InitArg &arg) {
+  auto number = [](double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", value);
+    return std::string(text);
+  };
+  if (arg.hyperParam.empty())
+    return number(arg.offset);
+  std::string text = arg.scale == 1    ? arg.hyperParam
+                     : arg.scale == -1 ? "-" + arg.hyperParam
+                                       : number(arg.scale) + " * " + arg.hyperParam;
+  if (arg.offset != 0)
+    text += (arg.offset < 0 ? " - " : " + ") + number(std::fabs(arg.offset));
+  return text;
+}
+
+/// Why `spec`'s policy cannot be drawn from with these arguments; empty if
+/// it can. Compile-time bounds were checked by bnnc, so only an f32 param
+/// (`uniform(-lambda, lambda)` with lambda < 0) gets here.
+static std::string initArgProblem(const ParamSpec &spec,
+                                  const std::vector<double> &args) {
+  char text[128];
+  for (double value : args)
+    if (!std::isfinite(value)) {
+      std::snprintf(text, sizeof text, "gives the non-finite bound %g", value);
+      return text;
+    }
+  if (spec.init == InitKind::Uniform && args[0] > args[1]) {
+    std::snprintf(text, sizeof text, "gives the empty/reversed range [%g, %g]",
+                  args[0], args[1]);
+    return text;
+  }
+  if (spec.init == InitKind::Normal && args[1] < 0) {
+    std::snprintf(text, sizeof text, "gives the negative std %g", args[1]);
+    return text;
+  }
+  return "";
+}
+
+bool bnnrt::checkInitArgs(const ModelSpec &model,
+                          const std::map<std::string, double> &hyperParams,
+                          std::string &error) {
+  for (const ParamSpec &spec : model.params) {
+    std::vector<double> args;
+    std::string call = spec.init == InitKind::Uniform  ? "uniform("
+                       : spec.init == InitKind::Normal ? "normal("
+                                                       : "constant(";
+    std::string with; // " with lambda = -1", each param once
+    for (const InitArg &arg : spec.args) {
+      const std::string &name = arg.hyperParam;
+      double value = name.empty() ? 0.0 : hyperParams.at(name);
+      args.push_back(arg.offset + arg.scale * value);
+      call += (args.size() > 1 ? ", " : "") + formatInitArg(arg);
+      char text[64];
+      std::snprintf(text, sizeof text, " = %g", value);
+      if (!name.empty() && with.find(" " + name + text) == std::string::npos)
+        with += (with.empty() ? " with " : ", ") + name + text;
+    }
+    std::string problem = initArgProblem(spec, args);
+    if (!problem.empty()) {
+      error = "error: init of " + spec.name + ": " + call + ")" + with + " " + problem;
+      return false;
+    }
+  }
+  return true;
+}
+
 //===----------------------------------------------------------------------===//
 // The training loop
 //===----------------------------------------------------------------------===//
@@ -580,6 +648,8 @@ bool parseCli(int argc, char **argv, CliOptions &cli) {
       if (!value(text)) return false;
       if (!parseNumber(text, cli.lr) || !std::isfinite(cli.lr))
         return fail("error: --lr " + text + ": not a number");
+      if (cli.lr <= 0)
+        return fail("error: --lr " + text + ": must be positive");
     } else if (arg == "--max-steps") {
       if (!value(text)) return false;
       cli.maxSteps = std::atoll(text.c_str());
@@ -642,6 +712,22 @@ bool resolveHyperParams(const ModelSpec &spec, const RunConfig &config,
   return true;
 }
 
+/// The init policies with `hyper` and with each value of the swept
+/// hyper-parameter, all before any data is loaded or any run starts.
+bool checkSweepInits(const ModelSpec &spec, const RunConfig &config,
+                     std::map<std::string, double> hyper) {
+  std::string error;
+  if (config.sweep.empty())
+    return checkInitArgs(spec, hyper, error) || fail(error);
+  const auto &[name, grid] = *config.sweep.begin();
+  for (double value : grid) {
+    hyper[name] = value;
+    if (!checkInitArgs(spec, hyper, error))
+      return fail(error);
+  }
+  return true;
+}
+
 bool loadData(const std::string &spec, Dataset &data) {
   std::string error;
   std::fprintf(stderr, "loading %s\n", spec.c_str());
@@ -650,7 +736,8 @@ bool loadData(const std::string &spec, Dataset &data) {
 
 int train(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli) {
   std::map<std::string, double> hyper;
-  if (!resolveHyperParams(spec, config, cli, hyper))
+  if (!resolveHyperParams(spec, config, cli, hyper) ||
+      !checkSweepInits(spec, config, hyper))
     return 1;
   if (!cli.checkpointDir.empty())
     mkdir(cli.checkpointDir.c_str(), 0777);
@@ -705,12 +792,14 @@ int initialize(const ModelSpec &spec, const RunConfig &config,
     return 1;
   if (cli.checkpointPath.empty())
     return fail("error: init needs --checkpoint FILE"), 1;
+  std::string error;
+  if (!checkInitArgs(spec, hyper, error))
+    return fail(error), 1;
   Params params(spec.params);
   params.initialize(hyper, config.train.seed);
   RunState state;
   state.seed = config.train.seed;
   state.hyperParams = hyper;
-  std::string error;
   if (!saveCheckpoint(cli.checkpointPath, spec, params, state, error))
     return fail(error), 1;
   return 0;

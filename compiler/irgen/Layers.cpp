@@ -10,6 +10,10 @@
 
 #include "bnn/ShapeRules.h"
 
+#include "llvm/Support/MathExtras.h"
+
+#include <cmath>
+
 using namespace bnnc;
 using namespace mlir;
 namespace shapes = bnn::shapes;
@@ -357,13 +361,66 @@ llvm::ArrayRef<int64_t> ModelGen::shapeOf(Value tensor) {
   return tensor.getType().cast<RankedTensorType>().getShape();
 }
 
+/// Floats in `shape` without its dynamic (batch) axis; saturates, as
+/// a conv2d weight of four large extents overflows 64 bits.
+static uint64_t floatsPerItem(llvm::ArrayRef<int64_t> shape) {
+  uint64_t n = 1;
+  for (int64_t d : shape)
+    if (d != ShapedType::kDynamic)
+      n = llvm::SaturatingMultiply(n, uint64_t(d));
+  return n;
+}
+
+/// "78 400 000 000 floats (292 GiB)": digits grouped so the size reads at a
+/// glance.
+static std::string describeFloats(uint64_t floats) {
+  std::string digits = std::to_string(floats), grouped;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0)
+      grouped += ' ';
+    grouped += digits[i];
+  }
+  double gib = double(floats) * sizeof(float) / double(uint64_t(1) << 30);
+  return grouped + " floats (" + std::to_string(std::llround(gib)) + " GiB)";
+}
+
 std::optional<RankedTensorType>
 ModelGen::resultType(const shapes::ShapeOrError &rule, llvm::SMLoc loc) {
   if (!rule.ok()) {
     error(loc) << rule.error;
     return std::nullopt;
   }
+  // Refused here, before anything is allocated, so that the binary does not
+  // die of an out-of-memory kill on its first batch.
+  uint64_t floats = floatsPerItem(rule.shape);
+  if (floats > kMaxParamFloats) {
+    error(loc) << "this layer's output would hold " << describeFloats(floats)
+               << " per batch item; at most "
+               << describeFloats(kMaxParamFloats) << " fit";
+    return std::nullopt;
+  }
   return tensorType(rule.shape);
+}
+
+bool ModelGen::reserveParam(llvm::StringRef param,
+                            llvm::ArrayRef<int64_t> shape, llvm::SMLoc loc) {
+  uint64_t floats = floatsPerItem(shape);
+  uint64_t total = llvm::SaturatingAdd(paramFloats, floats);
+  if (floats > kMaxParamFloats) {
+    error(loc) << param << " would hold " << describeFloats(floats)
+               << "; a model's params may hold at most "
+               << describeFloats(kMaxParamFloats);
+    return false;
+  }
+  if (total > kMaxParamFloats) {
+    error(loc) << "with " << param << " the model's params would hold "
+               << describeFloats(total) << "; at most "
+               << describeFloats(kMaxParamFloats) << " fit";
+    return false;
+  }
+  // Only what is built counts, so one huge layer is reported once.
+  paramFloats = total;
+  return true;
 }
 
 std::optional<std::string> ModelGen::layerName(const LayerArgs &args,
@@ -436,6 +493,10 @@ ModelGen::weightAndBias(const LayerArgs &args, llvm::StringRef layer,
   std::optional<bnn::InitAttr> biasInit =
       initArg(args, "bias", constantInit(0.0), scope);
   if (!bias || !weightInit || !biasInit)
+    return std::nullopt;
+  llvm::SMLoc at = args.call->getLoc();
+  if (!reserveParam((layer + ".weight").str(), weightShape, at) ||
+      (*bias && !reserveParam((layer + ".bias").str(), weightShape[0], at)))
     return std::nullopt;
   Value weight = createParam(layer, "weight", weightShape, *weightInit,
                              /*state=*/false, loc);
@@ -530,6 +591,9 @@ EvalValue ModelGen::buildBatchNorm(const LayerArgs &args, Scope &scope) {
   }
   Location loc = location(args.call->getLoc());
   llvm::ArrayRef<int64_t> perChannel = channels.shape;
+  for (const char *role : {"gamma", "beta", "running_mean", "running_var"})
+    if (!reserveParam(*name + "." + role, perChannel, args.call->getLoc()))
+      return EvalValue::invalid();
   Value gamma = createParam(*name, "gamma", perChannel, *gammaInit, false, loc);
   Value beta = createParam(*name, "beta", perChannel, *betaInit, false, loc);
   Value mean = createParam(*name, "running_mean", perChannel,

@@ -228,6 +228,7 @@ void ModelGen::emitHyperParams() {
 }
 
 void ModelGen::emitModel(const ModelDecl &model) {
+  paramFloats = 0; // each model has its own param budget
   llvm::SmallVector<int64_t> inputShape{ShapedType::kDynamic};
   llvm::append_range(inputShape, model.getInputType().dims);
   Type inputType = tensorType(inputShape);

@@ -130,6 +130,11 @@ public:
   mlir::Value createParam(llvm::StringRef layer, llvm::StringRef role,
                           llvm::ArrayRef<int64_t> shape, bnn::InitAttr init,
                           bool state, mlir::Location loc);
+  /// Counts `shape`'s floats towards the model's param budget
+  /// (kMaxParamFloats); false after reporting, at `loc`, a param or a model
+  /// that would not fit in memory.
+  bool reserveParam(llvm::StringRef param, llvm::ArrayRef<int64_t> shape,
+                    llvm::SMLoc loc);
   /// The weight and optional bias of dense and conv2d (`weight ~ ...`,
   /// `bias = ...`, `bias ~ ...`); a bias by default only for real weights.
   std::optional<std::pair<mlir::Value, mlir::Value>>
@@ -169,7 +174,14 @@ private:
   std::vector<std::pair<const BlockDecl *, llvm::SMLoc>> instantiations;
   llvm::StringSet<> layerNames;
   llvm::StringMap<unsigned> layerCounters;
+  uint64_t paramFloats = 0; // the current model's params so far
 };
+
+/// The most floats a model's params (and one layer's activations per batch
+/// item) may hold: 16 GiB. A fixed cap, not the machine's memory, so a model
+/// compiles or not the same everywhere; training also keeps a gradient and
+/// two Adam moments per param, so this already means 64 GiB to train.
+constexpr uint64_t kMaxParamFloats = uint64_t(1) << 32;
 
 /// Maximum depth of block instantiation; deeper means a runaway recursion.
 constexpr unsigned kMaxBlockDepth = 64;

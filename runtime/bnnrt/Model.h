@@ -120,6 +120,13 @@ struct ModelSpec {
   std::vector<KernelSite> kernelSites;
 };
 
+/// Checks that each param's init policy can be drawn from with these
+/// hyper-parameter values (e.g. `uniform(-lambda, lambda)` with lambda < 0
+/// is a reversed range); false with "error: init of <param>: ..." if not.
+bool checkInitArgs(const ModelSpec &model,
+                   const std::map<std::string, double> &hyperParams,
+                   std::string &error);
+
 /// The compiled binary's command line: train, eval, init, step, --help.
 int runCli(int argc, char **argv, const ModelSpec &spec);
 

@@ -77,6 +77,32 @@ TEST(RunConfig, WrongTypesAndValuesAreErrors) {
             std::string::npos);
 }
 
+TEST(RunConfig, BadValuesNameTheFileLineAndKey) {
+  EXPECT_EQ(parseError("[train]\nbatch = -5\n"),
+            "run.toml:2:9: error: [train] batch must be >= 1, got -5");
+  EXPECT_EQ(parseError("[train]\nepochs = -1\n"),
+            "run.toml:2:10: error: [train] epochs must be >= 1, got -1");
+  EXPECT_EQ(parseError("[train]\nepochs = 0\n"),
+            "run.toml:2:10: error: [train] epochs must be >= 1, got 0");
+  EXPECT_EQ(parseError("[optimizer]\nlr = 0\n"),
+            "run.toml:2:6: error: [optimizer] lr must be positive");
+  EXPECT_EQ(parseError("[optimizer]\nlr = nan\n"),
+            "run.toml:2:6: error: [optimizer] lr must be finite");
+  EXPECT_EQ(parseError("[optimizer]\nlr = inf\n"),
+            "run.toml:2:6: error: [optimizer] lr must be finite");
+  EXPECT_EQ(parseError("[optimizer]\nlr_final = -1e-5\n"),
+            "run.toml:2:12: error: [optimizer] lr_final must be positive");
+  EXPECT_EQ(parseError("[optimizer]\nlr = 1e-4\nlr_final = 1e-2\n"),
+            "run.toml:3:12: error: [optimizer] lr_final must be <= lr (the "
+            "rate decays from lr to lr_final), got lr_final = 0.01 > lr = "
+            "0.0001");
+  RunConfig config;
+  std::string error;
+  EXPECT_TRUE(parseRunConfig("[optimizer]\nlr = 1e-3\nlr_final = 1e-3\n",
+                             "run.toml", config, error))
+      << error; // a constant rate is fine
+}
+
 TEST(RunConfig, SyntaxErrorsNameTheFileAndLine) {
   std::string error = parseError("[train]\nepochs = = 3\n");
   EXPECT_EQ(error.rfind("run.toml:2:", 0), 0u) << error;

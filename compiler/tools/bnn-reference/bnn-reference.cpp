@@ -201,6 +201,21 @@ struct LoadedModule {
   }
 };
 
+/// An IR file loaded and ready to run, and its input's features per item.
+struct LoadedModel {
+  LoadedModule loaded; // owns the IR the executor runs
+  std::unique_ptr<ReferenceExecutor> executor;
+  int64_t features = 1;
+
+  bool load(const std::string &path) {
+    if (!loaded.load(path) || !(executor = ReferenceExecutor::create(*loaded.module)))
+      return false;
+    for (int64_t extent : executor->spec().inputShape)
+      features *= extent;
+    return true;
+  }
+};
+
 int makeBatch(const Args &args) {
   const std::string *batchText = args.get("--batch"), *seedText = args.get("--seed"),
                     *output = args.get("-o");
@@ -211,16 +226,12 @@ int makeBatch(const Args &args) {
     return fail("bnn-reference: error: --batch must be a positive integer");
   if (!parseInt(*seedText, seed))
     return fail("bnn-reference: error: --seed must be an integer");
-  LoadedModule loaded;
-  if (!loaded.load(args.positional[0]))
+  LoadedModel model;
+  if (!model.load(args.positional[0]))
     return 1;
-  auto executor = ReferenceExecutor::create(*loaded.module);
-  if (!executor)
-    return 1;
+  auto &executor = model.executor;
   const bnnrt::ModelSpec &spec = executor->spec();
-  int64_t features = 1;
-  for (int64_t extent : spec.inputShape)
-    features *= extent;
+  int64_t features = model.features;
 
   // mt19937_64's sequence is fixed by the C++ standard; the conversions
   // below are explicit (not std:: distributions), so a seed gives the same
@@ -250,16 +261,12 @@ int run(const Args &args) {
   if (lrText && !parseDouble(*lrText, lr))
     return fail("bnn-reference: error: --lr must be a number");
 
-  LoadedModule loaded;
-  if (!loaded.load(args.positional[0]))
+  LoadedModel model;
+  if (!model.load(args.positional[0]))
     return 1;
-  auto executor = ReferenceExecutor::create(*loaded.module);
-  if (!executor)
-    return 1;
+  auto &executor = model.executor;
   const bnnrt::ModelSpec &spec = executor->spec();
-  int64_t features = 1;
-  for (int64_t extent : spec.inputShape)
-    features *= extent;
+  int64_t features = model.features;
 
   std::string error;
   bnnrt::RunState state;

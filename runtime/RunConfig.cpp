@@ -35,8 +35,9 @@ struct ConfigError {
 
 class ConfigReader {
 public:
-  explicit ConfigReader(std::string sourceName)
-      : sourceName(std::move(sourceName)) {}
+  ConfigReader(std::string sourceName, std::vector<std::string> otherSections)
+      : sourceName(std::move(sourceName)),
+        otherSections(std::move(otherSections)) {}
 
   [[noreturn]] void fail(const toml::source_region &where,
                          const std::string &message) const {
@@ -157,7 +158,10 @@ public:
 
   RunConfig read(const toml::table &root) const {
     RunConfig config;
-    checkKeys(root, "", {"data", "train", "optimizer", "params", "sweep"});
+    std::vector<std::string> sections = {"data", "train", "optimizer",
+                                          "params", "sweep"};
+    sections.insert(sections.end(), otherSections.begin(), otherSections.end());
+    checkKeys(root, "", sections);
     if (const toml::table *data = section(root, "data", {"train", "test"})) {
       config.data.train = string(*data, "data", "train", config.data.train);
       config.data.test = string(*data, "data", "test", config.data.test);
@@ -207,13 +211,15 @@ public:
 
 private:
   std::string sourceName;
+  std::vector<std::string> otherSections;
 };
 
 } // namespace
 
 bool bnnrt::parseRunConfig(std::string_view text, const std::string &sourceName,
-                           RunConfig &config, std::string &error) {
-  ConfigReader reader(sourceName);
+                           RunConfig &config, std::string &error,
+                           const std::vector<std::string> &otherSections) {
+  ConfigReader reader(sourceName, otherSections);
   try {
     toml::table root = toml::parse(text, sourceName);
     config = reader.read(root);

@@ -46,8 +46,11 @@ struct RunConfig {
 
 /// Parses TOML `text`; `sourceName` names it in errors. Returns false and
 /// sets `error` to "file:line:col: error: ..." on the first problem.
+/// `otherSections` are top-level tables a caller reads itself (bnnc's
+/// experiment files add [experiment] and [variants]); they are skipped.
 bool parseRunConfig(std::string_view text, const std::string &sourceName,
-                    RunConfig &config, std::string &error);
+                    RunConfig &config, std::string &error,
+                    const std::vector<std::string> &otherSections = {});
 
 /// Reads and parses the file at `path`.
 bool loadRunConfig(const std::string &path, RunConfig &config,

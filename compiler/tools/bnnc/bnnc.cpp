@@ -7,6 +7,7 @@
 
 #include "frontend/Diagnostics.h"
 #include "codegen/EmitCpp.h"
+#include "experiment/Commands.h"
 #include "irgen/Loader.h"
 #include "irgen/ModelGen.h"
 #include "lowering/HalideInfo.h"
@@ -435,7 +436,11 @@ int main(int argc, char **argv) {
       "  bnnc compile m.bnn -o NAME     build the training binary NAME\n"
       "  bnnc compile m.mlir -o NAME    the same from IR of any stage\n"
       "  bnnc --emit=schedule m.bnn     the kernels' schedule parameters\n"
-      "  bnnc compile --schedule=S.toml m.bnn -o NAME   with edited schedules\n");
+      "  bnnc compile --schedule=S.toml m.bnn -o NAME   with edited schedules\n"
+      "  bnnc experiment E.toml         compile model variants, train every point of a grid (resumable)\n"
+      "  bnnc report DIR                tables and plots of an experiment's results\n");
+  if (std::optional<int> status = bnnc::experiment::runSubcommand(argv[0]))
+    return *status;
   if (compileMode && outputFile == "-") {
     llvm::errs() << "bnnc: error: compile needs -o NAME\n";
     return 1;

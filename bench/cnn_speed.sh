@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Training and inference speed and peak memory of examples/fmnist_cnn.bnn
+# (or, with the argument `mlp`, examples/fmnist_mlp.bnn) against the PyTorch
+# reference bench/reference/torch_bnn.py (OpenBLAS, 2 threads), measured
+# alternately in the same rounds, REPEATS rounds (default 3); prints every
+# run, then a table of medians with bnnc / PyTorch ratios.
+#
+#   [REPEATS=3] [STEPS=20] [INFER_STEPS=20] [BATCH=100] [BUILD_DIR=build]
+#   [BNNC=path/to/bnnc] bench/cnn_speed.sh [cnn|mlp]
+#
+# Per round:
+#   bnnc train        the compiled binary trains 2 epochs on the first
+#                     STEPS*BATCH Fashion-MNIST training images (raw IDX files
+#                     in a temporary folder, `idx:IMAGES,LABELS`); the figure
+#                     is the second epoch's images/s from --metrics, so
+#                     start-up and first-touch costs stay out of it (the
+#                     binary has no option to time a number of steps)
+#   PyTorch train     torch_bnn.py --steps STEPS after 2 warm-up steps, same
+#                     images, same batch
+#   bnnc infer        `eval` of the initial params on INFER_STEPS*BATCH test
+#                     images with --profile: BATCH / (mean eval step time)
+#                     (the first, cold, batch included)
+#   PyTorch infer     torch_bnn.py --mode infer (binary model, sign(w) kept
+#                     once) and --mode infer --float-infer (real weights, relu)
+#                     on the same images, after 2 warm-up batches
+# Peak RSS is each process's "Maximum resident set size" from /usr/bin/time -v
+# (the PyTorch processes hold only the images they use).
+#
+# Without BNNC, bnnc is built first with scripts/build.sh into BUILD_DIR.
+# The machine should be otherwise idle; every figure is a median.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODEL=${1:-cnn}
+case "$MODEL" in
+  cnn) SOURCE=examples/fmnist_cnn.bnn ;;
+  mlp) SOURCE=examples/fmnist_mlp.bnn ;;
+  *) echo "usage: $0 [cnn|mlp]" >&2; exit 2 ;;
+esac
+REPEATS=${REPEATS:-3}
+STEPS=${STEPS:-20}
+INFER_STEPS=${INFER_STEPS:-20}
+BATCH=${BATCH:-100}
+BUILD_DIR=${BUILD_DIR:-build}
+export OMP_NUM_THREADS=2
+OPENBLAS=/usr/lib/x86_64-linux-gnu/openblas-openmp
+TORCH="/usr/bin/python3 bench/reference/torch_bnn.py --model $MODEL --threads 2 --batch $BATCH"
+
+if [ -z "${BNNC:-}" ]; then
+  BUILD_DIR=$BUILD_DIR scripts/build.sh > /dev/null
+  BNNC=$BUILD_DIR/bin/bnnc
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$BNNC" compile "$SOURCE" -o "$work/model"
+
+# The first images of Fashion-MNIST as raw IDX files: the training subset
+# and the inference set.
+/usr/bin/python3 - "$work" $((STEPS * BATCH)) $((INFER_STEPS * BATCH)) <<'PY'
+import gzip, os, sys
+work, train, test = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data = os.environ.get("BNN_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
+for prefix, count in (("train", train), ("t10k", test)):
+    with gzip.open(f"{data}/{prefix}-images-idx3-ubyte.gz") as f:
+        head = bytearray(f.read(16))
+        if count > int.from_bytes(head[4:8], "big"):
+            sys.exit(f"error: {prefix} has fewer than {count} images")
+        head[4:8] = count.to_bytes(4, "big")
+        open(f"{work}/{prefix}-images", "wb").write(bytes(head) + f.read(count * 784))
+    with gzip.open(f"{data}/{prefix}-labels-idx1-ubyte.gz") as f:
+        head = bytearray(f.read(8))
+        head[4:8] = count.to_bytes(4, "big")
+        open(f"{work}/{prefix}-labels", "wb").write(bytes(head) + f.read(count))
+PY
+cat > "$work/train.toml" <<EOF
+[data]
+train = "idx:$work/train-images,$work/train-labels"
+test = "idx:$work/t10k-images,$work/t10k-labels"
+[train]
+epochs = 2
+batch = $BATCH
+EOF
+cat > "$work/infer.toml" <<EOF
+[data]
+test = "idx:$work/t10k-images,$work/t10k-labels"
+[train]
+batch = $BATCH
+EOF
+"$work/model" init --checkpoint "$work/init.bin" --config "$work/train.toml"
+
+# Runs a command under /usr/bin/time -v, keeping its peak RSS in $1.rss.
+timed() {
+  local name=$1; shift
+  /usr/bin/time -v -o "$work/$name.time" "$@" > "$work/$name.out" 2>&1 ||
+    { echo "error: $* failed:" >&2; tail -n 20 "$work/$name.out" >&2; exit 1; }
+  grep -o 'Maximum resident set size (kbytes): [0-9]*' "$work/$name.time" | grep -o '[0-9]*$' > "$work/$name.rss"
+}
+json() { /usr/bin/python3 -c "import json, sys; print(f'{$2:.1f}')" < "$1"; }
+
+for i in $(seq "$REPEATS"); do
+  timed "bnnc_train$i" "$work/model" train --config "$work/train.toml" --metrics "$work/bnnc_train$i.jsonl"
+  sed -n 2p "$work/bnnc_train$i.jsonl" > "$work/bnnc_train$i.json"
+  timed "torch_train$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --steps "$STEPS" --metrics "$work/torch_train$i.json"
+  timed "bnnc_infer$i" "$work/model" eval --checkpoint "$work/init.bin" --config "$work/infer.toml" \
+    --profile="$work/bnnc_profile$i.json"
+  /usr/bin/python3 -c "import json, sys; e = json.load(open(sys.argv[1]))['eval']; \
+print(json.dumps({'images_per_s': $BATCH * 1000.0 / e['step_ms'], 'steps': e['steps']}))" \
+    "$work/bnnc_profile$i.json" > "$work/bnnc_infer$i.json"
+  timed "torch_infer$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --mode infer --steps "$INFER_STEPS" \
+    --metrics "$work/torch_infer$i.json"
+  timed "torch_float$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --mode infer --float-infer --steps "$INFER_STEPS" \
+    --metrics "$work/torch_float$i.json"
+  for run in bnnc_train torch_train bnnc_infer torch_infer torch_float; do
+    echo "round $i: $run $(json "$work/$run$i.json" 'json.load(sys.stdin)["images_per_s"]') images/s," \
+         "peak RSS $(( $(cat "$work/$run$i.rss") / 1024 )) MiB"
+  done
+done
+
+/usr/bin/python3 - "$work" "$REPEATS" "$MODEL" "$STEPS" "$INFER_STEPS" "$BATCH" <<'PY'
+import json, statistics, sys
+work, repeats, model, steps, infer_steps, batch = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
+def median(run, what):
+    values = []
+    for i in range(1, repeats + 1):
+        if what == "rss":
+            values.append(int(open(f"{work}/{run}{i}.rss").read()) / 1024)
+        else:
+            values.append(json.load(open(f"{work}/{run}{i}.json"))["images_per_s"])
+    return statistics.median(values)
+rows = [("training", "bnnc", "bnnc_train"), ("training", "PyTorch BinaryNet", "torch_train"),
+        ("inference", "bnnc eval", "bnnc_infer"), ("inference", "PyTorch binary", "torch_infer"),
+        ("inference", "PyTorch float (relu)", "torch_float")]
+print(f"\n{model}: batch {batch}, training {steps} steps, inference {infer_steps} batches, "
+      f"2 threads, median of {repeats} rounds")
+print(f"{'':10} {'':22} {'images/s':>10} {'peak RSS MiB':>13}")
+for kind, name, run in rows:
+    print(f"{kind:10} {name:22} {median(run, 'ips'):10.1f} {median(run, 'rss'):13.0f}")
+train = median("bnnc_train", "ips") / median("torch_train", "ips")
+memory = median("bnnc_train", "rss") / median("torch_train", "rss")
+print(f"\nbnnc / PyTorch training images/s: {train:.3f}x (target >= 3x, floor 1.5x)")
+print(f"bnnc / PyTorch training peak RSS: {memory:.3f}x (target <= 0.333x)")
+print(f"bnnc / PyTorch float inference images/s: "
+      f"{median('bnnc_infer', 'ips') / median('torch_float', 'ips'):.3f}x (target >= 10x)")
+print(f"bnnc / PyTorch binary inference images/s: "
+      f"{median('bnnc_infer', 'ips') / median('torch_infer', 'ips'):.3f}x")
+PY

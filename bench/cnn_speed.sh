@@ -15,8 +15,8 @@
 #                     is the second epoch's images/s from --metrics, so
 #                     start-up and first-touch costs stay out of it (the
 #                     binary has no option to time a number of steps)
-#   PyTorch train     torch_bnn.py --steps STEPS after 2 warm-up steps, same
-#                     images, same batch
+#   PyTorch train     torch_bnn.py --steps STEPS after 2 warm-up steps on the
+#                     same images (--train-limit), same batch
 #   bnnc infer        `eval` of the initial params on INFER_STEPS*BATCH test
 #                     images with --profile: BATCH / (mean eval step time)
 #                     (the first, cold, batch included)
@@ -99,7 +99,8 @@ json() { /usr/bin/python3 -c "import json, sys; print(f'{$2:.1f}')" < "$1"; }
 for i in $(seq "$REPEATS"); do
   timed "bnnc_train$i" "$work/model" train --config "$work/train.toml" --metrics "$work/bnnc_train$i.jsonl"
   sed -n 2p "$work/bnnc_train$i.jsonl" > "$work/bnnc_train$i.json"
-  timed "torch_train$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --steps "$STEPS" --metrics "$work/torch_train$i.json"
+  timed "torch_train$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --steps "$STEPS" \
+    --train-limit $((STEPS * BATCH)) --metrics "$work/torch_train$i.json"
   timed "bnnc_infer$i" "$work/model" eval --checkpoint "$work/init.bin" --config "$work/infer.toml" \
     --profile="$work/bnnc_profile$i.json"
   /usr/bin/python3 -c "import json, sys; e = json.load(open(sys.argv[1]))['eval']; \

@@ -17,8 +17,20 @@ a final batch norm on the logits, softmax cross-entropy, Adam with the
 learning rate decayed geometrically per epoch from lr to lr_final.
 
 Written from the paper's description and the model files, not from bnnc's
-code, to serve as the reference bnnc is compared against. Run it with
-OpenBLAS (bench/compare_fmnist.sh does), e.g.
+code, to serve as the reference bnnc is compared against.
+
+Checked against what a compiled bnnc model does (runtime/Trainer.cpp,
+Params::initialize; runtime/Reference.cpp): glorot_uniform draws
+U(-a, a), a = sqrt(6 / (fan_in + fan_out)), with fan_in = shape[1] * k * k and
+fan_out = shape[0] * k * k for a [filters, channels, k, k] convolution weight
+(shape[1] and shape[0] for dense), which is torch's xavier_uniform_ (gain 1);
+Adam (0.9, 0.999, 1e-8, bias-corrected), the running variance (unbiased,
+momentum 0.9) and sign(0) = +1 agree too. What differs: the random streams
+(bnnc draws each param from its own mt19937_64 seeded by the seed and the
+param's index, and shuffles with its own generator), so the same seed gives
+the same distributions but not the same numbers or batch order.
+
+Run it with OpenBLAS (bench/compare_fmnist.sh does), e.g.
   LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \\
     /usr/bin/python3 bench/reference/torch_bnn.py --lambda 2 --epochs 10
   ... torch_bnn.py --model cnn --lambda 2 --epochs 3

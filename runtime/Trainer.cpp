@@ -183,6 +183,13 @@ bool fail(const std::string &message) {
   return false;
 }
 
+/// A number as %g writes it: "0.5", "2", "1e-05".
+std::string formatNumber(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
 int64_t predictedClass(const float *logits, int64_t classes) {
   return std::max_element(logits, logits + classes) - logits;
 }
@@ -543,9 +550,10 @@ private:
     std::fprintf(metrics,
                  "{\"epoch\": %lld, \"train_loss\": %.6f, \"train_error\": %.4f, "
                  "\"test_error\": %.4f, \"seconds\": %.3f, \"images_per_s\": "
-                 "%.1f, \"lr\": %.6g",
+                 "%.1f, \"lr\": %.6g, \"seed\": %llu",
                  (long long)epoch + 1, m.loss, m.trainError, m.testError,
-                 m.seconds, imagesPerSecond, lr);
+                 m.seconds, imagesPerSecond, lr,
+                 (unsigned long long)config.train.seed);
     for (const auto &[name, value] : hyperParams)
       std::fprintf(metrics, ", \"%s\": %.6g", name.c_str(), value);
     std::fprintf(metrics, "}\n");
@@ -576,7 +584,8 @@ void printHelp(const ModelSpec &spec, const char *program) {
       "          [--set NAME=VALUE]... [--profile[=FILE.json]]\n\n"
       "train   trains with the run configuration (defaults: Fashion-MNIST, 10\n"
       "        epochs, batch 100, Adam 1e-3 -> 1e-5, seed 0); with a [sweep]\n"
-      "        section, one run per value and a table of test errors\n"
+      "        section, one run per combination of the swept values (a grid\n"
+      "        over hyper-parameters and seed) and a table of test errors\n"
       "        SIGINT/SIGTERM stop it at the next step with a checkpoint\n"
       "        (exit status 130/143; a second signal stops at once); --resume\n"
       "        continues from DIR/checkpoint.bin, or if that is damaged from\n"
@@ -705,11 +714,48 @@ bool resolveHyperParams(const ModelSpec &spec, const RunConfig &config,
       return false;
   if (!applyOverrides(spec, cli, values))
     return false;
-  for (const auto &[name, grid] : config.sweep)
-    if (!values.count(name))
+  for (const auto &[name, grid] : config.sweep) {
+    if (name == "seed") {
+      for (double seed : grid)
+        if (seed < 0 || std::floor(seed) != seed)
+          return fail("error: [sweep]: seeds are whole numbers >= 0, got " +
+                      formatNumber(seed));
+    } else if (!values.count(name)) {
       return fail("error: [sweep]: model '" + spec.name +
-                  "' has no hyper-parameter '" + name + "'");
+                  "' has no hyper-parameter '" + name + "' (nor is it seed)");
+    }
+  }
   return true;
+}
+
+/// One point of a [sweep] grid: a value for every swept name.
+using GridPoint = std::vector<std::pair<std::string, double>>;
+
+/// Every combination of the swept values, the last name fastest (names in
+/// the map's order); one empty point without a sweep.
+std::vector<GridPoint> gridPoints(const std::map<std::string, std::vector<double>> &sweep) {
+  std::vector<GridPoint> points = {{}};
+  for (const auto &[name, grid] : sweep) {
+    std::vector<GridPoint> longer;
+    for (const GridPoint &point : points)
+      for (double value : grid) {
+        longer.push_back(point);
+        longer.back().emplace_back(name, value);
+      }
+    points = std::move(longer);
+  }
+  return points;
+}
+
+/// The configuration and hyper-parameters of one grid point.
+void applyGridPoint(const GridPoint &point, RunConfig &config,
+                    std::map<std::string, double> &hyper) {
+  for (const auto &[name, value] : point) {
+    if (name == "seed")
+      config.train.seed = uint64_t(value);
+    else
+      hyper[name] = value;
+  }
 }
 
 /// The init policies with `hyper` and with each value of the swept
@@ -717,11 +763,9 @@ bool resolveHyperParams(const ModelSpec &spec, const RunConfig &config,
 bool checkSweepInits(const ModelSpec &spec, const RunConfig &config,
                      std::map<std::string, double> hyper) {
   std::string error;
-  if (config.sweep.empty())
-    return checkInitArgs(spec, hyper, error) || fail(error);
-  const auto &[name, grid] = *config.sweep.begin();
-  for (double value : grid) {
-    hyper[name] = value;
+  for (const GridPoint &point : gridPoints(config.sweep)) {
+    RunConfig ignored = config;
+    applyGridPoint(point, ignored, hyper);
     if (!checkInitArgs(spec, hyper, error))
       return fail(error);
   }
@@ -733,6 +777,10 @@ bool loadData(const std::string &spec, Dataset &data) {
   std::fprintf(stderr, "loading %s\n", spec.c_str());
   return loadDataset(spec, data, error) || fail(error);
 }
+
+int trainGrid(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli,
+              std::map<std::string, double> hyper, const Dataset &trainSet,
+              const Dataset &testSet);
 
 int train(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli) {
   std::map<std::string, double> hyper;
@@ -753,32 +801,61 @@ int train(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli)
     Trainer trainer(spec, config, cli);
     return trainer.run(hyper, trainSet, testSet, history);
   }
-  // One run per value of the (first) swept hyper-parameter, same seed.
-  const auto &[name, grid] = *config.sweep.begin();
-  std::vector<std::pair<double, std::vector<EpochMetrics>>> results;
-  for (double value : grid) {
-    std::printf("== %s = %g\n", name.c_str(), value);
-    hyper[name] = value;
+  return trainGrid(spec, config, cli, hyper, trainSet, testSet);
+}
+
+/// "lambda=0.500000,seed=1": a grid point's checkpoint folder.
+std::string gridPointName(const GridPoint &point) {
+  std::string name;
+  for (const auto &[key, value] : point)
+    name += (name.empty() ? "" : ",") + key + "=" + std::to_string(value);
+  return name;
+}
+
+/// "lambda = 0.5, seed = 1": a grid point for people.
+std::string formatGridPoint(const GridPoint &point) {
+  std::string text;
+  for (const auto &[key, value] : point)
+    text += (text.empty() ? "" : ", ") + key + " = " + formatNumber(value);
+  return text;
+}
+
+/// A [sweep]: one run per point of the grid (the product of every swept
+/// list; `seed` among them or not), then a table of test errors.
+int trainGrid(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli,
+              std::map<std::string, double> hyper, const Dataset &trainSet,
+              const Dataset &testSet) {
+  std::vector<std::pair<GridPoint, std::vector<EpochMetrics>>> results;
+  for (const GridPoint &point : gridPoints(config.sweep)) {
+    std::string name = gridPointName(point);
+    std::printf("== %s\n", formatGridPoint(point).c_str());
+    RunConfig pointConfig = config;
+    applyGridPoint(point, pointConfig, hyper);
     CliOptions runCli = cli;
     runCli.appendMetrics = !results.empty();
     if (!cli.checkpointDir.empty()) {
-      runCli.checkpointDir = cli.checkpointDir + "/" + name + "=" + std::to_string(value);
+      runCli.checkpointDir = cli.checkpointDir + "/" + name;
       mkdir(runCli.checkpointDir.c_str(), 0777);
     }
-    Trainer trainer(spec, config, runCli);
+    Trainer trainer(spec, pointConfig, runCli);
     std::vector<EpochMetrics> history;
     if (int status = trainer.run(hyper, trainSet, testSet, history))
       return status;
-    results.emplace_back(value, history);
+    results.emplace_back(point, history);
   }
-  std::printf("\n%-10s %14s %14s\n", name.c_str(), "test error %", "best epoch %");
-  for (const auto &[value, history] : results) {
+  std::printf("\n");
+  for (const auto &[name, grid] : config.sweep)
+    std::printf("%-10s ", name.c_str());
+  std::printf("%14s %14s\n", "test error %", "best epoch %");
+  for (const auto &[point, history] : results) {
     double best = 100.0;
     for (const EpochMetrics &m : history)
       best = std::min(best, m.testError);
     // A run resumed after its last epoch trained no epoch here.
     double last = history.empty() ? NAN : history.back().testError;
-    std::printf("%-10g %14.2f %14.2f\n", value, last, best);
+    for (const auto &[name, value] : point)
+      std::printf("%-10s ", formatNumber(value).c_str());
+    std::printf("%14.2f %14.2f\n", last, best);
   }
   return 0;
 }

@@ -14,6 +14,8 @@ PACKAGES=(
   libgtest-dev python3
   # data for the examples
   dataset-fashion-mnist
+  # plots of `bnnc report`
+  gnuplot-nox
 )
 
 SUDO=""

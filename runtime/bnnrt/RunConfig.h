@@ -40,7 +40,8 @@ struct RunConfig {
   OptimizerConfig optimizer;
   /// [params]: run-time hyper-parameters of the model, e.g. lambda.
   std::map<std::string, double> params;
-  /// [sweep]: one run per value, e.g. lambda = [0.0, 1.0, 2.0].
+  /// [sweep]: one run per combination of the values (a grid), e.g.
+  /// lambda = [0.0, 1.0, 2.0] and seed = [0, 1]; `seed` sets [train] seed.
   std::map<std::string, std::vector<double>> sweep;
 };
 

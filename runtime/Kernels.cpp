@@ -222,6 +222,43 @@ void xnorDense(const uint64_t *a, const uint64_t *w, float *y, int64_t n,
     }
 }
 
+void packChannels(const float *x, uint64_t *packed, int64_t items, int64_t channels,
+                  int64_t spatial) {
+  int64_t words = (channels + 63) / 64;
+#pragma omp parallel for schedule(static)
+  for (int64_t item = 0; item < items; ++item)
+    for (int64_t p = 0; p < spatial; ++p) {
+      uint64_t *out = packed + (item * spatial + p) * words;
+      std::fill(out, out + words, uint64_t(0));
+      for (int64_t c = 0; c < channels; ++c)
+        out[c / 64] |= uint64_t(x[(item * channels + c) * spatial + p] < 0.0f) << (c % 64);
+    }
+}
+
+void xnorConv2d(const uint64_t *x, const uint64_t *w, float *y, const ConvShape &s) {
+  int64_t words = (s.c + 63) / 64, outH = s.outH(), outW = s.outW();
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < s.n; ++b)
+    for (int64_t o = 0; o < s.o; ++o)
+      for (int64_t oy = 0; oy < outH; ++oy)
+        for (int64_t ox = 0; ox < outW; ++ox) {
+          int64_t total = 0;
+          for (int64_t i = 0; i < s.kh; ++i)
+            for (int64_t j = 0; j < s.kw; ++j) {
+              int64_t iy = oy * s.stride - s.pad + i, ix = ox * s.stride - s.pad + j;
+              if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w)
+                continue; // zero padding: the tap adds nothing
+              const uint64_t *a = x + ((b * s.h + iy) * s.w + ix) * words;
+              const uint64_t *v = w + ((o * s.kh + i) * s.kw + j) * words;
+              int64_t differing = 0;
+              for (int64_t word = 0; word < words; ++word)
+                differing += __builtin_popcountll(a[word] ^ v[word]);
+              total += s.c - 2 * differing;
+            }
+          y[((b * s.o + o) * outH + oy) * outW + ox] = float(total);
+        }
+}
+
 namespace {
 int64_t channelIndex(const BatchNormShape &s, int64_t b, int64_t c, int64_t p) {
   return (b * s.c + c) * s.spatial + p;

@@ -7,6 +7,10 @@ const char *bnnc::cppKernelTemplate(KernelRequest::Kind kind) {
     return "kernels::packSigns({x}, {packed}, {rows:x}, {length});";
   case Kind::XnorDense:
     return "kernels::xnorDense({input}, {weight}, {output}, n, {units}, {words}, {length});";
+  case Kind::PackChannels:
+    return "kernels::packChannels({x}, {packed}, {rows:x}, {length}, {spatial:x});";
+  case Kind::XnorConv2D:
+    return "kernels::xnorConv2d({input}, {weight}, {output}, {conv});";
   case Kind::DenseForward:
     return "kernels::dense({x}, {w}, {bias}, {y}, n, {length}, {units}, {quantization});";
   case Kind::DenseGradInput:

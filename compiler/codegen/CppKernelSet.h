@@ -4,7 +4,8 @@
 // Each family maps to one C++ statement with named holes: `{arg}` is the
 // buffer bound to a signature argument (nullptr when an optional one is
 // unbound), `{size:arg}` its element count, `{channels:arg}` its
-// [n, C, spatial] batchnorm shape, and {length}, {units}, {quantization},
+// [n, C, spatial] batchnorm shape, `{spatial:arg}` the spatial extent of
+// an [n, C, ...] tensor, and {length}, {units}, {quantization},
 // {epsilon}, {momentum}, {conv}, {pool}, {words}, {rows:arg}, {scratch},
 // {param} come from the call.
 //

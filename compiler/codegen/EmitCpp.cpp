@@ -126,8 +126,13 @@ private:
     case KernelView::ConvWeight:
       return {extent(s[3]), extent(s[2]), extent(s[1]), extent(s[0])};
     case KernelView::Matrix:
-    case KernelView::Words:
       return {extent(s[1]), extent(s[0])};
+    case KernelView::Words: {
+      std::vector<std::string> reversed;
+      for (int64_t e : llvm::reverse(s))
+        reversed.push_back(extent(e));
+      return reversed;
+    }
     case KernelView::Flat:
       return {size(value)};
     case KernelView::Batch:
@@ -441,14 +446,16 @@ private:
       value = scratchProduct;
     } else if (kind == "param") {
       value = b.scalars.empty() ? "" : b.scalars.front().second;
-    } else if (kind == "size" || kind == "channels" || kind == "rows") {
+    } else if (kind == "size" || kind == "channels" || kind == "rows" || kind == "spatial") {
       Value v = valueOf(arg);
       if (!v)
         return op->emitOpError() << "C++ kernel template names no argument '" << arg << "'";
-      std::vector<std::string> e = extentsOf(v, kind == "channels" ? KernelView::Channels
-                                                                   : KernelView::Rows);
-      value = kind == "size"   ? size(v)
-              : kind == "rows" ? e[1]
+      bool perChannel = kind == "channels" || kind == "spatial";
+      std::vector<std::string> e =
+          extentsOf(v, perChannel ? KernelView::Channels : KernelView::Rows);
+      value = kind == "size"      ? size(v)
+              : kind == "rows"    ? e[1]
+              : kind == "spatial" ? e[0]
                                : llvm::formatv("{{{0}, {1}, {2}}", e[2], e[1], e[0]).str();
     } else if (const BoundBuffer *buffer = b.find(kind)) {
       value = buffer->pointer;

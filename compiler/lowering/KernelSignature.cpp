@@ -3,7 +3,10 @@
 // The one place that says in which order a kernel takes its buffers. Layouts
 // (innermost first): rows (length, batch); per-channel values (spatial,
 // channel, batch); images (x, y, channel, batch); conv weights (kernel x,
-// kernel y, in channel, out channel); per-channel vectors (channel).
+// kernel y, in channel, out channel); per-channel vectors (channel); packed
+// signs (word, the other axes innermost first): (word, x, y, batch) for an
+// image packed along channels, (word, kernel x, kernel y, out channel) for
+// conv weights.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +57,10 @@ KernelSignature signatureOf(const KernelRequest &request) {
     return {in("x", 2), out("packed", 2, u64)};
   case Kind::XnorDense:
     return {in("input", 2, u64), in("weight", 2, u64), out("output", 2)};
+  case Kind::PackChannels:
+    return {in("x", 4), out("packed", 4, u64)};
+  case Kind::XnorConv2D:
+    return {in("input", 4, u64), in("weight", 4, u64), out("output", 4)};
   case Kind::DenseForward:
     return withOptionalBias({in("x", 2), in("w", 2)}, request.bias, out("y", 2));
   case Kind::DenseGradInput:

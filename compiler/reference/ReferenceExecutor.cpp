@@ -260,6 +260,18 @@ private:
     return signs;
   }
 
+  /// [items, spatial, channels] -> [items, channels, spatial].
+  static std::vector<float> channelsFirst(const std::vector<float> &last, int64_t items,
+                                          int64_t spatial, int64_t channels) {
+    std::vector<float> first(last.size());
+    for (int64_t item = 0; item < items; ++item)
+      for (int64_t p = 0; p < spatial; ++p)
+        for (int64_t c = 0; c < channels; ++c)
+          first[size_t((item * channels + c) * spatial + p)] =
+              last[size_t((item * spatial + p) * channels + c)];
+    return first;
+  }
+
   /// xnor_dense as a real dense product of the unpacked signs.
   LogicalResult xnorProduct(Operation *op, Value input, Value weight,
                             int64_t length, float *y) {
@@ -556,19 +568,41 @@ LogicalResult Interpreter::execute(Operation *op) {
         return success();
       })
       .Case([&](PackSignsOp pack) -> LogicalResult {
+        // [outer..., bits, inner...] -> [outer..., inner..., words].
         std::vector<int64_t> in = shapeOf(pack.getInput());
-        std::vector<int64_t> out = shapeOf(pack.getOutput());
-        if (in.empty() || out.size() != in.size() ||
-            out.back() != (in.back() + 63) / 64)
-          return pack.emitOpError("reference executor: unexpected packed shape");
-        int64_t length = in.back(), wordsPerRow = out.back();
-        int64_t rows = count(in) / std::max<int64_t>(length, 1);
+        PackedAttr packed = packedEncoding(pack.getOutput().getType());
+        if (!packed || packed.getAxis() >= int64_t(in.size()))
+          return pack.emitOpError("reference executor: unexpected packed encoding");
+        size_t axis = size_t(packed.getAxis());
+        int64_t length = in[axis], words = (length + 63) / 64;
+        llvm::ArrayRef<int64_t> dims(in);
+        int64_t outer = count(dims.take_front(axis)), inner = count(dims.drop_front(axis + 1));
         const float *x = f32(pack.getInput());
         uint64_t *w = defineWords(pack.getOutput());
-        for (int64_t r = 0; r < rows; ++r)
+        for (int64_t o = 0; o < outer; ++o)
           for (int64_t i = 0; i < length; ++i)
-            if (ref::sign(x[r * length + i]) < 0.0f)
-              w[r * wordsPerRow + i / 64] |= uint64_t(1) << (i % 64);
+            for (int64_t p = 0; p < inner; ++p)
+              if (ref::sign(x[(o * length + i) * inner + p]) < 0.0f)
+                w[(o * inner + p) * words + i / 64] |= uint64_t(1) << (i % 64);
+        return success();
+      })
+      .Case([&](XnorConv2DOp xnor) -> LogicalResult {
+        // The unpacked ±1 values through the float convolution.
+        int64_t channels = packedEncoding(xnor.getInput().getType()).getBits();
+        std::vector<int64_t> x = shapeOf(xnor.getInput()), w = shapeOf(xnor.getWeight());
+        auto stride = square(xnor.getStride()), pad = square(xnor.getPad());
+        if (!stride || !pad)
+          return xnor.emitOpError(
+              "reference executor: only equal strides and pads on both axes are supported");
+        std::vector<float> image = channelsFirst(
+            unpack(words(xnor.getInput()), x[0] * x[1] * x[2], x[3], channels), x[0],
+            x[1] * x[2], channels);
+        std::vector<float> filters = channelsFirst(
+            unpack(words(xnor.getWeight()), w[0] * w[1] * w[2], w[3], channels), w[0],
+            w[1] * w[2], channels);
+        ref::ConvShape s{x[0], channels, x[1], x[2], w[0], w[1], w[2], *stride, *pad};
+        ref::conv2dForward(image.data(), filters.data(), nullptr, define(xnor.getResult()), s,
+                           ref::WeightQuantization::Real);
         return success();
       })
       .Case([&](XnorDenseOp xnor) {

@@ -164,3 +164,38 @@ void InitAttr::print(AsmPrinter &printer) const {
   }
   printer << ">";
 }
+
+//===----------------------------------------------------------------------===//
+// Packed signs
+//===----------------------------------------------------------------------===//
+
+LogicalResult PackedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 int64_t axis, int64_t bits) {
+  if (axis < 0)
+    return emitError() << "packed axis must be >= 0, not " << axis;
+  if (bits < 1)
+    return emitError() << "a packed axis holds at least 1 bit, not " << bits;
+  return success();
+}
+
+PackedAttr bnn::packedEncoding(Type type) {
+  auto tensor = type.dyn_cast<RankedTensorType>();
+  return tensor ? tensor.getEncoding().dyn_cast_or_null<PackedAttr>() : PackedAttr();
+}
+
+SmallVector<int64_t> bnn::packedShape(ArrayRef<int64_t> shape, int64_t axis) {
+  SmallVector<int64_t> packed;
+  for (int64_t i = 0, e = int64_t(shape.size()); i < e; ++i)
+    if (i != axis)
+      packed.push_back(shape[size_t(i)]);
+  int64_t bits = shape[size_t(axis)];
+  packed.push_back(bits == ShapedType::kDynamic ? ShapedType::kDynamic : (bits + 63) / 64);
+  return packed;
+}
+
+RankedTensorType bnn::packedTensorType(RankedTensorType unpacked, int64_t axis) {
+  MLIRContext *context = unpacked.getContext();
+  return RankedTensorType::get(packedShape(unpacked.getShape(), axis),
+                               IntegerType::get(context, 64),
+                               PackedAttr::get(context, axis, unpacked.getShape()[size_t(axis)]));
+}

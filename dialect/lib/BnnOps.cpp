@@ -340,15 +340,38 @@ static int64_t wordsFor(int64_t length) {
                                         : (length + 63) / 64;
 }
 
+/// The `#bnn.packed` encoding of `value`, or an error at `op` naming what
+/// the operand should hold.
+static FailureOr<PackedAttr> packedOperand(Operation *op, Value value, llvm::StringRef what,
+                                           int64_t rank, int64_t axis) {
+  auto type = value.getType().cast<RankedTensorType>();
+  PackedAttr packed = packedEncoding(type);
+  if (!packed || type.getRank() != rank || packed.getAxis() != axis)
+    return op->emitOpError() << "needs " << what << " packed along axis " << axis
+                             << " (a rank-" << rank
+                             << " i64 tensor with #bnn.packed<axis = " << axis
+                             << ", ...>), not " << type;
+  return packed;
+}
+
 LogicalResult PackSignsOp::verify() {
   auto input = getInput().getType().dyn_cast<RankedTensorType>();
   auto output = getOutput().getType().dyn_cast<RankedTensorType>();
   if (!input || !output)
     return success();
-  SmallVector<int64_t> expected(input.getShape());
-  if (expected.empty())
+  if (input.getRank() < 1)
     return emitOpError() << "needs a tensor of rank >= 1";
-  expected.back() = wordsFor(expected.back());
+  PackedAttr packed = packedEncoding(output);
+  if (!packed)
+    return emitOpError() << "result needs a #bnn.packed<axis = A, bits = N> encoding";
+  if (packed.getAxis() >= input.getRank())
+    return emitOpError() << "packs axis " << packed.getAxis() << " of a rank-"
+                         << input.getRank() << " tensor";
+  int64_t bits = input.getShape()[size_t(packed.getAxis())];
+  if (!shapes::compatibleExtent(bits, packed.getBits()))
+    return emitOpError() << "packs " << bits << " signs along axis " << packed.getAxis()
+                         << ", but the encoding says " << packed.getBits();
+  SmallVector<int64_t> expected = packedShape(input.getShape(), packed.getAxis());
   if (failed(verifyCompatibleShape(output.getShape(), expected)))
     return emitOpError() << "packs " << shapes::formatShape(input.getShape())
                          << " into " << shapes::formatShape(expected)
@@ -364,6 +387,14 @@ LogicalResult XnorDenseOp::verify() {
     return success();
   if (input.getRank() != 2 || weight.getRank() != 2 || output.getRank() != 2)
     return emitOpError() << "takes [batch, words] and [units, words]";
+  for (Value packed : {getInput(), getWeight()}) {
+    FailureOr<PackedAttr> encoding = packedOperand(*this, packed, "signs", 2, 1);
+    if (failed(encoding))
+      return failure();
+    if (encoding->getBits() != int64_t(getLength()))
+      return emitOpError() << "length " << getLength() << " differs from the "
+                           << encoding->getBits() << " signs an operand holds";
+  }
   int64_t words = wordsFor(getLength());
   if (getLength() < 1 ||
       !shapes::compatibleExtent(input.getShape()[1], words) ||
@@ -373,5 +404,35 @@ LogicalResult XnorDenseOp::verify() {
   if (!shapes::compatibleExtent(output.getShape()[1], weight.getShape()[0]) ||
       !shapes::compatibleExtent(output.getShape()[0], input.getShape()[0]))
     return emitOpError() << "result must be [batch, units]";
+  return success();
+}
+
+LogicalResult XnorConv2DOp::verify() {
+  FailureOr<PackedAttr> input =
+      packedOperand(*this, getInput(), "an [N, C, H, W] image", 4, 1);
+  FailureOr<PackedAttr> weight =
+      packedOperand(*this, getWeight(), "[O, C, KH, KW] weights", 4, 1);
+  if (failed(input) || failed(weight))
+    return failure();
+  if (input->getBits() != weight->getBits())
+    return emitOpError() << "input has " << input->getBits() << " channels, weights "
+                         << weight->getBits();
+  if (getStride().size() != 2 || getPad().size() != 2)
+    return emitOpError() << "needs stride and pad for both axes";
+  llvm::ArrayRef<int64_t> x = getInput().getType().cast<RankedTensorType>().getShape();
+  llvm::ArrayRef<int64_t> w = getWeight().getType().cast<RankedTensorType>().getShape();
+  auto output = getOutput().getType().dyn_cast<RankedTensorType>();
+  if (!output)
+    return success();
+  SmallVector<int64_t> expected{x[0], w[0], ShapedType::kDynamic, ShapedType::kDynamic};
+  for (int axis = 0; axis < 2; ++axis) {
+    int64_t extent = x[size_t(1 + axis)], kernel = w[size_t(1 + axis)];
+    if (extent != ShapedType::kDynamic && getStride()[size_t(axis)] > 0)
+      expected[size_t(2 + axis)] =
+          (extent + 2 * getPad()[size_t(axis)] - kernel) / getStride()[size_t(axis)] + 1;
+  }
+  if (failed(verifyCompatibleShape(output.getShape(), expected)))
+    return emitOpError() << "result must be " << shapes::formatShape(expected) << ", not "
+                         << shapes::formatShape(output.getShape());
   return success();
 }

@@ -373,11 +373,26 @@ LogicalResult BatchNormSteGradOp::describeKernelCall(KernelCall &call) {
   return batchNormGradCall(*this, call, "batchnorm_ste_grad", getBeta());
 }
 
+/// Signs packed along the last axis (dense layers: `pack_signs`) or along
+/// the channels of an [N, C, H, W] image or [O, C, KH, KW] filters
+/// (`pack_channels`, words innermost).
 LogicalResult PackSignsOp::describeKernelCall(KernelCall &call) {
-  call.family = "pack_signs";
-  call.length = shapeOf(getInput()).back();
-  call.input("x", getInput(), View::Rows);
+  llvm::ArrayRef<int64_t> x = shapeOf(getInput());
+  int64_t axis = packedEncoding(getOutput().getType()).getAxis();
   call.output("packed", getOutput(), View::Words);
+  if (axis == int64_t(x.size()) - 1) {
+    call.family = "pack_signs";
+    call.length = x.back();
+    call.input("x", getInput(), View::Rows);
+    return success();
+  }
+  if (axis != 1 || x.size() != 4)
+    return emitOpError() << "has no kernel for packing axis " << axis << " of a rank-"
+                         << x.size() << " tensor";
+  call.family = "pack_channels";
+  call.length = x[1];
+  call.window = {x[1], x[2], x[3], x[1], 1, 1, 1, 0};
+  call.input("x", getInput(), View::Image);
   return success();
 }
 
@@ -396,6 +411,20 @@ template <typename Op> void bindXnorProduct(Op op, KernelCall &call, llvm::Strin
 LogicalResult XnorDenseOp::describeKernelCall(KernelCall &call) {
   bindXnorProduct(*this, call, "xnor_dense");
   call.output("output", getResult(), View::Rows);
+  return success();
+}
+
+LogicalResult XnorConv2DOp::describeKernelCall(KernelCall &call) {
+  llvm::ArrayRef<int64_t> x = shapeOf(getInput()), w = shapeOf(getWeight());
+  int64_t channels = packedEncoding(getInput().getType()).getBits();
+  call.family = "xnor_conv2d";
+  call.length = channels;
+  call.window = {channels, x[1], x[2], w[0], w[1], w[2], getStride()[0], getPad()[0]};
+  call.input("input", getInput(), View::Words);
+  call.input("weight", getWeight(), View::Words);
+  call.output("output", getOutput(), View::Image);
+  call.opsPerItem = 2.0 * double(channels * w[1] * w[2]) * double(perItem(getOutput()));
+  call.binaryOps = true;
   return success();
 }
 

@@ -52,6 +52,16 @@ void packSigns(const float *x, uint64_t *packed, int64_t rows, int64_t length);
 void xnorDense(const uint64_t *a, const uint64_t *w, float *y, int64_t n,
                int64_t units, int64_t words, int64_t length);
 
+/// Signs of [items, channels, spatial] packed along channels, words
+/// innermost: packed[(item · spatial + p) · words + j] bit i is set when
+/// x[item, 64 j + i, p] < 0. Images ([N, C, H, W] -> [N, H, W, words]) and
+/// conv weights ([O, C, KH, KW] -> [O, KH, KW, words]) alike.
+void packChannels(const float *x, uint64_t *packed, int64_t items, int64_t channels,
+                  int64_t spatial);
+/// The binary convolution of packed signs (packChannels layouts), zero
+/// padding exact: a tap outside the image adds nothing. y is [N, O, H', W'].
+void xnorConv2d(const uint64_t *x, const uint64_t *w, float *y, const ConvShape &shape);
+
 using reference::BatchNormShape;
 /// sign(batchnorm_eval(x)) as a per-channel threshold on x.
 void batchnormSign(const float *x, const float *gamma, const float *beta,

@@ -65,6 +65,7 @@ inline void setExtent(Halide::OutputImageParam buffer, int d, int64_t extent) {
 // Binary (packed) kernels: BinaryKernels.cpp.
 void definePackSigns(Kernel &k);
 void defineXnorDense(Kernel &k);
+void definePackChannels(Kernel &k);
 void defineXnorDenseBatchNormSign(Kernel &k, bool training);
 
 // Float products of dense layers: DenseKernels.cpp.
@@ -98,6 +99,7 @@ void defineLoss(Kernel &k);
 void defineConv2D(Kernel &k);
 void defineConv2DGradInput(Kernel &k);
 void defineConv2DGradWeight(Kernel &k);
+void defineXnorConv2D(Kernel &k);
 void definePool(Kernel &k);
 void definePoolGrad(Kernel &k);
 

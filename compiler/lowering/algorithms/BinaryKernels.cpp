@@ -22,6 +22,28 @@ void definePackSigns(Kernel &k) {
   k.output("packed", packed);
 }
 
+void definePackChannels(Kernel &k) {
+  const KernelRequest::Geometry &g = k.request().conv;
+  ImageParam x = k.input("x"); // (x, y, channel, item): an image or conv weights
+  setExtent(x, 0, g.width);
+  setExtent(x, 1, g.height);
+  setExtent(x, 2, g.channels);
+  Var word("word"), px("x"), py("y"), item("item");
+  Func padded = BoundaryConditions::constant_exterior(x, 0.0f);
+  RDom bit(0, 64, "bit");
+  Func packed("packed");
+  // As pack_signs, along the channel axis: the words of a pixel end up next
+  // to each other (channels-last), which is what xnor_conv2d reads.
+  packed(word, px, py, item) =
+      sum(select(padded(px, py, word * 64 + bit, item) < 0.0f,
+                 cast<uint64_t>(1) << cast<uint64_t>(bit), cast<uint64_t>(0)));
+  Halide::OutputImageParam out = packed.output_buffer();
+  setExtent(out, 0, (g.channels + 63) / 64);
+  setExtent(out, 1, g.width);
+  setExtent(out, 2, g.height);
+  k.output("packed", packed);
+}
+
 namespace {
 
 /// The XNOR-popcount product (unit, row) of packed inputs and weights:

@@ -124,6 +124,63 @@ void defineConv2DGradWeight(Kernel &k) {
   k.output("dw", convQuantizer(k, weight, g).gradient(k, sum, "dw"));
 }
 
+/// Binary convolution on packed signs. With zero padding a tap outside the
+/// image contributes 0, which no ±1 code can express: the product first
+/// runs over every tap with the padding read as +1 (word 0), then
+/// "padding_correction" subtracts what those taps added, C − 2·popcount(w)
+/// each. The inner loop is thus branch-free XOR-popcount-accumulate.
+/// Stages: "by_filter" (weights with filters innermost), "padded_input",
+/// "mismatches" (domain "r": word, tap x, tap y), "filter_popcounts",
+/// "padding_correction".
+void defineXnorConv2D(Kernel &k) {
+  ConvGeometry g(k.request().conv);
+  int words = int((g.channels + 63) / 64), s = int(g.stride), p = int(g.pad);
+  int kw = int(g.kernelW), kh = int(g.kernelH), channels = int(g.channels);
+  ImageParam input = k.input("input");   // (word, x, y, n)
+  ImageParam weight = k.input("weight"); // (word, tap x, tap y, filter)
+  setExtent(input, 0, words);
+  setExtent(input, 1, g.width);
+  setExtent(input, 2, g.height);
+  setExtent(weight, 0, words);
+  setExtent(weight, 1, kw);
+  setExtent(weight, 2, kh);
+  setExtent(weight, 3, g.filters);
+  Var o("o"), w("w"), j("j"), i("i"), x("x"), y("y"), n("n");
+  Func byFilter("by_filter");
+  byFilter(o, w, j, i) = weight(w, j, i, o);
+  Func padded("padded_input");
+  padded(w, x, y, n) = BoundaryConditions::constant_exterior(
+      input, cast<uint64_t>(0))(w, x, y, n);
+  RDom r(0, words, 0, kw, 0, kh, "r");
+  Func mismatches("mismatches");
+  mismatches(o, x, y, n) = cast<uint64_t>(0);
+  mismatches(o, x, y, n) +=
+      popcount(padded(r.x, x * s - p + r.y, y * s - p + r.z, n) ^ byFilter(o, r.x, r.y, r.z));
+  Func filterPopcounts("filter_popcounts");
+  RDom rw(0, words, "rw");
+  filterPopcounts(o, j, i) = cast<int32_t>(sum(popcount(byFilter(o, rw, j, i))));
+  RDom taps(0, kw, 0, kh, "taps");
+  Expr inside = x * s - p + taps.x >= 0 && x * s - p + taps.x < int(g.width) &&
+                y * s - p + taps.y >= 0 && y * s - p + taps.y < int(g.height);
+  Func correction("padding_correction");
+  correction(o, x, y) =
+      sum(select(inside, 0, channels - 2 * filterPopcounts(o, taps.x, taps.y)));
+  Func output("output");
+  output(x, y, o, n) = cast<float>(kw * kh * channels -
+                                   2 * cast<int32_t>(mismatches(o, x, y, n)) -
+                                   correction(o, x, y));
+  setExtent(output.output_buffer(), 0, g.outW());
+  setExtent(output.output_buffer(), 1, g.outH());
+  setExtent(output.output_buffer(), 2, g.filters);
+  k.stage("by_filter", byFilter);
+  k.stage("padded_input", padded);
+  k.stage("mismatches", mismatches);
+  k.domain("r", r);
+  k.stage("filter_popcounts", filterPopcounts);
+  k.stage("padding_correction", correction);
+  k.output("output", output);
+}
+
 void definePool(Kernel &k) {
   ConvGeometry g(k.request().conv);
   bool max = k.request().kind == KernelRequest::Kind::MaxPool;

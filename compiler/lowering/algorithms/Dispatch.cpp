@@ -8,6 +8,8 @@ void defineAlgorithm(Kernel &kernel) {
   switch (kernel.request().kind) {
   case Kind::PackSigns: return definePackSigns(kernel);
   case Kind::XnorDense: return defineXnorDense(kernel);
+  case Kind::PackChannels: return definePackChannels(kernel);
+  case Kind::XnorConv2D: return defineXnorConv2D(kernel);
   case Kind::XnorDenseBatchNormSignTrain: return defineXnorDenseBatchNormSign(kernel, true);
   case Kind::XnorDenseBatchNormSign: return defineXnorDenseBatchNormSign(kernel, false);
   case Kind::DenseForward: return defineDenseForward(kernel);

@@ -22,7 +22,8 @@ namespace {
 bool computedOncePerCall(const std::string &name) {
   for (const char *stage : {"weights", "by_unit", "xnor_product", "batch_mean",
                             "batch_inv_std", "threshold", "row_max", "log_sum",
-                            "winner", "scale", "scale_grad"})
+                            "winner", "scale", "scale_grad", "by_filter",
+                            "filter_popcounts", "padding_correction"})
     if (name == stage)
       return true;
   return name.rfind("sum_", 0) == 0; // per-channel sums

@@ -49,6 +49,50 @@ void scheduleXnorProduct(Kernel &k, ScheduleKnobs &knobs, Func product) {
       .vectorize(arg(mismatches, 0), vector, guard);
 }
 
+void schedulePackChannels(Kernel &k, ScheduleKnobs &knobs) {
+  Func packed = k.func("packed");
+  int vector = knobs.integer("vector_x", 8, 1, 64,
+                             "pixels along x whose words are packed as one vector", true);
+  Var x = arg(packed, 1), y = arg(packed, 2), item = arg(packed, 3), yn("yn");
+  packed.reorder(x, arg(packed, 0), y, item).fuse(y, item, yn);
+  if (knobs.flag("parallel_rows", true, "image rows (y, item) in parallel"))
+    packed.parallel(yn);
+  packed.vectorize(x, vector, guard);
+}
+
+/// XNOR-popcount convolution: per image, the popcounts of a register tile
+/// of `filter_tile` filters (vectors of u64 lanes) × `x_tile` output pixels
+/// accumulate over (word, tap x, tap y); the padded packed image and the
+/// tile's sums stay in cache. Images in parallel.
+void scheduleXnorConv(Kernel &k, ScheduleKnobs &knobs) {
+  int vector = knobs.integer("filter_vector", 8, 1, 64,
+                             "filters whose popcounts run as one vector (u64 lanes)", true);
+  int filterTile = knobs.integer("filter_tile", 32, 1, 1024,
+                                 "filters per register tile (a multiple of filter_vector)", true);
+  int xTile = knobs.integer("x_tile", 4, 1, 64, "output x positions per register tile");
+  bool parallel = knobs.flag("parallel_batch", true, "batch items in parallel");
+  Func output = k.func("output"), mismatches = k.func("mismatches");
+  for (const char *once : {"by_filter", "filter_popcounts", "padding_correction"})
+    k.func(once).compute_root();
+  Var x = arg(output, 0), n = arg(output, 3);
+  if (parallel)
+    output.parallel(n);
+  output.vectorize(x, 8, guard);
+  k.func("padded_input").compute_at(output, n);
+  mismatches.compute_at(output, n).vectorize(arg(mismatches, 0), vector, guard);
+  RDom r = k.rdom("r");
+  Var o = arg(mismatches, 0), mx = arg(mismatches, 1), my = arg(mismatches, 2);
+  Var oo("oo"), oi("oi"), ov("ov"), xo("xo"), xi("xi");
+  mismatches.update()
+      .split(o, oo, oi, filterTile, guard)
+      .split(oi, oi, ov, vector, guard)
+      .split(mx, xo, xi, xTile, guard)
+      .reorder(ov, oi, xi, r.x, r.y, r.z, xo, oo, my)
+      .vectorize(ov)
+      .unroll(oi)
+      .unroll(xi);
+}
+
 //===--- float products ---------------------------------------------------===//
 
 /// binary_scaled weights: α per output unit ("scale"), a reduction over the
@@ -248,6 +292,8 @@ void scheduleForHost(Kernel &k, ScheduleKnobs &knobs) {
   switch (k.request().kind) {
   case Kind::PackSigns: return schedulePackSigns(k, knobs);
   case Kind::XnorDense: return scheduleXnorProduct(k, knobs, k.func("output"));
+  case Kind::PackChannels: return schedulePackChannels(k, knobs);
+  case Kind::XnorConv2D: return scheduleXnorConv(k, knobs);
   case Kind::XnorDenseBatchNormSignTrain:
   case Kind::XnorDenseBatchNormSign: return scheduleXnorDenseBatchNormSign(k, knobs);
   case Kind::DenseForward:

@@ -3,6 +3,7 @@
 
 #include "mlir/IR/Attributes.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/Hashing.h"
 #include "llvm/ADT/bit.h"
@@ -58,5 +59,17 @@ inline bool isScaled(Quantization q) { return q == Quantization::binary_scaled; 
 
 #define GET_ATTRDEF_CLASSES
 #include "bnn/BnnAttrs.h.inc"
+
+namespace bnn {
+
+/// The `#bnn.packed` encoding of `type`, or null when it holds no packed signs.
+PackedAttr packedEncoding(mlir::Type type);
+/// The shape of `shape` packed along `axis`: the axis removed, its words
+/// (ceil(bits / 64)) appended innermost.
+llvm::SmallVector<int64_t> packedShape(llvm::ArrayRef<int64_t> shape, int64_t axis);
+/// The i64 tensor type that holds the signs of `unpacked` packed along `axis`.
+mlir::RankedTensorType packedTensorType(mlir::RankedTensorType unpacked, int64_t axis);
+
+} // namespace bnn
 
 #endif // BNN_BNNATTRS_H

@@ -60,4 +60,22 @@ def Bnn_InitAttr : AttrDef<Bnn_Dialect, "Init"> {
   }];
 }
 
+def Bnn_PackedAttr : AttrDef<Bnn_Dialect, "Packed"> {
+  let mnemonic = "packed";
+  let summary = "the encoding of a tensor of packed signs";
+  let description = [{
+    `tensor<100x28x28x1xi64, #bnn.packed<axis = 1, bits = 64>>` holds the
+    signs of a `[100, 64, 28, 28]` f32 tensor packed along its axis 1: that
+    axis is removed and ceil(bits / 64) words are appended as the innermost
+    axis. Bit i of word j is set when element 64·j + i of the packed axis is
+    negative (sign −1); the bits past `bits` are 0. Packing channels last
+    (NHWC for images, [O, KH, KW, words] for convolution weights) puts the
+    words of one pixel (or one filter tap) next to each other, which is what
+    an XNOR-popcount convolution reads.
+  }];
+  let parameters = (ins "int64_t":$axis, "int64_t":$bits);
+  let assemblyFormat = "`<` `axis` `=` $axis `,` `bits` `=` $bits `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // BNN_ATTRS_TD

@@ -4,6 +4,8 @@
 // Kernel-level ops: made by bnn-fuse and bnn-bitpack from graph and
 // training ops, one op per kernel of the execution plan.
 
+// i64 words of packed signs; the `#bnn.packed<axis, bits>` encoding says
+// which axis of the unpacked tensor they hold (the verifiers check it).
 def Bnn_PackedTensor : TensorOf<[I64]>;
 
 def Bnn_BatchNormSignOp : Bnn_Op<"batchnorm_sign", [Pure, Bnn_SignValued, Bnn_KernelCall]> {
@@ -51,10 +53,13 @@ def Bnn_BatchNormSteGradOp : Bnn_Op<"batchnorm_ste_grad", [Pure, Bnn_KernelCall]
 }
 
 def Bnn_PackSignsOp : Bnn_Op<"pack_signs", [Pure, Bnn_KernelCall]> {
-  let summary = "signs of the last axis packed 64 to an i64 word";
+  let summary = "signs of one axis packed 64 to an i64 word";
   let description = [{
-    Bit i of word j is set when element 64·j + i is negative (sign −1);
-    padding bits are 0. [..., n] f32 -> [..., ceil(n / 64)] i64.
+    The result's `#bnn.packed<axis = a, bits = n>` encoding names the axis:
+    it is removed and its ceil(n / 64) words become the innermost axis, e.g.
+    [N, C, H, W] f32 packed along axis 1 is [N, H, W, words] i64. Bit i of
+    word j is set when element 64·j + i is negative (sign −1); padding bits
+    are 0.
   }];
   let arguments = (ins F32Tensor:$input);
   let results = (outs Bnn_PackedTensor:$output);
@@ -66,6 +71,23 @@ def Bnn_XnorDenseOp : Bnn_Op<"xnor_dense", [Pure, Bnn_KernelCall]> {
   let summary = "binary dense on packed signs: length − 2·popcount(a XOR w)";
   let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,
                        I64Attr:$length);
+  let results = (outs F32Tensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Bnn_XnorConv2DOp : Bnn_Op<"xnor_conv2d", [Pure, Bnn_KernelCall]> {
+  let summary = "binary convolution on packed signs: Σ over taps of C − 2·popcount(a XOR w)";
+  let description = [{
+    `input` holds the signs of an [N, C, H, W] image packed along channels
+    ([N, H, W, words]), `weight` those of [O, C, KH, KW] filters packed
+    along C ([O, KH, KW, words]). The result is the [N, O, H', W'] float
+    convolution of the ±1 values with zero padding: a tap that falls in the
+    padding adds nothing, exactly as 0 · w would (a ±1 code has no zero, so
+    the kernel subtracts those taps' contribution instead of reading them).
+  }];
+  let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
   let results = (outs F32Tensor:$output);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

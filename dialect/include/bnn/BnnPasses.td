@@ -44,14 +44,16 @@ def BnnFuse : Pass<"bnn-fuse", "mlir::func::FuncOp"> {
 }
 
 def BnnBitpack : Pass<"bnn-bitpack", "mlir::func::FuncOp"> {
-  let summary = "Binary dense layers on ±1 inputs become XNOR-popcount on packed words";
+  let summary = "Binary dense and conv layers on ±1 inputs become XNOR-popcount on packed words";
   let description = [{
     A `bnn.dense` with binary weights, no bias and an input that is ±1 (the
     result of sign, batchnorm_sign or batchnorm_sign_train) becomes
     `bnn.pack_signs` of input and weight and `bnn.xnor_dense`, whose dot
     product is length − 2·popcount(a XOR w). An xnor_dense followed by
     batchnorm_sign_train (or batchnorm_sign at evaluation) then becomes one
-    op, one kernel: the whole binary layer.
+    op, one kernel: the whole binary layer. A `bnn.conv2d` with binary
+    weights, no bias and a ±1 input becomes `bnn.pack_signs` of both along
+    channels (`#bnn.packed<axis = 1, ...>`) and `bnn.xnor_conv2d`.
   }];
   let dependentDialects = ["::bnn::BnnDialect"];
 }

@@ -25,7 +25,7 @@ enum class KernelView {
   ConvWeight, // [O, C, KH, KW] -> (KW, KH, C, O)
   Matrix,     // static [a, b] -> (b, a)
   Flat,       // every element -> (size)
-  Words,      // packed signs [rows, words] (i64) -> (words, rows), u64
+  Words,      // packed signs [d0, ..., words] (i64) -> (words, ..., d0), u64
   Batch,      // one value per batch item -> (n); labels are i32
 };
 

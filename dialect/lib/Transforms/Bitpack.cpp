@@ -1,4 +1,4 @@
-//===- Bitpack.cpp - Binary dense layers as XNOR-popcount on words --------===//
+//===- Bitpack.cpp - Binary layers as XNOR-popcount on words --------------===//
 
 #include "bnn/BnnOps.h"
 #include "bnn/BnnPasses.h"
@@ -16,11 +16,12 @@ using namespace bnn;
 
 namespace {
 
-RankedTensorType packedType(Value value) {
+/// `value`'s signs packed along `axis` (by default the last).
+Value packSigns(PatternRewriter &rewriter, Location loc, Value value, int64_t axis = -1) {
   auto type = value.getType().cast<RankedTensorType>();
-  SmallVector<int64_t> shape(type.getShape());
-  shape.back() = (shape.back() + 63) / 64;
-  return RankedTensorType::get(shape, IntegerType::get(value.getContext(), 64));
+  if (axis < 0)
+    axis = type.getRank() - 1;
+  return rewriter.create<PackSignsOp>(loc, packedTensorType(type, axis), value);
 }
 
 /// A binary dense whose input is ±1 (a SignValued producer) multiplies signs.
@@ -37,13 +38,34 @@ struct PackBinaryDense : OpRewritePattern<DenseOp> {
     if (!weightType.hasStaticShape())
       return failure();
     Location loc = dense.getLoc();
-    Value input = rewriter.create<PackSignsOp>(
-        loc, packedType(dense.getInput()), dense.getInput());
-    Value weight = rewriter.create<PackSignsOp>(
-        loc, packedType(dense.getWeight()), dense.getWeight());
+    Value input = packSigns(rewriter, loc, dense.getInput());
+    Value weight = packSigns(rewriter, loc, dense.getWeight());
     rewriter.replaceOpWithNewOp<XnorDenseOp>(
         dense, dense.getType(), input, weight,
         rewriter.getI64IntegerAttr(weightType.getShape()[1]));
+    return success();
+  }
+};
+
+/// A binary convolution of ±1 values: both packed along channels (NHWC
+/// words for the image, [O, KH, KW, words] for the filters), then
+/// XNOR-popcount. The training step's gradients still read the float
+/// operands, so only the forward product changes.
+struct PackBinaryConv : OpRewritePattern<Conv2DOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(Conv2DOp conv, PatternRewriter &rewriter) const override {
+    if (conv.getWeights() != Quantization::binary || conv.getBias() ||
+        !isSignValued(conv.getInput()))
+      return failure();
+    auto inputType = conv.getInput().getType().cast<RankedTensorType>();
+    auto weightType = conv.getWeight().getType().cast<RankedTensorType>();
+    if (!weightType.hasStaticShape() || inputType.isDynamicDim(1))
+      return failure();
+    Location loc = conv.getLoc();
+    Value input = packSigns(rewriter, loc, conv.getInput(), /*axis=*/1);
+    Value weight = packSigns(rewriter, loc, conv.getWeight(), /*axis=*/1);
+    rewriter.replaceOpWithNewOp<XnorConv2DOp>(conv, conv.getType(), input, weight,
+                                              conv.getStrideAttr(), conv.getPadAttr());
     return success();
   }
 };
@@ -93,7 +115,7 @@ struct FuseXnorDenseBatchNormSign : OpRewritePattern<BatchNormSignOp> {
 struct BitpackPass : bnn::impl::BnnBitpackBase<BitpackPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<PackBinaryDense, FuseXnorDenseBatchNormSignTrain,
+    patterns.add<PackBinaryDense, PackBinaryConv, FuseXnorDenseBatchNormSignTrain,
                  FuseXnorDenseBatchNormSign>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -2,9 +2,9 @@
 
 // CHECK-LABEL: func.func @binary_on_signs
 // CHECK: %[[S:.*]] = bnn.sign %arg0
-// CHECK: %[[PA:.*]] = bnn.pack_signs %[[S]] : (tensor<?x100xf32>) -> tensor<?x2xi64>
-// CHECK: %[[PW:.*]] = bnn.pack_signs %w : (tensor<8x100xf32>) -> tensor<8x2xi64>
-// CHECK: bnn.xnor_dense %[[PA]], %[[PW]] {length = 100 : i64} : (tensor<?x2xi64>, tensor<8x2xi64>) -> tensor<?x8xf32>
+// CHECK: %[[PA:.*]] = bnn.pack_signs %[[S]] : (tensor<?x100xf32>) -> tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>
+// CHECK: %[[PW:.*]] = bnn.pack_signs %w : (tensor<8x100xf32>) -> tensor<8x2xi64, #bnn.packed<axis = 1, bits = 100>>
+// CHECK: bnn.xnor_dense %[[PA]], %[[PW]] {length = 100 : i64} : (tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>, tensor<8x2xi64, #bnn.packed<axis = 1, bits = 100>>) -> tensor<?x8xf32>
 // CHECK-NOT: bnn.dense
 func.func @binary_on_signs(%x: tensor<?x100xf32>) -> tensor<?x8xf32> {
   %s = bnn.sign %x : (tensor<?x100xf32>) -> tensor<?x100xf32>
@@ -61,11 +61,11 @@ func.func @fused_eval(%s: tensor<?x64xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>
 // its input is packed as well.
 // CHECK-LABEL: func.func @after_fused_layer
 // CHECK: %[[S:.*]] = bnn.xnor_dense_batchnorm_sign
-// CHECK: %[[PA:.*]] = bnn.pack_signs %[[S]] : (tensor<?x4xf32>) -> tensor<?x1xi64>
+// CHECK: %[[PA:.*]] = bnn.pack_signs %[[S]] : (tensor<?x4xf32>) -> tensor<?x1xi64, #bnn.packed<axis = 1, bits = 4>>
 // CHECK: bnn.xnor_dense %[[PA]], %{{.*}} {length = 4 : i64}
 // CHECK-NOT: bnn.dense
-func.func @after_fused_layer(%p: tensor<?x1xi64>, %pw: tensor<4x1xi64>, %g: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>) -> tensor<?x2xf32> {
-  %s = bnn.xnor_dense_batchnorm_sign %p, %pw, %g, %b, %m, %v {epsilon = 1.0e-5, length = 64 : i64} : (tensor<?x1xi64>, tensor<4x1xi64>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+func.func @after_fused_layer(%p: tensor<?x1xi64, #bnn.packed<axis = 1, bits = 64>>, %pw: tensor<4x1xi64, #bnn.packed<axis = 1, bits = 64>>, %g: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>) -> tensor<?x2xf32> {
+  %s = bnn.xnor_dense_batchnorm_sign %p, %pw, %g, %b, %m, %v {epsilon = 1.0e-5, length = 64 : i64} : (tensor<?x1xi64, #bnn.packed<axis = 1, bits = 64>>, tensor<4x1xi64, #bnn.packed<axis = 1, bits = 64>>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   %w = bnn.param "w" : tensor<2x4xf32> init #bnn.init<glorot_uniform>
   %y = bnn.dense %s, %w {weights = #bnn.quant<binary>} : (tensor<?x4xf32>, tensor<2x4xf32>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>

@@ -2,22 +2,101 @@
 
 func.func @pack_shape(%x: tensor<?x100xf32>) {
   // expected-error @+1 {{packs [?, 100] into [?, 2], not [?, 3]}}
-  %p = bnn.pack_signs %x : (tensor<?x100xf32>) -> tensor<?x3xi64>
+  %p = bnn.pack_signs %x : (tensor<?x100xf32>) -> tensor<?x3xi64, #bnn.packed<axis = 1, bits = 100>>
   return
 }
 
 // -----
 
-func.func @xnor_words(%a: tensor<?x2xi64>, %w: tensor<8x2xi64>) {
+func.func @pack_without_encoding(%x: tensor<?x100xf32>) {
+  // expected-error @+1 {{result needs a #bnn.packed<axis = A, bits = N> encoding}}
+  %p = bnn.pack_signs %x : (tensor<?x100xf32>) -> tensor<?x2xi64>
+  return
+}
+
+// -----
+
+func.func @pack_bits(%x: tensor<?x100xf32>) {
+  // expected-error @+1 {{packs 100 signs along axis 1, but the encoding says 90}}
+  %p = bnn.pack_signs %x : (tensor<?x100xf32>) -> tensor<?x2xi64, #bnn.packed<axis = 1, bits = 90>>
+  return
+}
+
+// -----
+
+func.func @pack_axis(%x: tensor<?x100xf32>) {
+  // expected-error @+1 {{packs axis 2 of a rank-2 tensor}}
+  %p = bnn.pack_signs %x : (tensor<?x100xf32>) -> tensor<?x2xi64, #bnn.packed<axis = 2, bits = 100>>
+  return
+}
+
+// -----
+
+func.func @pack_channels_shape(%x: tensor<?x70x9x9xf32>) {
+  // expected-error @+1 {{packs [?, 70, 9, 9] into [?, 9, 9, 2], not [?, 70, 9, 2]}}
+  %p = bnn.pack_signs %x : (tensor<?x70x9x9xf32>) -> tensor<?x70x9x2xi64, #bnn.packed<axis = 1, bits = 70>>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{a packed axis holds at least 1 bit, not 0}}
+func.func @encoding_bits(%x: tensor<?x2xi64, #bnn.packed<axis = 1, bits = 0>>) {
+  return
+}
+
+// -----
+
+func.func @xnor_words(%a: tensor<?x2xi64, #bnn.packed<axis = 1, bits = 200>>, %w: tensor<8x2xi64, #bnn.packed<axis = 1, bits = 200>>) {
   // expected-error @+1 {{length 200 needs 4 words a row}}
-  %y = bnn.xnor_dense %a, %w {length = 200 : i64} : (tensor<?x2xi64>, tensor<8x2xi64>) -> tensor<?x8xf32>
+  %y = bnn.xnor_dense %a, %w {length = 200 : i64} : (tensor<?x2xi64, #bnn.packed<axis = 1, bits = 200>>, tensor<8x2xi64, #bnn.packed<axis = 1, bits = 200>>) -> tensor<?x8xf32>
   return
 }
 
 // -----
 
-func.func @xnor_result(%a: tensor<?x2xi64>, %w: tensor<8x2xi64>) {
+func.func @xnor_length(%a: tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>, %w: tensor<8x2xi64, #bnn.packed<axis = 1, bits = 100>>) {
+  // expected-error @+1 {{length 128 differs from the 100 signs an operand holds}}
+  %y = bnn.xnor_dense %a, %w {length = 128 : i64} : (tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>, tensor<8x2xi64, #bnn.packed<axis = 1, bits = 100>>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @xnor_unpacked(%a: tensor<?x2xi64>, %w: tensor<8x2xi64, #bnn.packed<axis = 1, bits = 100>>) {
+  // expected-error @+1 {{needs signs packed along axis 1 (a rank-2 i64 tensor with #bnn.packed<axis = 1, ...>), not 'tensor<?x2xi64>'}}
+  %y = bnn.xnor_dense %a, %w {length = 100 : i64} : (tensor<?x2xi64>, tensor<8x2xi64, #bnn.packed<axis = 1, bits = 100>>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @xnor_result(%a: tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>, %w: tensor<8x2xi64, #bnn.packed<axis = 1, bits = 100>>) {
   // expected-error @+1 {{result must be [batch, units]}}
-  %y = bnn.xnor_dense %a, %w {length = 100 : i64} : (tensor<?x2xi64>, tensor<8x2xi64>) -> tensor<?x9xf32>
+  %y = bnn.xnor_dense %a, %w {length = 100 : i64} : (tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>, tensor<8x2xi64, #bnn.packed<axis = 1, bits = 100>>) -> tensor<?x9xf32>
+  return
+}
+
+// -----
+
+func.func @xnor_conv_channels(%a: tensor<?x9x9x2xi64, #bnn.packed<axis = 1, bits = 70>>, %w: tensor<16x3x3x2xi64, #bnn.packed<axis = 1, bits = 80>>) {
+  // expected-error @+1 {{input has 70 channels, weights 80}}
+  %y = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x9x9x2xi64, #bnn.packed<axis = 1, bits = 70>>, tensor<16x3x3x2xi64, #bnn.packed<axis = 1, bits = 80>>) -> tensor<?x16x9x9xf32>
+  return
+}
+
+// -----
+
+func.func @xnor_conv_result(%a: tensor<?x9x9x2xi64, #bnn.packed<axis = 1, bits = 70>>, %w: tensor<16x3x3x2xi64, #bnn.packed<axis = 1, bits = 70>>) {
+  // expected-error @+1 {{result must be [?, 16, 5, 5], not [?, 16, 9, 9]}}
+  %y = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 2, 2>} : (tensor<?x9x9x2xi64, #bnn.packed<axis = 1, bits = 70>>, tensor<16x3x3x2xi64, #bnn.packed<axis = 1, bits = 70>>) -> tensor<?x16x9x9xf32>
+  return
+}
+
+// -----
+
+func.func @xnor_conv_rank(%a: tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>, %w: tensor<16x3x3x2xi64, #bnn.packed<axis = 1, bits = 100>>) {
+  // expected-error @+1 {{needs an [N, C, H, W] image packed along axis 1 (a rank-4 i64 tensor}}
+  %y = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>, tensor<16x3x3x2xi64, #bnn.packed<axis = 1, bits = 100>>) -> tensor<?x16x9x9xf32>
   return
 }

@@ -48,11 +48,15 @@ class ExperimentReader {
 public:
   explicit ExperimentReader(std::string path) : path(std::move(path)) {}
 
-  [[noreturn]] void fail(const toml::node &where, const std::string &message) const {
+  [[noreturn]] void fail(const toml::source_region &where,
+                         const std::string &message) const {
     std::ostringstream text;
-    text << path << ":" << where.source().begin.line << ":"
-         << where.source().begin.column << ": error: " << message;
+    text << path << ":" << where.begin.line << ":" << where.begin.column
+         << ": error: " << message;
     throw ExperimentError{text.str()};
+  }
+  [[noreturn]] void fail(const toml::node &where, const std::string &message) const {
+    fail(where.source(), message);
   }
 
   const toml::table &table(const toml::node &node, const std::string &what) const {
@@ -73,7 +77,7 @@ public:
                  llvm::ArrayRef<llvm::StringRef> known) const {
     for (const auto &[key, node] : table)
       if (!llvm::is_contained(known, llvm::StringRef(key.str())))
-        fail(node, "unknown key '" + std::string(key.str()) + "' in " + what +
+        fail(key.source(), "unknown key '" + std::string(key.str()) + "' in " + what +
                        "; expected one of: " + llvm::join(known, ", "));
   }
 

@@ -29,10 +29,7 @@ std::string formatMeanStd(const MeanStd &value) {
 }
 
 std::string formatSeconds(const MeanStd &seconds) {
-  if (seconds.count == 0)
-    return "—";
-  return seconds.mean < 120 ? format("{0:F0} s", seconds.mean)
-                            : format("{0:F1} min", seconds.mean / 60);
+  return seconds.count == 0 ? "—" : format("{0:F0} s", seconds.mean);
 }
 
 /// The grid keys of any row (not the seed), in first-seen order.
@@ -60,10 +57,12 @@ std::string seedsCell(const SettingSummary &row) {
   return row.failed ? text + " (" + std::to_string(row.failed) + " failed)" : text;
 }
 
+/// The epochs of a finished run; "4/10" while the first one is running.
 std::string epochsCell(const SettingSummary &row) {
-  return row.fewestEpochs == row.epochs
-             ? std::to_string(row.epochs)
-             : std::to_string(row.fewestEpochs) + "/" + std::to_string(row.epochs);
+  if (row.finished)
+    return std::to_string(row.epochs);
+  return row.mostEpochs ? std::to_string(row.mostEpochs) + "/" + std::to_string(row.epochs)
+                        : "—";
 }
 
 using Table = std::vector<std::vector<std::string>>;
@@ -116,9 +115,10 @@ std::string htmlTable(const Table &table) {
 /// The note under a table: what the numbers are.
 std::string legendText(const ResultsFolder &results) {
   return "Test error after the last epoch (final) and at its best epoch, mean ± "
-         "standard deviation over seeds (n − 1); epochs per run (k/" +
+         "standard deviation over the finished seeds (n − 1); seeds: finished/all "
+         "while some are missing; epochs per run (k/" +
          std::to_string(results.epochs) +
-         " while runs are unfinished); wall time per finished run, restarts "
+         " while none has finished); wall time per finished run, restarts "
          "included.";
 }
 

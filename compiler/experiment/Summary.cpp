@@ -59,11 +59,10 @@ static SettingSummary summarizeSetting(const ResultsFolder &results,
   row.values = withoutSeed(points.front()->values);
   row.seeds = points.size();
   row.epochs = results.epochs;
-  row.fewestEpochs = results.epochs;
   std::vector<double> finals, bests, walls;
   for (const PointResult *point : points) {
     int64_t reached = point->epochs.empty() ? 0 : point->epochs.back().epoch;
-    row.fewestEpochs = std::min(row.fewestEpochs, reached);
+    row.mostEpochs = std::max(row.mostEpochs, reached);
     row.failed += point->status == "failed";
     if (point->status != "done" || reached < results.epochs)
       continue;

@@ -33,7 +33,7 @@ struct SettingSummary {
   size_t failed = 0;          // whose last attempt failed
   MeanStd finalError, bestError; // over the finished points
   int64_t epochs = 0;         // per run (the experiment's)
-  int64_t fewestEpochs = 0;   // epochs reached by the least advanced point
+  int64_t mostEpochs = 0;     // epochs reached by the most advanced point
   MeanStd wallSeconds;        // per finished run, every attempt counted
   std::vector<CurvePoint> curve;
 };

@@ -122,7 +122,7 @@ TEST(SummaryTest, SettingsOverSeedsOnlyFinishedRunsCount) {
   EXPECT_DOUBLE_EQ(rows[0].wallSeconds.mean, 20);
   EXPECT_EQ(rows[1].seeds, 2u);
   EXPECT_EQ(rows[1].finished, 1u);
-  EXPECT_EQ(rows[1].fewestEpochs, 1);
+  EXPECT_EQ(rows[1].mostEpochs, 2);
   ASSERT_EQ(rows[1].curve.size(), 2u);
   EXPECT_DOUBLE_EQ(rows[1].curve[0].error.mean, 12.5); // both seeds at epoch 1
   EXPECT_DOUBLE_EQ(rows[1].curve[0].min, 12);

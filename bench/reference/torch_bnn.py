@@ -257,15 +257,20 @@ def train_step(model, optimizer, binary_weights, x, y):
     return logits, loss
 
 
-def timed(args, what, images, seconds, extra=None):
-    """Prints and records one timing result."""
+def timed(args, what, images, seconds, cpu_seconds, extra=None):
+    """Prints and records one timing result. cpu_seconds (all threads) tells
+    how much of the machine the steps had: on a busy machine images per CPU
+    second times the thread count bounds the images/s an idle one would
+    give."""
     row = {"model": args.model, "mode": args.mode, "what": what, "batch": args.batch,
            "steps": args.steps, "images": images, "seconds": seconds,
-           "images_per_s": images / seconds, "threads": torch.get_num_threads(),
+           "images_per_s": images / seconds, "cpu_seconds": cpu_seconds,
+           "images_per_cpu_s": images / cpu_seconds, "threads": torch.get_num_threads(),
            "peak_rss_mib": peak_rss_mib()}
     row.update(extra or {})
-    print(f"{what}: {args.steps} steps of batch {args.batch} in {seconds:.3f} s, "
-          f"images/s {row['images_per_s']:.1f}, peak RSS {row['peak_rss_mib']:.0f} MiB", flush=True)
+    print(f"{what}: {args.steps} steps of batch {args.batch} in {seconds:.3f} s "
+          f"({cpu_seconds:.3f} CPU s), images/s {row['images_per_s']:.1f}, "
+          f"peak RSS {row['peak_rss_mib']:.0f} MiB", flush=True)
     if args.metrics:
         with open(args.metrics, "w") as f:
             f.write(json.dumps(row) + "\n")
@@ -287,13 +292,13 @@ def time_training(args, model, train_x, train_y):
 
     for b in range(args.warmup):
         train_step(model, optimizer, binary_weights, *batch(b))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for b in range(args.warmup, args.warmup + args.steps):
         _, loss = train_step(model, optimizer, binary_weights, *batch(b))
         loss.item()
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     timed(args, f"{args.model} binary training", args.steps * args.batch, seconds,
-          {"loss": loss.item()})
+          cpu_seconds, {"loss": loss.item()})
 
 
 def run_inference(args, model, test_x, test_y):
@@ -308,15 +313,15 @@ def run_inference(args, model, test_x, test_y):
     with torch.inference_mode():
         for b in range(args.warmup):
             model(test_x[(b % per_pass) * args.batch:(b % per_pass + 1) * args.batch])
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for b in range(steps):
             x = test_x[(b % per_pass) * args.batch:(b % per_pass + 1) * args.batch]
             y = test_y[(b % per_pass) * args.batch:(b % per_pass + 1) * args.batch]
             wrong += (model(x).argmax(1) != y).sum().item()
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     kind = f"float ({args.float_act})" if args.float_infer else "binary"
     args.steps = steps
-    timed(args, f"{args.model} {kind} inference", steps * args.batch, seconds,
+    timed(args, f"{args.model} {kind} inference", steps * args.batch, seconds, cpu_seconds,
           {"error": 100.0 * wrong / (steps * args.batch)})
 
 

@@ -450,11 +450,7 @@ TEST(HalideKernels, GenericBatchNormAndBiasGradMatchReference) {
 
 /// Convolution and pooling kernels on (x, y, channel, batch) images against
 /// the NCHW reference (the same memory layout).
-class HalideConvKernels : public ::testing::TestWithParam<std::tuple<Q, int, int>> {};
-
-TEST_P(HalideConvKernels, MatchReference) {
-  auto [quantization, stride, pad] = GetParam();
-  bnnrt::reference::ConvShape s{2, 3, 7, 6, 4, 3, 3, stride, pad};
+void expectConvKernelsMatchReference(const bnnrt::reference::ConvShape &s, Q quantization) {
   const int oh = int(s.outH()), ow = int(s.outW());
   std::vector<float> x = randomVector(s.n * s.c * s.h * s.w, 50);
   std::vector<float> w = randomVector(s.o * s.c * s.kh * s.kw, 51);
@@ -515,6 +511,76 @@ TEST_P(HalideConvKernels, MatchReference) {
   expectNear(flat(dx), refDx, "conv2d_grad_input");
   expectNear(flat(dw), refDw, "conv2d_grad_weight");
 }
+
+class HalideConvKernels : public ::testing::TestWithParam<std::tuple<Q, int, int>> {};
+
+TEST_P(HalideConvKernels, MatchReference) {
+  auto [quantization, stride, pad] = GetParam();
+  expectConvKernelsMatchReference({2, 3, 7, 6, 4, 3, 3, stride, pad}, quantization);
+}
+
+// More channels and filters than one register tile of the gradients'
+// schedules (64 channels, 32 filters), neither a multiple of a tile, and a
+// width that is not a multiple of the x tile: the tails of every tile.
+TEST(HalideConvKernelsWide, MatchReferenceAcrossTiles) {
+  for (int stride : {1, 2})
+    for (int pad : {0, 1})
+      expectConvKernelsMatchReference({3, 70, 6, 9, 40, 3, 3, stride, pad}, Q::Binary);
+}
+
+/// Random ±1 values (never 0, so that sign is unambiguous).
+std::vector<float> randomSigns(size_t size, uint32_t seed) {
+  std::vector<float> values = randomVector(size, seed);
+  for (float &v : values)
+    v = v < 0.0f ? -1.0f : 1.0f;
+  return values;
+}
+
+/// pack_channels of an [items, C, H, W] tensor with the Halide kernel.
+Halide::Buffer<uint64_t> packChannelsWithHalide(std::vector<float> &values, int items,
+                                                int channels, int height, int width) {
+  bnnc::KernelRequest request{Kind::PackChannels, channels, 0, ""};
+  request.conv = {channels, height, width, channels, 1, 1, 1, 0};
+  bnnc::Kernel kernel = bnnc::buildKernel(request);
+  kernel.inputs()[0].set(Halide::Buffer<float>(values.data(), width, height, channels, items));
+  return kernel.pipeline().realize({(channels + 63) / 64, width, height, items});
+}
+
+// The XNOR-popcount convolution against the float convolution of the same
+// ±1 values (bnnrt's reference), zero padding included; its packing
+// against bnnrt's C++ packChannels, an independent implementation.
+class HalideXnorConv : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
+
+TEST_P(HalideXnorConv, MatchesFloatConvolutionOfSigns) {
+  auto [channels, stride, pad] = GetParam();
+  bnnrt::reference::ConvShape s{3, channels, 7, 6, 20, 3, 3, stride, pad};
+  std::vector<float> x = randomSigns(size_t(s.n * s.c * s.h * s.w), 60);
+  std::vector<float> w = randomSigns(size_t(s.o * s.c * s.kh * s.kw), 61);
+  Halide::Buffer<uint64_t> px = packChannelsWithHalide(x, int(s.n), int(s.c), int(s.h), int(s.w));
+  Halide::Buffer<uint64_t> pw =
+      packChannelsWithHalide(w, int(s.o), int(s.c), int(s.kh), int(s.kw));
+  const int words = int((s.c + 63) / 64);
+  std::vector<uint64_t> expected(size_t(s.n * s.h * s.w * words));
+  bnnrt::kernels::packChannels(x.data(), expected.data(), s.n, s.c, s.h * s.w);
+  ASSERT_EQ(std::vector<uint64_t>(px.data(), px.data() + px.number_of_elements()), expected);
+
+  bnnc::KernelRequest request{Kind::XnorConv2D, channels, 0, ""};
+  request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
+  bnnc::Kernel xnor = bnnc::buildKernel(request);
+  xnor.inputs()[0].set(px);
+  xnor.inputs()[1].set(pw);
+  const int oh = int(s.outH()), ow = int(s.outW());
+  Halide::Buffer<float> y = xnor.pipeline().realize({ow, oh, int(s.o), int(s.n)});
+  std::vector<float> reference(y.number_of_elements());
+  bnnrt::reference::conv2dForward(x.data(), w.data(), nullptr, reference.data(), s, Q::Real);
+  for (size_t i = 0; i < reference.size(); ++i)
+    ASSERT_EQ(y.data()[i], reference[i]) << "output " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(ChannelsStridesPads, HalideXnorConv,
+                         ::testing::Combine(::testing::Values(5, 64, 70),
+                                            ::testing::Values(1, 2),
+                                            ::testing::Values(0, 1)));
 
 INSTANTIATE_TEST_SUITE_P(Windows, HalideConvKernels,
                          ::testing::Combine(::testing::ValuesIn(allQuantizations),

@@ -88,18 +88,49 @@ void defineConv2D(Kernel &k) {
   k.output("output", output);
 }
 
+/// `image` (x, y, channel, n) with channels innermost, (channel, x, y, n),
+/// reading 0 outside: the layout the gradients' register tiles read.
+Func channelsInnermost(ImageParam image, const std::string &name) {
+  Func padded = BoundaryConditions::constant_exterior(image, 0.0f);
+  Var c("c"), x("x"), y("y"), n("n");
+  Func byChannel(name);
+  byChannel(c, x, y, n) = padded(x, y, c, n);
+  return byChannel;
+}
+
+/// dx = Σ over taps and filters of dy · q(w). Stride 1 runs on channels-
+/// innermost copies ("dy_by_channel", "weights" as (c, o, tap x, tap y)),
+/// summing into "dx_by_channel" (domain "r": filter, tap x, tap y) that a
+/// register tile of channels × x positions keeps in registers; other
+/// strides gather the taps that reach each input position.
 void defineConv2DGradInput(Kernel &k) {
   ConvGeometry g(k.request().conv);
   ImageParam weight = convWeight(k, g);
   ImageParam dy = image(k, "dy", g.outW(), g.outH(), g.filters);
   WeightQuantizer quantize = convQuantizer(k, weight, g);
-  Var x("x"), y("y"), c("c"), n("n");
-  RDom r(0, int(g.kernelW), 0, int(g.kernelH), 0, int(g.filters), "r");
-  Tap tap = tapOf(x, y, r.x, r.y, g);
+  Var x("x"), y("y"), c("c"), n("n"), o("o"), j("j"), i("i");
   Func dx("dx");
-  dx(x, y, c, n) = 0.0f;
-  dx(x, y, c, n) += select(tap.valid, dy(tap.ox, tap.oy, r.z, n), 0.0f) *
-                    quantize({r.x, r.y, c, r.z});
+  RDom r(0, int(g.filters), 0, int(g.kernelW), 0, int(g.kernelH), "r");
+  if (g.stride == 1) {
+    Func weights("weights");
+    weights(c, o, j, i) = quantize({j, i, c, o});
+    Func dyByChannel = channelsInnermost(dy, "dy_by_channel");
+    int p = int(g.pad);
+    Func sum("dx_by_channel");
+    sum(c, x, y, n) = 0.0f;
+    sum(c, x, y, n) += dyByChannel(r.x, x + p - r.y, y + p - r.z, n) * weights(c, r.x, r.y, r.z);
+    dx(x, y, c, n) = sum(c, x, y, n);
+    k.stage("weights", weights);
+    k.stage("dy_by_channel", dyByChannel);
+    k.stage("dx_by_channel", sum);
+  } else {
+    RDom taps(0, int(g.kernelW), 0, int(g.kernelH), 0, int(g.filters), "r");
+    Tap tap = tapOf(x, y, taps.x, taps.y, g);
+    dx(x, y, c, n) = 0.0f;
+    dx(x, y, c, n) += select(tap.valid, dy(tap.ox, tap.oy, taps.z, n), 0.0f) *
+                      quantize({taps.x, taps.y, c, taps.z});
+    r = taps;
+  }
   k.domain("r", r);
   setExtent(dx.output_buffer(), 0, g.width);
   setExtent(dx.output_buffer(), 1, g.height);
@@ -107,19 +138,36 @@ void defineConv2DGradInput(Kernel &k) {
   k.output("dx", dx);
 }
 
+/// dw = Σ over the batch and output positions of dy · input, on channels-
+/// innermost copies ("dy_by_channel", "input_by_channel"): per image
+/// "dw_per_image" (o, c, tap x, tap y, n) (domain "r": x, y), summed over
+/// the batch into "dw_by_filter" (domain "rn"). Filters run along vectors.
 void defineConv2DGradWeight(Kernel &k) {
   ConvGeometry g(k.request().conv);
   ImageParam input = image(k, "input", g.width, g.height, g.channels);
   ImageParam weight = convWeight(k, g);
   ImageParam dy = image(k, "dy", g.outW(), g.outH(), g.filters);
-  Func padded = BoundaryConditions::constant_exterior(input, 0.0f);
-  Var j("j"), i("i"), c("c"), o("o");
-  RDom r(0, g.outW(), 0, g.outH(), 0, dy.dim(3).extent(), "r");
+  Func dyByChannel = channelsInnermost(dy, "dy_by_channel");
+  Func inputByChannel = channelsInnermost(input, "input_by_channel");
+  Var j("j"), i("i"), c("c"), o("o"), n("n");
+  RDom r(0, g.outW(), 0, g.outH(), "r");
+  int s = int(g.stride), p = int(g.pad);
+  Func perImage("dw_per_image");
+  perImage(o, c, j, i, n) = 0.0f;
+  perImage(o, c, j, i, n) += dyByChannel(o, r.x, r.y, n) *
+                             inputByChannel(c, r.x * s - p + j, r.y * s - p + i, n);
+  RDom rn(0, dy.dim(3).extent(), "rn");
+  Func byFilter("dw_by_filter");
+  byFilter(o, c, j, i) = 0.0f;
+  byFilter(o, c, j, i) += perImage(o, c, j, i, rn);
   Func sum("dw_sum");
-  sum(j, i, c, o) = 0.0f;
-  sum(j, i, c, o) += dy(r.x, r.y, o, r.z) *
-                     padded(r.x * int(g.stride) - int(g.pad) + j,
-                            r.y * int(g.stride) - int(g.pad) + i, c, r.z);
+  sum(j, i, c, o) = byFilter(o, c, j, i);
+  k.stage("dy_by_channel", dyByChannel);
+  k.stage("input_by_channel", inputByChannel);
+  k.stage("dw_per_image", perImage);
+  k.domain("r", r);
+  k.stage("dw_by_filter", byFilter);
+  k.domain("rn", rn);
   k.stage("dw_sum", sum);
   k.output("dw", convQuantizer(k, weight, g).gradient(k, sum, "dw"));
 }

@@ -267,17 +267,91 @@ void scheduleConv(Kernel &k, ScheduleKnobs &knobs) {
   scheduleImage(k.outputs()[0], knobs, &taps);
 }
 
+/// Stride 1: per image, a register tile of `channel_tile` input channels
+/// (vectors of `vector_width`) × `x_tile` positions, a small Func that
+/// LLVM keeps in registers, sums over (filter, tap) with the image's dy,
+/// channels innermost, in cache. Images in parallel.
+void scheduleConvGradInput(Kernel &k, ScheduleKnobs &knobs) {
+  if (!k.hasFunc("dx_by_channel"))
+    return scheduleConv(k, knobs);
+  int vector = knobs.integer("vector_width", 16, 4, 64, "channels per vector", true);
+  int channelTile = knobs.integer("channel_tile", 64, 4, 1024,
+                                  "input channels per register tile (a multiple of vector_width)",
+                                  true);
+  int xTile = knobs.integer("x_tile", 4, 1, 32, "x positions per register tile");
+  bool parallel = knobs.flag("parallel_batch", true, "batch items in parallel");
+  Func dx = k.func("dx"), sum = k.func("dx_by_channel"), weights = k.func("weights");
+  weights.compute_root().vectorize(arg(weights, 0), vector, guard);
+  // Tiles of a constant size (the last one shifted inwards, recomputing a
+  // few outputs) give the tile Func a constant size, which is what lets
+  // LLVM keep it in registers.
+  const KernelRequest::Geometry &g = k.request().conv;
+  channelTile = std::min<int>(channelTile, int(g.channels));
+  xTile = std::min<int>(xTile, int(g.width));
+  vector = std::min(vector, channelTile);
+  const TailStrategy shift = TailStrategy::ShiftInwards;
+  Var x = arg(dx, 0), y = arg(dx, 1), c = arg(dx, 2), n = arg(dx, 3);
+  Var co("co"), ci("ci"), xo("xo"), xi("xi");
+  dx.split(c, co, ci, channelTile, shift)
+      .split(x, xo, xi, xTile, shift)
+      .reorder(xi, ci, xo, y, co, n);
+  if (parallel)
+    dx.parallel(n);
+  Func dyByChannel = k.func("dy_by_channel");
+  dyByChannel.compute_at(dx, n).vectorize(arg(dyByChannel, 0), vector, guard);
+  RDom r = k.rdom("r");
+  Var sc = arg(sum, 0), sx = arg(sum, 1), cv("cv");
+  sum.compute_at(dx, xo).vectorize(sc, vector, guard).unroll(sx);
+  sum.update()
+      .split(sc, sc, cv, vector, guard)
+      .reorder(cv, sc, sx, r.x, r.y, r.z)
+      .vectorize(cv)
+      .unroll(sc)
+      .unroll(sx);
+}
+
+/// dw: per image (its dy and input in cache), a register tile of
+/// `filter_tile` filters (vectors) × `channel_tile` input channels, a small
+/// Func that LLVM keeps in registers, sums over the image's positions for
+/// one tap; added into dw image after image. Filter tiles in parallel.
 void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
-  Func dw = k.func("dw"), sum = k.func("dw_sum");
-  Var o = arg(dw, 3);
-  sum.compute_at(dw, o);
+  int vector = knobs.integer("vector_width", 16, 4, 64, "filters per vector", true);
+  int filterTile = knobs.integer("filter_tile", 32, 4, 1024,
+                                 "filters per register tile (a multiple of vector_width)", true);
+  int channelTile = knobs.integer("channel_tile", 8, 1, 64, "input channels per register tile");
+  bool parallel = knobs.flag("parallel_filters", true, "filter tiles in parallel");
+  for (const char *name : {"dy_by_channel", "input_by_channel"}) {
+    Func copy = k.func(name);
+    copy.compute_root().parallel(arg(copy, 3)).vectorize(arg(copy, 0), vector, guard);
+  }
+  Func byFilter = k.func("dw_by_filter"), perImage = k.func("dw_per_image");
+  byFilter.compute_root().vectorize(arg(byFilter, 0), vector, guard);
+  Var o = arg(byFilter, 0), c = arg(byFilter, 1), j = arg(byFilter, 2), i = arg(byFilter, 3);
+  Var oo("oo"), oi("oi"), co("co"), ci("ci");
+  // Tiles rounded up (the copies read 0 past the channels) give the tile
+  // Func a constant size, which is what lets LLVM keep it in registers.
+  const KernelRequest::Geometry &g = k.request().conv;
+  channelTile = std::min<int>(channelTile, int(g.channels));
+  const TailStrategy roundUp = TailStrategy::RoundUp;
+  Stage update = byFilter.update();
+  update.split(o, oo, oi, filterTile, roundUp)
+      .split(c, co, ci, channelTile, roundUp)
+      .reorder(oi, ci, co, j, i, oo, k.rdom("rn").x)
+      .vectorize(oi, vector);
+  if (parallel)
+    update.parallel(oo);
+  Var po = arg(perImage, 0), pc = arg(perImage, 1), ov("ov");
+  RDom r = k.rdom("r");
+  perImage.compute_at(byFilter, co).vectorize(po, vector, guard).unroll(pc);
+  perImage.update()
+      .split(po, po, ov, vector, guard)
+      .reorder(ov, po, pc, r.x, r.y)
+      .vectorize(ov)
+      .unroll(po)
+      .unroll(pc);
   scheduleWeightScale(k);
-  // binary_scaled: the term through α of filter o reads all of o's sums,
-  // which are computed at o.
   if (k.hasFunc("scale_grad"))
-    k.func("scale_grad").compute_at(dw, o);
-  if (knobs.flag("parallel_filters", true, "output filters in parallel"))
-    dw.parallel(o);
+    k.func("scale_grad").compute_root();
 }
 
 void schedulePoolGrad(Kernel &k, ScheduleKnobs &knobs) {
@@ -308,7 +382,8 @@ void scheduleForHost(Kernel &k, ScheduleKnobs &knobs) {
   case Kind::SteGrad: case Kind::ReluGrad: case Kind::Add:
     return scheduleElementwise(k, knobs);
   case Kind::CrossEntropy: case Kind::SquaredHinge: return scheduleLoss(k, knobs);
-  case Kind::Conv2D: case Kind::Conv2DGradInput: return scheduleConv(k, knobs);
+  case Kind::Conv2D: return scheduleConv(k, knobs);
+  case Kind::Conv2DGradInput: return scheduleConvGradInput(k, knobs);
   case Kind::Conv2DGradWeight: return scheduleConvGradWeight(k, knobs);
   case Kind::MaxPool: case Kind::AvgPool: return scheduleImage(k.func("output"), knobs);
   case Kind::MaxPoolGrad: case Kind::AvgPoolGrad: return schedulePoolGrad(k, knobs);

@@ -117,7 +117,7 @@ print(json.dumps({'images_per_s': $BATCH * 1000.0 / e['step_ms'], 'steps': e['st
 done
 
 /usr/bin/python3 - "$work" "$REPEATS" "$MODEL" "$STEPS" "$INFER_STEPS" "$BATCH" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 work, repeats, model, steps, infer_steps, batch = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
 def median(run, what):
     values = []
@@ -130,8 +130,11 @@ def median(run, what):
 rows = [("training", "bnnc", "bnnc_train"), ("training", "PyTorch BinaryNet", "torch_train"),
         ("inference", "bnnc eval", "bnnc_infer"), ("inference", "PyTorch binary", "torch_infer"),
         ("inference", "PyTorch float (relu)", "torch_float")]
+cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+            if line.startswith("model name")), "unknown CPU")
 print(f"\n{model}: batch {batch}, training {steps} steps, inference {infer_steps} batches, "
-      f"2 threads, median of {repeats} rounds")
+      f"2 threads, median of {repeats} rounds; {cpu}, {os.cpu_count()} CPUs, "
+      f"load average {os.getloadavg()[0]:.1f} at the end")
 print(f"{'':10} {'':22} {'images/s':>10} {'peak RSS MiB':>13}")
 for kind, name, run in rows:
     print(f"{kind:10} {name:22} {median(run, 'ips'):10.1f} {median(run, 'rss'):13.0f}")

@@ -100,13 +100,21 @@ std::string markdownTable(const Table &table) {
   return text;
 }
 
+/// Text as HTML shows it: labels and folder names may hold <, & or ".
+std::string html(llvm::StringRef text) {
+  std::string escaped;
+  llvm::raw_string_ostream os(escaped);
+  llvm::printHTMLEscaped(text, os);
+  return os.str();
+}
+
 std::string htmlTable(const Table &table) {
   std::string text = "<table>\n";
   for (size_t r = 0; r < table.size(); ++r) {
     const char *cell = r == 0 ? "th" : "td";
     text += "<tr>";
     for (const std::string &value : table[r])
-      text += std::string("<") + cell + ">" + llvm::StringRef(value).str() + "</" + cell + ">";
+      text += std::string("<") + cell + ">" + html(value) + "</" + cell + ">";
     text += "</tr>\n";
   }
   return text + "</table>\n";
@@ -134,14 +142,14 @@ std::string markdownReport(const ResultsFolder &results, const Table &table,
 std::string htmlReport(const ResultsFolder &results, const Table &table,
                        const std::vector<Plot> &plots) {
   std::string text =
-      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + results.dir +
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html(results.dir) +
       "</title>\n<style>body{font-family:sans-serif;margin:2em}"
       "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 8px;"
       "text-align:right}img{max-width:100%}</style></head><body>\n<h1>Results: " +
-      results.dir + "</h1>\n" + htmlTable(table) + "<p>" + legendText(results) + "</p>\n";
+      html(results.dir) + "</h1>\n" + htmlTable(table) + "<p>" + legendText(results) + "</p>\n";
   for (const Plot &plot : plots)
-    text += "<h2>" + plot.title + "</h2>\n<img src=\"plots/" + plot.name +
-            ".svg\" alt=\"" + plot.title + "\"><p><a href=\"plots/" + plot.name +
+    text += "<h2>" + html(plot.title) + "</h2>\n<img src=\"plots/" + plot.name +
+            ".svg\" alt=\"" + html(plot.title) + "\"><p><a href=\"plots/" + plot.name +
             ".png\">PNG</a></p>\n";
   return text + "</body></html>\n";
 }

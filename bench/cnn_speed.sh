@@ -18,8 +18,9 @@
 #   PyTorch train     torch_bnn.py --steps STEPS after 2 warm-up steps on the
 #                     same images (--train-limit), same batch
 #   bnnc infer        `eval` of the initial params on INFER_STEPS*BATCH test
-#                     images with --profile: BATCH / (mean eval step time)
-#                     (the first, cold, batch included)
+#                     images with --profile: images / (the eval steps' total
+#                     time, "step_ms" of the profile; the first, cold, batch
+#                     included)
 #   PyTorch infer     torch_bnn.py --mode infer (binary model, sign(w) kept
 #                     once) and --mode infer --float-infer (real weights, relu)
 #                     on the same images, after 2 warm-up batches
@@ -104,7 +105,7 @@ for i in $(seq "$REPEATS"); do
   timed "bnnc_infer$i" "$work/model" eval --checkpoint "$work/init.bin" --config "$work/infer.toml" \
     --profile="$work/bnnc_profile$i.json"
   /usr/bin/python3 -c "import json, sys; e = json.load(open(sys.argv[1]))['eval']; \
-print(json.dumps({'images_per_s': $BATCH * 1000.0 / e['step_ms'], 'steps': e['steps']}))" \
+print(json.dumps({'images_per_s': e['steps'] * $BATCH * 1000.0 / e['step_ms'], 'steps': e['steps']}))" \
     "$work/bnnc_profile$i.json" > "$work/bnnc_infer$i.json"
   timed "torch_infer$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --mode infer --steps "$INFER_STEPS" \
     --metrics "$work/torch_infer$i.json"

@@ -367,4 +367,42 @@ void copy(const float *x, float *y, int64_t size) {
     std::memcpy(y, x, size_t(size) * sizeof(float));
 }
 
+//===--- packed signs in and out ------------------------------------------===//
+
+void unpackChannels(const uint64_t *packed, float *x, int64_t items, int64_t channels,
+                    int64_t spatial) {
+  int64_t words = (channels + 63) / 64;
+  for (int64_t item = 0; item < items; ++item)
+    for (int64_t p = 0; p < spatial; ++p) {
+      const uint64_t *in = packed + (item * spatial + p) * words;
+      for (int64_t c = 0; c < channels; ++c)
+        x[(item * channels + c) * spatial + p] = (in[c / 64] >> (c % 64)) & 1 ? -1.0f : 1.0f;
+    }
+}
+
+void conv2dGradWeightPacked(const uint64_t *x, const float *w, const float *dy, float *dw,
+                            const ConvShape &s, WeightQuantization quantization) {
+  std::vector<float> input(size_t(s.n * s.c * s.h * s.w));
+  unpackChannels(x, input.data(), s.n, s.c, s.h * s.w);
+  conv2dGradWeight(input.data(), w, dy, dw, s, quantization);
+}
+
+void batchnormSignPacked(const float *x, const float *gamma, const float *beta,
+                         const float *runningMean, const float *runningVar, uint64_t *y,
+                         const BatchNormShape &s, float epsilon) {
+  std::vector<float> signs(size_t(s.n * s.c * s.spatial));
+  batchnormSign(x, gamma, beta, runningMean, runningVar, signs.data(), s, epsilon);
+  packChannels(signs.data(), y, s.n, s.c, s.spatial);
+}
+
+void batchnormSignTrainPacked(const float *x, const float *gamma, const float *beta,
+                              uint64_t *y, float *mean, float *invStd, float *runningMean,
+                              float *runningVar, const BatchNormShape &s, float epsilon,
+                              float momentum) {
+  std::vector<float> signs(size_t(s.n * s.c * s.spatial));
+  batchnormSignTrain(x, gamma, beta, signs.data(), mean, invStd, runningMean, runningVar, s,
+                     epsilon, momentum);
+  packChannels(signs.data(), y, s.n, s.c, s.spatial);
+}
+
 } // namespace bnnrt::kernels

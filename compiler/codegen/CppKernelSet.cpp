@@ -1,8 +1,22 @@
 #include "codegen/CppKernelSet.h"
 
-const char *bnnc::cppKernelTemplate(KernelRequest::Kind kind) {
+const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
   using Kind = KernelRequest::Kind;
-  switch (kind) {
+  if (request.packed)
+    switch (request.kind) {
+    case Kind::BatchNormSignTrain:
+      return "kernels::batchnormSignTrainPacked({x}, {gamma}, {beta}, {output}, {mean}, "
+             "{inv_std}, {running_mean}, {running_var}, {channels:x}, {epsilon}, {momentum});";
+    case Kind::BatchNormSign:
+      return "kernels::batchnormSignPacked({x}, {gamma}, {beta}, {running_mean}, {running_var}, "
+             "{output}, {channels:x}, {epsilon});";
+    case Kind::Conv2DGradWeight:
+      return "kernels::conv2dGradWeightPacked({input}, {weight}, {dy}, {dw}, {conv}, "
+             "{quantization});";
+    default:
+      return "";
+    }
+  switch (request.kind) {
   case Kind::PackSigns:
     return "kernels::packSigns({x}, {packed}, {rows:x}, {length});";
   case Kind::XnorDense:

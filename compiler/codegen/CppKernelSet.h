@@ -17,8 +17,9 @@
 
 namespace bnnc {
 
-/// The C++ statement(s) of a family's call, with holes.
-const char *cppKernelTemplate(KernelRequest::Kind kind);
+/// The C++ statement(s) of a family's call, with holes (packed signs in or
+/// out, `request.packed`, have kernels of their own).
+const char *cppKernelTemplate(const KernelRequest &request);
 
 } // namespace bnnc
 

@@ -127,6 +127,8 @@ private:
       return {extent(s[3]), extent(s[2]), extent(s[1]), extent(s[0])};
     case KernelView::Matrix:
       return {extent(s[1]), extent(s[0])};
+    case KernelView::PackedChannels:
+      return {extent(s.back()), product(s.drop_front().drop_back()), extent(s[0])};
     case KernelView::Words: {
       std::vector<std::string> reversed;
       for (int64_t e : llvm::reverse(s))
@@ -156,7 +158,7 @@ private:
 
   /// A fresh workspace buffer holding `value` (packed words for Words).
   std::string define(Value value, KernelView view) {
-    if (view == KernelView::Words) {
+    if (view == KernelView::Words || view == KernelView::PackedChannels) {
       std::string name = "w" + std::to_string(nextWords);
       declarations << "  uint64_t *" << name << " = ws.getWords(" << nextWords++ << ", "
                    << size(value) << ");\n";
@@ -291,6 +293,7 @@ private:
     request.binary = call.binary;
     request.scaled = call.scaled;
     request.bias = call.bias;
+    request.packed = call.packed;
     request.epsilon = call.epsilon;
     request.momentum = call.momentum;
     const KernelCall::Window &w = call.window;
@@ -395,7 +398,7 @@ private:
   LogicalResult emitCppCall(Operation *op, const bnnc::KernelRequest &request,
                             const KernelCall &call, const Bindings &b) {
     std::string text, scratchProduct;
-    llvm::StringRef pattern = bnnc::cppKernelTemplate(request.kind);
+    llvm::StringRef pattern = bnnc::cppKernelTemplate(request);
     size_t position = 0;
     for (size_t open; (open = pattern.find('{', position)) != llvm::StringRef::npos;) {
       size_t close = pattern.find('}', open);

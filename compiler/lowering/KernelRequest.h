@@ -47,6 +47,10 @@ struct KernelRequest {
   /// |w| per output unit (binary_scaled). After the fields that braced
   /// initialisers set by position, so that those keep their meaning.
   bool scaled = false;
+  /// batchnorm_sign(_train): the signs are written packed along channels,
+  /// (word, spatial, batch) u64; conv2d_grad_weight: its input is read as
+  /// such packed signs, (word, x, y, batch).
+  bool packed = false;
 
   /// The extents of each signature argument (-1 for the batch). Part of
   /// the kernel's identity: calls with other extents (packing the signs of
@@ -61,6 +65,7 @@ struct KernelRequest {
            units == other.units && binary == other.binary &&
            epsilon == other.epsilon && momentum == other.momentum &&
            conv == other.conv && bias == other.bias && scaled == other.scaled &&
+           packed == other.packed &&
            argExtents == other.argExtents;
   }
 };

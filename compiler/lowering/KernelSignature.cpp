@@ -71,7 +71,7 @@ KernelSignature signatureOf(const KernelRequest &request) {
   case Kind::BatchNormSignTrain: {
     KernelSignature signature{in("x", 3)};
     appendBatchNormParams(signature);
-    signature.push_back(out("output", 3));
+    signature.push_back(out("output", 3, request.packed ? u64 : ArgType::F32));
     appendBatchStatistics(signature);
     return signature;
   }
@@ -87,7 +87,7 @@ KernelSignature signatureOf(const KernelRequest &request) {
   case Kind::BatchNormEval: {
     KernelSignature signature{in("x", 3)};
     appendBatchNormParams(signature);
-    signature.push_back(out("output", 3));
+    signature.push_back(out("output", 3, request.packed ? u64 : ArgType::F32));
     return signature;
   }
   case Kind::BiasGrad:
@@ -117,7 +117,8 @@ KernelSignature signatureOf(const KernelRequest &request) {
   case Kind::Conv2DGradInput:
     return {in("weight", 4), in("dy", 4), out("dx", 4)};
   case Kind::Conv2DGradWeight:
-    return {in("input", 4), in("weight", 4), in("dy", 4), out("dw", 4)};
+    return {in("input", 4, request.packed ? u64 : ArgType::F32), in("weight", 4),
+            in("dy", 4), out("dw", 4)};
   case Kind::MaxPool:
   case Kind::AvgPool:
     return {in("input", 4), out("output", 4)};

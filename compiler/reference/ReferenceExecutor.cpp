@@ -169,6 +169,8 @@ private:
                           llvm::ArrayRef<int64_t> stride,
                           llvm::ArrayRef<int64_t> pad, ref::ConvShape &s) {
     std::vector<int64_t> x = shapeOf(image), w = shapeOf(weight);
+    if (PackedAttr packed = packedEncoding(image.getType()); packed && x.size() == 4)
+      x = {x[0], packed.getBits(), x[1], x[2]}; // [N, H, W, words] -> NCHW
     auto st = square(stride), pd = square(pad);
     if (x.size() != 4 || w.size() != 4)
       return op->emitOpError("reference executor: expects NCHW images and OIHW weights");
@@ -258,6 +260,48 @@ private:
         signs[size_t(r * length + i)] = (word >> (i % 64)) & 1 ? -1.0f : 1.0f;
       }
     return signs;
+  }
+
+  /// The signs of `x` (of `shape`) packed as the encoding of `result` says:
+  /// [outer..., bits, inner...] -> [outer..., inner..., words].
+  LogicalResult packInto(Operation *op, const float *x, const std::vector<int64_t> &in,
+                         Value result) {
+    PackedAttr packed = packedEncoding(result.getType());
+    if (!packed || packed.getAxis() >= int64_t(in.size()))
+      return op->emitOpError("reference executor: unexpected packed encoding");
+    size_t axis = size_t(packed.getAxis());
+    int64_t length = in[axis], words = (length + 63) / 64;
+    llvm::ArrayRef<int64_t> dims(in);
+    int64_t outer = count(dims.take_front(axis)), inner = count(dims.drop_front(axis + 1));
+    uint64_t *w = defineWords(result);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < length; ++i)
+        for (int64_t p = 0; p < inner; ++p)
+          if (ref::sign(x[(o * length + i) * inner + p]) < 0.0f)
+            w[(o * inner + p) * words + i / 64] |= uint64_t(1) << (i % 64);
+    return success();
+  }
+
+  /// The signs of `result` (float or packed) from the values `y` of `x`.
+  LogicalResult writeSigns(Operation *op, const std::vector<float> &y, Value x, Value result) {
+    if (!packedEncoding(result.getType())) {
+      ref::signForward(y.data(), define(result), int64_t(y.size()));
+      return success();
+    }
+    return packInto(op, y.data(), shapeOf(x), result);
+  }
+
+  /// An [N, C, H, W] image as floats, unpacking ±1 signs held packed along
+  /// channels ([N, H, W, words]).
+  std::vector<float> imageValues(Value image) {
+    PackedAttr packed = packedEncoding(image.getType());
+    if (!packed) {
+      const float *x = f32(image);
+      return std::vector<float>(x, x + elements(image));
+    }
+    std::vector<int64_t> x = shapeOf(image);
+    return channelsFirst(unpack(words(image), x[0] * x[1] * x[2], x[3], packed.getBits()), x[0],
+                         x[1] * x[2], packed.getBits());
   }
 
   /// [items, spatial, channels] -> [items, channels, spatial].
@@ -444,8 +488,9 @@ LogicalResult Interpreter::execute(Operation *op) {
                              grad.getStride(), grad.getPad(), s)))
           return failure();
         std::vector<float> dx(size_t(s.n * s.c * s.h * s.w));
+        std::vector<float> input = imageValues(grad.getInput());
         float *dw = define(grad.getResult());
-        ref::conv2dBackward(f32(grad.getInput()), f32(grad.getWeight()),
+        ref::conv2dBackward(input.data(), f32(grad.getWeight()),
                             f32(grad.getOutputGrad()), dx.data(), dw, nullptr, s,
                             quantizationOf(grad.getWeights()));
         return success();
@@ -525,20 +570,17 @@ LogicalResult Interpreter::execute(Operation *op) {
                                   f32(norm.getRunningMean()),
                                   f32(norm.getRunningVar()), y.data(), channels(x),
                                   float(norm.getEpsilon().convertToDouble()));
-        ref::signForward(y.data(), define(norm.getResult()), elements(x));
-        return success();
+        return writeSigns(norm, y, x, norm.getResult());
       })
       .Case([&](BatchNormSignTrainOp norm) {
         Value x = norm.getInput();
         std::vector<float> y(size_t(elements(x)));
-        float *signs = define(norm.getOutput());
         float *mean = define(norm.getMean());
         float *invStd = define(norm.getInvStd());
         batchnormTrain(x, norm.getGamma(), norm.getBeta(), norm.getRunningMean(),
                        norm.getRunningVar(), norm.getEpsilon(), norm.getMomentum(),
                        y.data(), mean, invStd);
-        ref::signForward(y.data(), signs, elements(x));
-        return success();
+        return writeSigns(norm, y, x, norm.getOutput());
       })
       .Case([&](BatchNormSteGradOp grad) {
         // The normalised value from the saved statistics, its STE window on
@@ -568,23 +610,8 @@ LogicalResult Interpreter::execute(Operation *op) {
         return success();
       })
       .Case([&](PackSignsOp pack) -> LogicalResult {
-        // [outer..., bits, inner...] -> [outer..., inner..., words].
-        std::vector<int64_t> in = shapeOf(pack.getInput());
-        PackedAttr packed = packedEncoding(pack.getOutput().getType());
-        if (!packed || packed.getAxis() >= int64_t(in.size()))
-          return pack.emitOpError("reference executor: unexpected packed encoding");
-        size_t axis = size_t(packed.getAxis());
-        int64_t length = in[axis], words = (length + 63) / 64;
-        llvm::ArrayRef<int64_t> dims(in);
-        int64_t outer = count(dims.take_front(axis)), inner = count(dims.drop_front(axis + 1));
-        const float *x = f32(pack.getInput());
-        uint64_t *w = defineWords(pack.getOutput());
-        for (int64_t o = 0; o < outer; ++o)
-          for (int64_t i = 0; i < length; ++i)
-            for (int64_t p = 0; p < inner; ++p)
-              if (ref::sign(x[(o * length + i) * inner + p]) < 0.0f)
-                w[(o * inner + p) * words + i / 64] |= uint64_t(1) << (i % 64);
-        return success();
+        return packInto(pack, f32(pack.getInput()), shapeOf(pack.getInput()),
+                        pack.getOutput());
       })
       .Case([&](XnorConv2DOp xnor) -> LogicalResult {
         // The unpacked ±1 values through the float convolution.
@@ -594,9 +621,7 @@ LogicalResult Interpreter::execute(Operation *op) {
         if (!stride || !pad)
           return xnor.emitOpError(
               "reference executor: only equal strides and pads on both axes are supported");
-        std::vector<float> image = channelsFirst(
-            unpack(words(xnor.getInput()), x[0] * x[1] * x[2], x[3], channels), x[0],
-            x[1] * x[2], channels);
+        std::vector<float> image = imageValues(xnor.getInput());
         std::vector<float> filters = channelsFirst(
             unpack(words(xnor.getWeight()), w[0] * w[1] * w[2], w[3], channels), w[0],
             w[1] * w[2], channels);

@@ -436,3 +436,31 @@ LogicalResult XnorConv2DOp::verify() {
                          << shapes::formatShape(output.getShape());
   return success();
 }
+
+/// A packed sign output of a batchnorm: [N, C, ...] signs along channels.
+template <typename Op> static LogicalResult verifyPackedSigns(Op op) {
+  if (!packedEncoding(op.getOutput().getType()))
+    return success();
+  auto input = op.getInput().getType().template cast<RankedTensorType>();
+  FailureOr<PackedAttr> packed =
+      packedOperand(op, op.getOutput(), "signs", input.getRank(), 1);
+  if (failed(packed))
+    return failure();
+  SmallVector<int64_t> expected = packedShape(input.getShape(), 1);
+  auto output = op.getOutput().getType().template cast<RankedTensorType>();
+  if (packed->getBits() != input.getShape()[1] ||
+      failed(verifyCompatibleShape(output.getShape(), expected)))
+    return op.emitOpError() << "packs the signs of " << shapes::formatShape(input.getShape())
+                            << " along channels into " << shapes::formatShape(expected)
+                            << " i64 with bits = " << input.getShape()[1];
+  return success();
+}
+
+LogicalResult BatchNormSignOp::verify() { return verifyPackedSigns(*this); }
+LogicalResult BatchNormSignTrainOp::verify() { return verifyPackedSigns(*this); }
+
+LogicalResult Conv2DGradWeightOp::verify() {
+  if (!packedEncoding(getInput().getType()))
+    return success();
+  return packedOperand(*this, getInput(), "an [N, C, H, W] image", 4, 1);
+}

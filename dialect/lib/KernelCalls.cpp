@@ -35,10 +35,20 @@ int64_t spatialOf(Value value) {
   return count;
 }
 
+/// [N, C, H, W] of an image, also when it is held as signs packed along
+/// channels ([N, H, W, words]).
+llvm::SmallVector<int64_t, 4> imageShape(Value image) {
+  llvm::ArrayRef<int64_t> x = shapeOf(image);
+  if (PackedAttr packed = packedEncoding(image.getType()))
+    return {x[0], packed.getBits(), x[1], x[2]};
+  return {x.begin(), x.end()};
+}
+
 /// The window of a convolution over `input` with weights [O, C, KH, KW].
 KernelCall::Window convWindow(Value input, Value weight, llvm::ArrayRef<int64_t> stride,
                               llvm::ArrayRef<int64_t> pad) {
-  llvm::ArrayRef<int64_t> x = shapeOf(input), w = shapeOf(weight);
+  llvm::SmallVector<int64_t, 4> x = imageShape(input);
+  llvm::ArrayRef<int64_t> w = shapeOf(weight);
   return {x[1], x[2], x[3], w[0], w[2], w[3], stride[0], pad[0]};
 }
 
@@ -76,12 +86,20 @@ void batchNormCall(KernelCall &call, llvm::StringRef family, Value input,
   call.input("x", input, View::Channels);
 }
 
+/// The output of a batchnorm: values or ±1 floats, or signs packed along
+/// channels.
+template <typename Op> void bindSigns(Op op, KernelCall &call) {
+  Value output = op->getResult(0);
+  call.packed = bool(packedEncoding(output.getType()));
+  call.output("output", output, call.packed ? View::PackedChannels : View::Channels);
+}
+
 /// batchnorm / batchnorm_sign at evaluation (running statistics).
 template <typename Op>
 LogicalResult batchNormEvalCall(Op op, KernelCall &call, llvm::StringRef family) {
   batchNormCall(call, family, op.getInput(), op.getEpsilon().convertToDouble());
   bindBatchNormParams(op, call);
-  call.output("output", op->getResult(0), View::Channels);
+  bindSigns(op, call);
   return success();
 }
 
@@ -91,7 +109,7 @@ LogicalResult batchNormTrainCall(Op op, KernelCall &call, llvm::StringRef family
   batchNormCall(call, family, op.getInput(), op.getEpsilon().convertToDouble(),
                 op.getMomentum().convertToDouble());
   bindBatchNormParams(op, call);
-  call.output("output", op.getOutput(), View::Channels);
+  bindSigns(op, call);
   bindBatchStatistics(op, call);
   return success();
 }
@@ -292,7 +310,8 @@ LogicalResult Conv2DGradWeightOp::describeKernelCall(KernelCall &call) {
   call.window = convWindow(getInput(), getWeight(), getStride(), getPad());
   call.binary = hasBinaryWeights();
   call.scaled = hasScaledWeights();
-  call.input("input", getInput(), View::Image);
+  call.packed = bool(packedEncoding(getInput().getType()));
+  call.input("input", getInput(), call.packed ? View::Words : View::Image);
   call.input("weight", getWeight(), View::ConvWeight);
   call.input("dy", getOutputGrad(), View::Image);
   call.output("dw", getWeightGrad(), View::ConvWeight);

@@ -62,6 +62,13 @@ void packChannels(const float *x, uint64_t *packed, int64_t items, int64_t chann
 /// padding exact: a tap outside the image adds nothing. y is [N, O, H', W'].
 void xnorConv2d(const uint64_t *x, const uint64_t *w, float *y, const ConvShape &shape);
 
+/// The inverse of packChannels: ±1 floats [items, channels, spatial].
+void unpackChannels(const uint64_t *packed, float *x, int64_t items, int64_t channels,
+                    int64_t spatial);
+/// conv2dGradWeight of an input held as signs packed along channels.
+void conv2dGradWeightPacked(const uint64_t *x, const float *w, const float *dy, float *dw,
+                            const ConvShape &shape, WeightQuantization quantization);
+
 using reference::BatchNormShape;
 /// sign(batchnorm_eval(x)) as a per-channel threshold on x.
 void batchnormSign(const float *x, const float *gamma, const float *beta,
@@ -73,6 +80,15 @@ void batchnormSignTrain(const float *x, const float *gamma, const float *beta,
                         float *runningMean, float *runningVar,
                         const BatchNormShape &shape, float epsilon,
                         float momentum);
+/// batchnormSign / batchnormSignTrain writing the signs packed along
+/// channels (packChannels layout).
+void batchnormSignPacked(const float *x, const float *gamma, const float *beta,
+                         const float *runningMean, const float *runningVar, uint64_t *y,
+                         const BatchNormShape &shape, float epsilon);
+void batchnormSignTrainPacked(const float *x, const float *gamma, const float *beta,
+                              uint64_t *y, float *mean, float *invStd, float *runningMean,
+                              float *runningVar, const BatchNormShape &shape, float epsilon,
+                              float momentum);
 /// batchnorm backward of the STE gradient of sign(batchnorm(x)); the window
 /// 1{|γ(x−mean)·inv_std + β| ≤ 1} is recomputed from x.
 void batchnormSteGrad(const float *x, const float *gamma, const float *beta,

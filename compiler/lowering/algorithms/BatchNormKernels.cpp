@@ -63,6 +63,31 @@ Func asFloat(Expr value, const std::string &name) {
 
 void markPerElement(Kernel &k, Func f) { k.stage("per_element", f); }
 
+/// The output "output" of a batchnorm followed by sign, from `positive`
+/// (s, c, n) (sign +1): ±1 floats (spatial, channel, batch), or with
+/// `request.packed` the signs packed along channels, (word, spatial,
+/// batch), bit set for −1 as pack_signs does, padding bits 0.
+void outputSigns(Kernel &k, Expr positive, Var s, Var c, Var n) {
+  int64_t channels = k.request().units;
+  Func output("output");
+  if (!k.request().packed) {
+    output(s, c, n) = select(positive, 1.0f, -1.0f);
+  } else {
+    Func isPositive("is_positive");
+    isPositive(s, c, n) = positive;
+    Var word("word");
+    RDom bit(0, 64, "bit");
+    Expr channel = word * 64 + bit;
+    output(word, s, n) =
+        sum(select(channel < int(channels) && !isPositive(s, min(channel, int(channels) - 1), n),
+                   cast<uint64_t>(1) << cast<uint64_t>(bit), cast<uint64_t>(0)));
+    setExtent(output.output_buffer(), 0, (channels + 63) / 64);
+    setExtent(output.output_buffer(), 1, k.request().length);
+  }
+  markPerElement(k, output);
+  k.output("output", output);
+}
+
 } // namespace
 
 void defineBatchNormTrainStages(Kernel &k, const BatchNormValues &in, bool signs) {
@@ -88,13 +113,17 @@ void defineBatchNormTrainStages(Kernel &k, const BatchNormValues &in, bool signs
   invStd(c) = f64(1.0) / sqrt(squares(c) / count + f64(epsilon));
   k.stage("batch_mean", mean);
   k.stage("batch_inv_std", invStd);
-  Func output("output");
   Expr normalised = cast<float>(cast<double>(gamma(c)) *
                                     (cast<double>(x(s, c, n)) - mean(c)) * invStd(c) +
                                 cast<double>(beta(c)));
-  output(s, c, n) = signs ? select(normalised >= 0.0f, 1.0f, -1.0f) : normalised;
-  markPerElement(k, output);
-  k.output("output", output);
+  if (signs) {
+    outputSigns(k, normalised >= 0.0f, s, c, n);
+  } else {
+    Func output("output");
+    output(s, c, n) = normalised;
+    markPerElement(k, output);
+    k.output("output", output);
+  }
   Expr unbiased = select(count > f64(1.0), squares(c) / (count - f64(1.0)),
                          squares(c) / count);
   k.output("new_running_mean",
@@ -181,10 +210,7 @@ void defineBatchNormSignStages(Kernel &k, const BatchNormValues &in) {
   Expr value = in.x(s, c, n);
   Expr positive = select(gamma(c) > 0.0f, value >= threshold(c),
                          gamma(c) < 0.0f, value <= threshold(c), beta(c) >= 0.0f);
-  Func output("output");
-  output(s, c, n) = select(positive, 1.0f, -1.0f);
-  markPerElement(k, output);
-  k.output("output", output);
+  outputSigns(k, positive, s, c, n);
 }
 
 void defineBatchNormSign(Kernel &k) { defineBatchNormSignStages(k, inputValues(k)); }

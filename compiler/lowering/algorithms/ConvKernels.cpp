@@ -98,6 +98,30 @@ Func channelsInnermost(ImageParam image, const std::string &name) {
   return byChannel;
 }
 
+/// The input "input" held as signs packed along channels, (word, x, y, n).
+ImageParam packedImage(Kernel &k, const ConvGeometry &g) {
+  ImageParam packed = k.input("input");
+  setExtent(packed, 0, (g.channels + 63) / 64);
+  setExtent(packed, 1, g.width);
+  setExtent(packed, 2, g.height);
+  return packed;
+}
+
+/// Packed signs (word, x, y, n) as ±1 floats (channel, x, y, n), reading 0
+/// outside the image (zero padding: a packed word has no 0).
+Func unpackedImage(ImageParam packed, const ConvGeometry &g, const std::string &name) {
+  Var c("c"), x("x"), y("y"), n("n");
+  Expr inside = x >= 0 && x < int(g.width) && y >= 0 && y < int(g.height);
+  // Clamped: a schedule may round the channels up past the last word.
+  int lastWord = int((g.channels + 63) / 64) - 1;
+  Expr word = packed(min(c / 64, lastWord), clamp(x, 0, int(g.width) - 1),
+                     clamp(y, 0, int(g.height) - 1), n);
+  Expr negative = ((word >> cast<uint64_t>(c % 64)) & cast<uint64_t>(1)) != cast<uint64_t>(0);
+  Func unpacked(name);
+  unpacked(c, x, y, n) = select(inside, select(negative, -1.0f, 1.0f), 0.0f);
+  return unpacked;
+}
+
 /// dx = Σ over taps and filters of dy · q(w). Stride 1 runs on channels-
 /// innermost copies ("dy_by_channel", "weights" as (c, o, tap x, tap y)),
 /// summing into "dx_by_channel" (domain "r": filter, tap x, tap y) that a
@@ -144,11 +168,13 @@ void defineConv2DGradInput(Kernel &k) {
 /// the batch into "dw_by_filter" (domain "rn"). Filters run along vectors.
 void defineConv2DGradWeight(Kernel &k) {
   ConvGeometry g(k.request().conv);
-  ImageParam input = image(k, "input", g.width, g.height, g.channels);
+  ImageParam input = k.request().packed ? packedImage(k, g)
+                                        : image(k, "input", g.width, g.height, g.channels);
   ImageParam weight = convWeight(k, g);
   ImageParam dy = image(k, "dy", g.outW(), g.outH(), g.filters);
   Func dyByChannel = channelsInnermost(dy, "dy_by_channel");
-  Func inputByChannel = channelsInnermost(input, "input_by_channel");
+  Func inputByChannel = k.request().packed ? unpackedImage(input, g, "input_by_channel")
+                                           : channelsInnermost(input, "input_by_channel");
   Var j("j"), i("i"), c("c"), o("o"), n("n");
   RDom r(0, g.outW(), 0, g.outH(), "r");
   int s = int(g.stride), p = int(g.pad);

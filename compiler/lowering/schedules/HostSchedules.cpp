@@ -191,7 +191,9 @@ void schedulePerElement(Kernel &k, ScheduleKnobs &knobs, Func f) {
   bool parallel = knobs.flag("element_parallel", true, "batch items in parallel");
   if (parallel)
     f.parallel(arg(f, 2));
-  f.vectorize(k.request().length == 1 ? arg(f, 1) : arg(f, 0), vector, guard);
+  // Packed signs (word, spatial, batch): vectors along the spatial axis.
+  bool alongChannels = k.request().length == 1 && !k.request().packed;
+  f.vectorize(alongChannels || k.request().packed ? arg(f, 1) : arg(f, 0), vector, guard);
 }
 
 void scheduleBatchNorm(Kernel &k, ScheduleKnobs &knobs) {

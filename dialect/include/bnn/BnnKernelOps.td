@@ -4,22 +4,22 @@
 // Kernel-level ops: made by bnn-fuse and bnn-bitpack from graph and
 // training ops, one op per kernel of the execution plan.
 
-// i64 words of packed signs; the `#bnn.packed<axis, bits>` encoding says
-// which axis of the unpacked tensor they hold (the verifiers check it).
-def Bnn_PackedTensor : TensorOf<[I64]>;
 
 def Bnn_BatchNormSignOp : Bnn_Op<"batchnorm_sign", [Pure, Bnn_SignValued, Bnn_KernelCall]> {
   let summary = "sign(batchnorm(x)) at evaluation: a per-channel threshold";
   let description = [{
     With running statistics, sign(γ·(x−μ)/σ + β) is x ≥ τ for γ > 0 and
     x ≤ τ for γ < 0, with τ = μ − β·σ/γ (σ = sqrt(var + ε)); γ = 0 gives
-    sign(β). The kernel compares against τ instead of normalising.
+    sign(β). The kernel compares against τ instead of normalising. The
+    output is ±1 floats, or (after bnn-bitpack, for the next binary
+    convolution) the signs packed along channels, `#bnn.packed<axis = 1>`.
   }];
   let arguments = (ins F32Tensor:$input, F32Tensor:$gamma, F32Tensor:$beta,
                        F32Tensor:$running_mean, F32Tensor:$running_var,
                        F64Attr:$epsilon);
-  let results = (outs F32Tensor:$output);
+  let results = (outs AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$output);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
 }
 
 def Bnn_BatchNormSignTrainOp : Bnn_Op<"batchnorm_sign_train", [Bnn_SignValued, Bnn_KernelCall]> {
@@ -28,13 +28,17 @@ def Bnn_BatchNormSignTrainOp : Bnn_Op<"batchnorm_sign_train", [Bnn_SignValued, B
     Writes only the signs: the backward pass (batchnorm_ste_grad) recomputes
     the normalised value from input, gamma, beta, mean and inv_std, so the
     pre-sign tensor is never stored. Updates the running statistics like
-    batchnorm_train.
+    batchnorm_train. The signs are ±1 floats, or (after bnn-bitpack, when
+    binary convolutions and their weight gradients are all that read them)
+    packed along channels, `#bnn.packed<axis = 1>`: 1 bit an activation.
   }];
   let arguments = (ins F32Tensor:$input, F32Tensor:$gamma, F32Tensor:$beta,
                        F32Tensor:$running_mean, F32Tensor:$running_var,
                        F64Attr:$epsilon, F64Attr:$momentum);
-  let results = (outs F32Tensor:$output, F32Tensor:$mean, F32Tensor:$inv_std);
+  let results = (outs AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$output,
+                      F32Tensor:$mean, F32Tensor:$inv_std);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
 }
 
 def Bnn_BatchNormSteGradOp : Bnn_Op<"batchnorm_ste_grad", [Pure, Bnn_KernelCall]> {

@@ -153,6 +153,10 @@ def Bnn_CrossEntropyOp : Bnn_LossOp<"cross_entropy",
 def Bnn_SquaredHingeOp : Bnn_LossOp<"squared_hinge",
     "multi-class squared hinge, sum_k max(0, 1 - t_k·y_k)² with t = ±1 one-hot">;
 
+// i64 words of packed signs; the `#bnn.packed<axis, bits>` encoding says
+// which axis of the unpacked tensor they hold (the verifiers check it).
+def Bnn_PackedTensor : TensorOf<[I64]>;
+
 include "bnn/BnnTrainOps.td"
 include "bnn/BnnKernelOps.td"
 

@@ -56,10 +56,17 @@ def Bnn_Conv2DGradInputOp : Bnn_GradOp<"conv2d_grad_input",
 def Bnn_Conv2DGradWeightOp : Bnn_GradOp<"conv2d_grad_weight",
     "d latent weight of conv2d, with the STE window for binary weights",
     [Bnn_QuantizedWeightsOpInterface, Bnn_KernelCall]> {
-  let arguments = (ins F32Tensor:$input, F32Tensor:$weight,
+  let description = [{
+    `input` is the forward pass's input: floats, or (after bnn-bitpack, when
+    it holds signs) those signs packed along channels (`#bnn.packed<axis =
+    1>`), so that a binary layer keeps 1 bit an activation for its backward
+    pass.
+  }];
+  let arguments = (ins AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$input, F32Tensor:$weight,
                        F32Tensor:$output_grad, Bnn_QuantizationAttr:$weights,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
   let results = (outs F32Tensor:$weight_grad);
+  let hasVerifier = 1;
 }
 
 def Bnn_BiasGradOp : Bnn_GradOp<"bias_grad",

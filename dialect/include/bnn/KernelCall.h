@@ -26,6 +26,7 @@ enum class KernelView {
   Matrix,     // static [a, b] -> (b, a)
   Flat,       // every element -> (size)
   Words,      // packed signs [d0, ..., words] (i64) -> (words, ..., d0), u64
+  PackedChannels, // signs packed along channels [n, rest..., words] -> (words, Π rest, n)
   Batch,      // one value per batch item -> (n); labels are i32
 };
 
@@ -42,6 +43,9 @@ struct KernelCall {
   bool binary = false; // sign-quantised weights (Adam: clip)
   bool scaled = false; // binary weights scaled by α = mean |w| per unit
   bool bias = false;
+  /// batchnorm_sign(_train): writes the signs packed along channels;
+  /// conv2d_grad_weight: reads its input as such packed signs.
+  bool packed = false;
   double epsilon = 0.0, momentum = 0.0;
   /// Convolution / pooling window (filters = channels for pooling).
   struct Window {

@@ -16,12 +16,29 @@ using namespace bnn;
 
 namespace {
 
-/// `value`'s signs packed along `axis` (by default the last).
+/// `value`'s signs packed along `axis` (by default the last): an existing
+/// pack_signs of it, or a new one right after its definition, so that it
+/// dominates every use of `value` (the forward and the backward pass may
+/// both read it).
 Value packSigns(PatternRewriter &rewriter, Location loc, Value value, int64_t axis = -1) {
   auto type = value.getType().cast<RankedTensorType>();
   if (axis < 0)
     axis = type.getRank() - 1;
-  return rewriter.create<PackSignsOp>(loc, packedTensorType(type, axis), value);
+  RankedTensorType packed = packedTensorType(type, axis);
+  for (Operation *user : value.getUsers())
+    if (auto existing = dyn_cast<PackSignsOp>(user))
+      if (existing.getType() == packed)
+        return existing;
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointAfterValue(value);
+  return rewriter.create<PackSignsOp>(loc, packed, value);
+}
+
+/// Whether `value` is the ±1 image that an XNOR convolution can read packed.
+bool isPackableImage(Value value) {
+  auto type = value.getType().dyn_cast<RankedTensorType>();
+  return type && type.getElementType().isF32() && type.getRank() == 4 &&
+         !type.isDynamicDim(1) && isSignValued(value);
 }
 
 /// A binary dense whose input is ±1 (a SignValued producer) multiplies signs.
@@ -66,6 +83,46 @@ struct PackBinaryConv : OpRewritePattern<Conv2DOp> {
     Value weight = packSigns(rewriter, loc, conv.getWeight(), /*axis=*/1);
     rewriter.replaceOpWithNewOp<XnorConv2DOp>(conv, conv.getType(), input, weight,
                                               conv.getStrideAttr(), conv.getPadAttr());
+    return success();
+  }
+};
+
+/// The weight gradient of a convolution over ±1 values reads them packed:
+/// the training step keeps 1 bit an activation for the backward pass.
+struct PackGradWeightInput : OpRewritePattern<Conv2DGradWeightOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(Conv2DGradWeightOp grad,
+                                PatternRewriter &rewriter) const override {
+    if (!isPackableImage(grad.getInput()))
+      return failure();
+    Value packed = packSigns(rewriter, grad.getLoc(), grad.getInput(), /*axis=*/1);
+    rewriter.updateRootInPlace(grad, [&] { grad.getInputMutable().assign(packed); });
+    return success();
+  }
+};
+
+/// A batchnorm + sign of a convolution whose signs are only read packed
+/// writes them packed itself: the ±1 floats are never stored.
+template <typename SignOp> struct PackSignsAtSource : OpRewritePattern<SignOp> {
+  using OpRewritePattern<SignOp>::OpRewritePattern;
+  LogicalResult matchAndRewrite(SignOp norm, PatternRewriter &rewriter) const override {
+    Value signs = norm.getOutput();
+    if (!isPackableImage(signs) || signs.use_empty())
+      return failure();
+    auto type = signs.getType().template cast<RankedTensorType>();
+    RankedTensorType packed = packedTensorType(type, 1);
+    for (Operation *user : signs.getUsers()) {
+      auto pack = dyn_cast<PackSignsOp>(user);
+      if (!pack || pack.getType() != packed)
+        return failure();
+    }
+    SmallVector<Type> types(norm->getResultTypes());
+    types[0] = packed;
+    Operation *writer = rewriter.create<SignOp>(norm.getLoc(), types, norm->getOperands(),
+                                                norm->getAttrs());
+    for (Operation *user : llvm::make_early_inc_range(signs.getUsers()))
+      rewriter.replaceOp(user, writer->getResult(0));
+    rewriter.replaceOp(norm, writer->getResults());
     return success();
   }
 };
@@ -115,7 +172,9 @@ struct FuseXnorDenseBatchNormSign : OpRewritePattern<BatchNormSignOp> {
 struct BitpackPass : bnn::impl::BnnBitpackBase<BitpackPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<PackBinaryDense, PackBinaryConv, FuseXnorDenseBatchNormSignTrain,
+    patterns.add<PackBinaryDense, PackBinaryConv, PackGradWeightInput,
+                 PackSignsAtSource<BatchNormSignTrainOp>, PackSignsAtSource<BatchNormSignOp>,
+                 FuseXnorDenseBatchNormSignTrain,
                  FuseXnorDenseBatchNormSign>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -558,7 +558,8 @@ void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
          << ", " << quote(b.param ? b.param.getValue() : "") << "}";
     });
     os << "}, " << (param.getState() ? "true" : "false") << ", "
-       << (param.isLatentBinaryWeight() ? "true" : "false") << "});\n";
+       << (param.isLatentBinaryWeight() ? "true" : "false") << ", "
+       << (param.isSignOnlyWeight() ? "true" : "false") << "});\n";
   });
   for (const KernelSiteRecord &site : sites)
     os << "  {\n    KernelSite site;\n    site.function = " << quote(site.function)

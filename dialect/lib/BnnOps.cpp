@@ -130,6 +130,19 @@ bool ParamOp::isLatentBinaryWeight() {
   });
 }
 
+bool ParamOp::isSignOnlyWeight() {
+  bool any = false;
+  for (Operation *user : getOperation()->getUsers()) {
+    auto quantized = dyn_cast<QuantizedWeightsOpInterface>(user);
+    if (!quantized || quantized.getQuantizedWeight() != getValue())
+      continue;
+    if (!quantized.hasBinaryWeights() || quantized.hasScaledWeights())
+      return false;
+    any = true;
+  }
+  return any;
+}
+
 LogicalResult ParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   for (const InitBound &bound : getInit().getArgs()) {
     if (bound.isConstant())

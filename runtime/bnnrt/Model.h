@@ -33,6 +33,7 @@ struct ParamSpec {
   std::vector<InitArg> args;
   bool state = false; // running statistics: not trained
   bool clip = false;  // latent binary weight: clipped to [-1, 1]
+  bool signsOnly = false; // its layers read only sign(w): an export keeps 1 bit
   int64_t size() const {
     int64_t n = 1;
     for (int64_t d : shape)

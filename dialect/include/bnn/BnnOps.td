@@ -45,6 +45,9 @@ def Bnn_ParamOp : Bnn_Op<"param", [Pure,
     /// The weight of a layer with binary weights (QuantizedWeightsOpInterface):
     /// its latent real value is clipped to [-1, 1] after each step.
     bool isLatentBinaryWeight();
+    /// A weight whose layers read only its signs (binary, not scaled): an
+    /// inference export may keep 1 bit an element.
+    bool isSignOnlyWeight();
   }];
 }
 

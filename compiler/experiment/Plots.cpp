@@ -49,8 +49,15 @@ std::string valuesText(const std::vector<std::pair<std::string, double>> &values
 /// The script's preamble and the plot drawn twice: PNG, then SVG.
 std::string script(const std::string &dir, const Plot &plot, const std::string &setup,
                    const std::string &plotCommand) {
-  std::string common = "cd " + quoted(dir) +
-                       "\nset encoding utf8\nset grid\n"
+  // Dark2 (ColorBrewer): distinct, and readable on white, unlike
+  // gnuplot's default yellow.
+  std::string colours;
+  const char *dark2[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a",
+                         "#66a61e", "#e6ab02", "#a6761d", "#666666"};
+  for (size_t i = 0; i < std::size(dark2); ++i)
+    colours += llvm::formatv("set linetype {0} lc rgb \"{1}\"\n", i + 1, dark2[i]).str();
+  std::string common = "cd " + quoted(dir) + "\nset encoding utf8\n" + colours +
+                       "set grid\n"
                        "set key outside right top box\nset title " +
                        quoted(plot.title) + "\n" + setup;
   return common + "set terminal pngcairo noenhanced size 1100,620 font \"Sans,12\"\nset output " +

@@ -5,6 +5,7 @@
 #include "bnnrt/Files.h"
 #include "bnnrt/Kernels.h"
 #include "bnnrt/Model.h"
+#include "bnnrt/PackedWeights.h"
 #include "bnnrt/Reference.h"
 #include "bnnrt/RunConfig.h"
 #include "bnnrt/StepIO.h"
@@ -172,6 +173,8 @@ struct CliOptions {
   std::string profilePath; // --profile=FILE.json; empty: the table only
   std::string batchPath, outDir; // step
   double lr = 1e-3;              // step
+  std::string outputPath;        // export -o
+  std::string weightsPath, dataSpec; // infer FILE.bnnw --data SPEC
 };
 
 struct EpochMetrics {
@@ -581,7 +584,10 @@ void printHelp(const ModelSpec &spec, const char *program) {
       "  %s eval --checkpoint FILE [--config RUN.toml] [--profile[=FILE.json]]\n"
       "  %s init --checkpoint FILE [--config RUN.toml] [--set NAME=VALUE]...\n"
       "  %s step --checkpoint FILE --batch BATCH.bin --out DIR [--lr X]\n"
-      "          [--set NAME=VALUE]... [--profile[=FILE.json]]\n\n"
+      "          [--set NAME=VALUE]... [--profile[=FILE.json]]\n"
+      "  %s export --checkpoint FILE -o FILE.bnnw\n"
+      "  %s infer FILE.bnnw [--data SPEC] [--batch N] [--config RUN.toml]\n"
+      "           [--profile[=FILE.json]]\n\n"
       "train   trains with the run configuration (defaults: Fashion-MNIST, 10\n"
       "        epochs, batch 100, Adam 1e-3 -> 1e-5, seed 0); with a [sweep]\n"
       "        section, one run per combination of the swept values (a grid\n"
@@ -598,7 +604,14 @@ void printHelp(const ModelSpec &spec, const char *program) {
       "        DIR/train.bin (int64 batch, int64 classes, float32 loss,\n"
       "        float32 logits[batch*classes]) and DIR/checkpoint.bin (after\n"
       "        the step). BATCH.bin: int64 batch, int64 features, float32\n"
-      "        x[batch*features], int32 labels[batch]; all little-endian\n\n"
+      "        x[batch*features], int32 labels[batch]; all little-endian\n"
+      "export  writes a checkpoint's params for inference only: 1 bit per\n"
+      "        binary weight (its sign), float32 for the rest, no optimizer\n"
+      "        state; versioned and checksummed\n"
+      "infer   prints the test error and images/s of an exported file on\n"
+      "        SPEC (default: the run configuration's test set) in batches of\n"
+      "        N (default: its batch size); SPEC as in [data]:\n"
+      "        fashion-mnist:test, idx:IMAGES,LABELS, cifar10:BATCH,...\n\n"
       "--profile[=FILE.json]\n"
       "        times every kernel call and step; at the end prints, for the\n"
       "        train step and the evaluation apart, each kernel call site's\n"
@@ -607,7 +620,7 @@ void printHelp(const ModelSpec &spec, const char *program) {
       "        writes the table as JSON\n\n"
       "hyper-parameters:",
       program, spec.name.c_str(), spec.source.c_str(), program, program,
-      program, program);
+      program, program, program, program);
   for (const HyperParamSpec &h : spec.hyperParams)
     std::printf(" %s (default %g)", h.name.c_str(), h.defaultValue);
   std::printf("%s\n", spec.hyperParams.empty() ? " none" : "");
@@ -653,6 +666,13 @@ bool parseCli(int argc, char **argv, CliOptions &cli) {
       if (!value(cli.batchPath)) return false;
     } else if (arg == "--out") {
       if (!value(cli.outDir)) return false;
+    } else if (arg == "-o") {
+      if (!value(cli.outputPath)) return false;
+    } else if (arg == "--data") {
+      if (!value(cli.dataSpec)) return false;
+    } else if (cli.command == "infer" && cli.weightsPath.empty() &&
+               arg[0] != '-') {
+      cli.weightsPath = arg;
     } else if (arg == "--lr") {
       if (!value(text)) return false;
       if (!parseNumber(text, cli.lr) || !std::isfinite(cli.lr))
@@ -901,6 +921,61 @@ int evaluateCheckpoint(const ModelSpec &spec, const RunConfig &config,
   return 0;
 }
 
+/// `export`: a checkpoint's params as a packed inference file.
+int exportWeights(const ModelSpec &spec, const CliOptions &cli) {
+  if (cli.checkpointPath.empty() || cli.outputPath.empty())
+    return fail("error: export needs --checkpoint FILE -o FILE.bnnw"), 1;
+  Params params(spec.params);
+  RunState state;
+  std::string error;
+  if (!loadCheckpoint(cli.checkpointPath, spec, params, state, error) ||
+      !savePackedWeights(cli.outputPath, spec, params, error))
+    return fail(error), 1;
+  struct stat checkpoint = {}, weights = {};
+  stat(cli.checkpointPath.c_str(), &checkpoint);
+  stat(cli.outputPath.c_str(), &weights);
+  std::printf("wrote %s: %lld bytes (the checkpoint: %lld bytes, %.1fx)\n",
+              cli.outputPath.c_str(), (long long)weights.st_size,
+              (long long)checkpoint.st_size,
+              double(checkpoint.st_size) / double(weights.st_size));
+  return 0;
+}
+
+/// `infer`: the test error and speed of a packed inference file, through
+/// eval's code path with the params unpacked from it.
+int inferPacked(const ModelSpec &spec, RunConfig config, const CliOptions &cli) {
+  if (cli.weightsPath.empty())
+    return fail("error: infer needs a weights file: infer FILE.bnnw"), 1;
+  // --batch names step's batch file; for infer it is the batch size.
+  if (!cli.batchPath.empty()) {
+    double batch;
+    if (!parseNumber(cli.batchPath, batch) || batch < 1 ||
+        std::floor(batch) != batch)
+      return fail("error: --batch " + cli.batchPath +
+                  ": not a positive whole number"),
+             1;
+    config.train.batch = int64_t(batch);
+  }
+  std::string data = cli.dataSpec.empty() ? config.data.test : cli.dataSpec;
+  Trainer trainer(spec, config, cli);
+  std::string error;
+  if (!loadPackedWeights(cli.weightsPath, spec, trainer.params, error))
+    return fail(error), 1;
+  Dataset testSet;
+  if (!loadData(data, testSet) || !trainer.checkData(testSet, data))
+    return 1;
+  auto started = std::chrono::steady_clock::now();
+  double testError = trainer.evaluate(testSet);
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - started)
+                       .count();
+  std::printf("test error %.2f%% on %s (%lld images, batch %lld, %.0f "
+              "images/s)\n",
+              testError, data.c_str(), (long long)testSet.count,
+              (long long)config.train.batch, double(testSet.count) / seconds);
+  return 0;
+}
+
 /// The inputs of `step`, checked against the model.
 bool loadStepInputs(const ModelSpec &spec, const CliOptions &cli,
                     Params &params, RunState &state, Batch &batch) {
@@ -959,6 +1034,10 @@ int runCommand(const ModelSpec &spec, const RunConfig &config,
     return initialize(spec, config, cli);
   if (cli.command == "step")
     return runOneStep(spec, cli);
+  if (cli.command == "export")
+    return exportWeights(spec, cli);
+  if (cli.command == "infer")
+    return inferPacked(spec, config, cli);
   return cli.command == "train" ? train(spec, config, cli)
                                 : evaluateCheckpoint(spec, config, cli);
 }
@@ -989,7 +1068,8 @@ int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
   }
   if (!parseCli(argc, argv, cli) ||
       (cli.command != "train" && cli.command != "eval" &&
-       cli.command != "init" && cli.command != "step")) {
+       cli.command != "init" && cli.command != "step" &&
+       cli.command != "export" && cli.command != "infer")) {
     printHelp(spec, argv[0]);
     return 2;
   }

@@ -2,6 +2,8 @@
 //
 // DIR/experiment.json     the manifest: variants and points (written by
 //                         `bnnc experiment`, read by `bnnc report`)
+// DIR/experiment.toml     the experiment file as last run
+// DIR/experiment.lock     held by the running `bnnc experiment`
 // DIR/bin/VARIANT         each variant's compiled binary
 // DIR/VARIANT/POINT/      run.toml, metrics.jsonl, checkpoint.bin, log.txt,
 //                         attempts.jsonl (one line per run of the binary:

@@ -71,6 +71,8 @@ public:
       return 1;
     if (options.dryRun || todo.empty())
       return 0;
+    if (!lockResults())
+      return 1;
     ForwardStopSignals signals;
     int status = 0;
     for (size_t n = 0; n < todo.size(); ++n) {
@@ -129,6 +131,22 @@ private:
     case PointState::Conflict: return "started with another configuration";
     }
     return "";
+  }
+
+  /// Two runs on one folder would train the same points twice and
+  /// interleave their files: the second is refused while the first lives.
+  /// The lock goes with the process, however it ends.
+  bool lockResults() {
+    std::string path = experiment.resultsDir + "/experiment.lock";
+    int fd = -1;
+    if (std::error_code ec = llvm::sys::fs::openFileForReadWrite(
+            path, fd, llvm::sys::fs::CD_OpenAlways, llvm::sys::fs::OF_None))
+      return llvm::errs() << path << ": error: " << ec.message() << "\n", false;
+    if (llvm::sys::fs::tryLockFile(fd))
+      return llvm::errs() << "error: another bnnc experiment is running on "
+                          << experiment.resultsDir << " (" << path << " is locked)\n",
+             false;
+    return true; // fd stays open, and locked, until the process exits
   }
 
   /// The experiment file as it was last run, beside its results.

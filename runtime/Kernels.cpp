@@ -367,6 +367,28 @@ void copy(const float *x, float *y, int64_t size) {
     std::memcpy(y, x, size_t(size) * sizeof(float));
 }
 
+void xnorConv2dSign(const uint64_t *x, const uint64_t *w, const float *gamma, const float *beta,
+                    const float *runningMean, const float *runningVar, float *y,
+                    const ConvShape &s, float epsilon, int64_t pool) {
+  std::vector<float> product(size_t(s.n * s.o * s.outH() * s.outW()));
+  xnorConv2d(x, w, product.data(), s);
+  reference::PoolShape window{s.n, s.o, s.outH(), s.outW(), pool, pool, 0};
+  std::vector<float> pooled(size_t(s.n * s.o * window.outH() * window.outW()));
+  reference::maxpoolForward(product.data(), pooled.data(), window);
+  batchnormSign(pooled.data(), gamma, beta, runningMean, runningVar, y,
+                {s.n, s.o, window.outH() * window.outW()}, epsilon);
+}
+
+void xnorConv2dSignPacked(const uint64_t *x, const uint64_t *w, const float *gamma,
+                          const float *beta, const float *runningMean,
+                          const float *runningVar, uint64_t *y, const ConvShape &s,
+                          float epsilon, int64_t pool) {
+  int64_t spatial = (s.outH() / pool) * (s.outW() / pool);
+  std::vector<float> signs(size_t(s.n * s.o * spatial));
+  xnorConv2dSign(x, w, gamma, beta, runningMean, runningVar, signs.data(), s, epsilon, pool);
+  packChannels(signs.data(), y, s.n, s.o, spatial);
+}
+
 //===--- packed signs in and out ------------------------------------------===//
 
 void unpackChannels(const uint64_t *packed, float *x, int64_t items, int64_t channels,

@@ -10,6 +10,9 @@ const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
     case Kind::BatchNormSign:
       return "kernels::batchnormSignPacked({x}, {gamma}, {beta}, {running_mean}, {running_var}, "
              "{output}, {channels:x}, {epsilon});";
+    case Kind::XnorConv2D:
+      return "kernels::xnorConv2dSignPacked({input}, {weight}, {gamma}, {beta}, "
+             "{running_mean}, {running_var}, {output}, {conv}, {epsilon}, {pool_window});";
     case Kind::Conv2DGradWeight:
       return "kernels::conv2dGradWeightPacked({input}, {weight}, {dy}, {dw}, {conv}, "
              "{quantization});";
@@ -24,6 +27,9 @@ const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
   case Kind::PackChannels:
     return "kernels::packChannels({x}, {packed}, {rows:x}, {length}, {spatial:x});";
   case Kind::XnorConv2D:
+    if (request.fusedSign)
+      return "kernels::xnorConv2dSign({input}, {weight}, {gamma}, {beta}, {running_mean}, "
+             "{running_var}, {output}, {conv}, {epsilon}, {pool_window});";
     return "kernels::xnorConv2d({input}, {weight}, {output}, {conv});";
   case Kind::DenseForward:
     return "kernels::dense({x}, {w}, {bias}, {y}, n, {length}, {units}, {quantization});";

@@ -7,7 +7,7 @@
 // [n, C, spatial] batchnorm shape, `{spatial:arg}` the spatial extent of
 // an [n, C, ...] tensor, and {length}, {units}, {quantization},
 // {epsilon}, {momentum}, {conv}, {pool}, {words}, {rows:arg}, {scratch},
-// {param} come from the call.
+// {param}, {pool_window} come from the call.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BNNC_CODEGEN_CPPKERNELSET_H

@@ -294,6 +294,8 @@ private:
     request.scaled = call.scaled;
     request.bias = call.bias;
     request.packed = call.packed;
+    request.fusedSign = call.fusedSign;
+    request.pool = call.pool;
     request.epsilon = call.epsilon;
     request.momentum = call.momentum;
     const KernelCall::Window &w = call.window;
@@ -431,6 +433,7 @@ private:
     if (kind == "length") value = std::to_string(request.length);
     else if (kind == "units") value = std::to_string(request.units);
     else if (kind == "words") value = std::to_string((request.length + 63) / 64);
+    else if (kind == "pool_window") value = std::to_string(request.pool);
     else if (kind == "quantization")
       value = std::string("WeightQuantization::") +
               (request.scaled ? "BinaryScaled" : request.binary ? "Binary" : "Real");

@@ -26,7 +26,9 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
   const char *flag = request.kind == KernelRequest::Kind::Adam ? "_clip" : "_binary";
   request.symbol = "bnnk_" + std::string(familyName(request.kind)) +
                    (flagged ? flag : "") + (request.scaled ? "_scaled" : "") +
-                   (request.bias ? "_bias" : "") + (request.packed ? "_packed" : "");
+                   (request.bias ? "_bias" : "") + (request.fusedSign ? "_sign" : "") +
+                   (request.pool > 1 ? "_pool" + std::to_string(request.pool) : "") +
+                   (request.packed ? "_packed" : "");
   if (request.length || request.units)
     request.symbol += "_" + std::to_string(request.length) +
                       (request.units ? "x" + std::to_string(request.units) : "");

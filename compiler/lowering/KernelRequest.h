@@ -51,6 +51,11 @@ struct KernelRequest {
   /// (word, spatial, batch) u64; conv2d_grad_weight: its input is read as
   /// such packed signs, (word, x, y, batch).
   bool packed = false;
+  /// xnor_conv2d: sign(batchnorm(·)) fused as a per-channel threshold
+  /// (inputs gamma, beta, running_mean, running_var; `epsilon`), after a
+  /// fused `pool` × `pool` max pool of the product (1: none).
+  bool fusedSign = false;
+  int64_t pool = 1;
 
   /// The extents of each signature argument (-1 for the batch). Part of
   /// the kernel's identity: calls with other extents (packing the signs of
@@ -65,7 +70,7 @@ struct KernelRequest {
            units == other.units && binary == other.binary &&
            epsilon == other.epsilon && momentum == other.momentum &&
            conv == other.conv && bias == other.bias && scaled == other.scaled &&
-           packed == other.packed &&
+           packed == other.packed && fusedSign == other.fusedSign && pool == other.pool &&
            argExtents == other.argExtents;
   }
 };

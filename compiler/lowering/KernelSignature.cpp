@@ -59,8 +59,13 @@ KernelSignature signatureOf(const KernelRequest &request) {
     return {in("input", 2, u64), in("weight", 2, u64), out("output", 2)};
   case Kind::PackChannels:
     return {in("x", 4), out("packed", 4, u64)};
-  case Kind::XnorConv2D:
-    return {in("input", 4, u64), in("weight", 4, u64), out("output", 4)};
+  case Kind::XnorConv2D: {
+    KernelSignature signature{in("input", 4, u64), in("weight", 4, u64)};
+    if (request.fusedSign)
+      appendBatchNormParams(signature);
+    signature.push_back(out("output", 4, request.packed ? u64 : ArgType::F32));
+    return signature;
+  }
   case Kind::DenseForward:
     return withOptionalBias({in("x", 2), in("w", 2)}, request.bias, out("y", 2));
   case Kind::DenseGradInput:

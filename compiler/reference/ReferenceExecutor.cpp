@@ -284,11 +284,15 @@ private:
 
   /// The signs of `result` (float or packed) from the values `y` of `x`.
   LogicalResult writeSigns(Operation *op, const std::vector<float> &y, Value x, Value result) {
+    return writeSigns(op, y, shapeOf(x), result);
+  }
+  LogicalResult writeSigns(Operation *op, const std::vector<float> &y,
+                           const std::vector<int64_t> &shape, Value result) {
     if (!packedEncoding(result.getType())) {
       ref::signForward(y.data(), define(result), int64_t(y.size()));
       return success();
     }
-    return packInto(op, y.data(), shapeOf(x), result);
+    return packInto(op, y.data(), shape, result);
   }
 
   /// An [N, C, H, W] image as floats, unpacking ±1 signs held packed along
@@ -626,9 +630,27 @@ LogicalResult Interpreter::execute(Operation *op) {
             unpack(words(xnor.getWeight()), w[0] * w[1] * w[2], w[3], channels), w[0],
             w[1] * w[2], channels);
         ref::ConvShape s{x[0], channels, x[1], x[2], w[0], w[1], w[2], *stride, *pad};
-        ref::conv2dForward(image.data(), filters.data(), nullptr, define(xnor.getResult()), s,
+        if (!xnor.hasFusedSign()) {
+          ref::conv2dForward(image.data(), filters.data(), nullptr, define(xnor.getResult()),
+                             s, ref::WeightQuantization::Real);
+          return success();
+        }
+        // The fused pooling and sign(batchnorm) as the separate ops would.
+        std::vector<float> product(size_t(s.n * s.o * s.outH() * s.outW()));
+        ref::conv2dForward(image.data(), filters.data(), nullptr, product.data(), s,
                            ref::WeightQuantization::Real);
-        return success();
+        int64_t k = xnor.poolWindow();
+        ref::PoolShape window{s.n, s.o, s.outH(), s.outW(), k, k, 0};
+        std::vector<float> pooled(size_t(s.n * s.o * window.outH() * window.outW()));
+        ref::maxpoolForward(product.data(), pooled.data(), window);
+        std::vector<float> normalised(pooled.size());
+        ref::batchnormEvalForward(pooled.data(), f32(xnor.getGamma()), f32(xnor.getBeta()),
+                                  f32(xnor.getRunningMean()), f32(xnor.getRunningVar()),
+                                  normalised.data(),
+                                  {s.n, s.o, window.outH() * window.outW()},
+                                  float(xnor.getEpsilon()->convertToDouble()));
+        return writeSigns(xnor, normalised, {s.n, s.o, window.outH(), window.outW()},
+                          xnor.getResult());
       })
       .Case([&](XnorDenseOp xnor) {
         return xnorProduct(xnor, xnor.getInput(), xnor.getWeight(),

@@ -432,18 +432,29 @@ LogicalResult XnorConv2DOp::verify() {
                          << weight->getBits();
   if (getStride().size() != 2 || getPad().size() != 2)
     return emitOpError() << "needs stride and pad for both axes";
+  bool fusedSign = getGamma() && getBeta() && getRunningMean() && getRunningVar();
+  if (fusedSign != bool(getGamma()) || fusedSign != getEpsilon().has_value())
+    return emitOpError() << "a fused sign needs gamma, beta, mean, var and epsilon";
+  if (getPool() && (!fusedSign || getPool()->size() != 2 || (*getPool())[0] != (*getPool())[1] ||
+                    (*getPool())[0] < 1))
+    return emitOpError() << "fuses only a square max pool [k, k] before a fused sign";
+  bool packedResult = bool(packedEncoding(getOutput().getType()));
+  if (packedResult && !fusedSign)
+    return emitOpError() << "writes packed signs only with a fused sign";
   llvm::ArrayRef<int64_t> x = getInput().getType().cast<RankedTensorType>().getShape();
   llvm::ArrayRef<int64_t> w = getWeight().getType().cast<RankedTensorType>().getShape();
-  auto output = getOutput().getType().dyn_cast<RankedTensorType>();
-  if (!output)
-    return success();
+  int64_t window = poolWindow();
   SmallVector<int64_t> expected{x[0], w[0], ShapedType::kDynamic, ShapedType::kDynamic};
   for (int axis = 0; axis < 2; ++axis) {
     int64_t extent = x[size_t(1 + axis)], kernel = w[size_t(1 + axis)];
     if (extent != ShapedType::kDynamic && getStride()[size_t(axis)] > 0)
       expected[size_t(2 + axis)] =
-          (extent + 2 * getPad()[size_t(axis)] - kernel) / getStride()[size_t(axis)] + 1;
+          ((extent + 2 * getPad()[size_t(axis)] - kernel) / getStride()[size_t(axis)] + 1) /
+          window;
   }
+  if (packedResult)
+    expected = packedShape(expected, 1);
+  auto output = getOutput().getType().cast<RankedTensorType>();
   if (failed(verifyCompatibleShape(output.getShape(), expected)))
     return emitOpError() << "result must be " << shapes::formatShape(expected) << ", not "
                          << shapes::formatShape(output.getShape());

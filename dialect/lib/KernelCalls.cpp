@@ -441,8 +441,17 @@ LogicalResult XnorConv2DOp::describeKernelCall(KernelCall &call) {
   call.window = {channels, x[1], x[2], w[0], w[1], w[2], getStride()[0], getPad()[0]};
   call.input("input", getInput(), View::Words);
   call.input("weight", getWeight(), View::Words);
-  call.output("output", getOutput(), View::Image);
-  call.opsPerItem = 2.0 * double(channels * w[1] * w[2]) * double(perItem(getOutput()));
+  call.fusedSign = hasFusedSign();
+  call.pool = poolWindow();
+  if (call.fusedSign) {
+    call.epsilon = getEpsilon()->convertToDouble();
+    bindBatchNormParams(*this, call);
+  }
+  call.packed = bool(packedEncoding(getOutput().getType()));
+  call.output("output", getOutput(), call.packed ? View::Words : View::Image);
+  int64_t outputs = w[0] * imageShape(getOutput())[2] * imageShape(getOutput())[3];
+  call.opsPerItem = 2.0 * double(channels * w[1] * w[2]) * double(outputs) *
+                    double(call.pool * call.pool);
   call.binaryOps = true;
   return success();
 }

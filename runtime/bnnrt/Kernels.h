@@ -61,6 +61,16 @@ void packChannels(const float *x, uint64_t *packed, int64_t items, int64_t chann
 /// The binary convolution of packed signs (packChannels layouts), zero
 /// padding exact: a tap outside the image adds nothing. y is [N, O, H', W'].
 void xnorConv2d(const uint64_t *x, const uint64_t *w, float *y, const ConvShape &shape);
+/// sign(batchnorm_eval(maxpool(xnorConv2d))), a `pool` × `pool` max pool
+/// (stride `pool`; 1: none) and running statistics: ±1 floats [N, O, H',
+/// W'], or packed along channels (packChannels layout).
+void xnorConv2dSign(const uint64_t *x, const uint64_t *w, const float *gamma, const float *beta,
+                    const float *runningMean, const float *runningVar, float *y,
+                    const ConvShape &shape, float epsilon, int64_t pool);
+void xnorConv2dSignPacked(const uint64_t *x, const uint64_t *w, const float *gamma,
+                          const float *beta, const float *runningMean,
+                          const float *runningVar, uint64_t *y, const ConvShape &shape,
+                          float epsilon, int64_t pool);
 
 /// The inverse of packChannels: ±1 floats [items, channels, spatial].
 void unpackChannels(const uint64_t *packed, float *x, int64_t items, int64_t channels,

@@ -577,6 +577,60 @@ TEST_P(HalideXnorConv, MatchesFloatConvolutionOfSigns) {
     ASSERT_EQ(y.data()[i], reference[i]) << "output " << i;
 }
 
+// The fused evaluation kernel, sign(batchnorm(maxpool(xnor_conv2d))), its
+// pooling done on signs, against bnnrt's C++ composition of the separate
+// steps (float product, max pool, threshold), with γ > 0, γ < 0 (where max
+// pooling turns into min pooling of signs) and γ = 0; ±1 floats and packed.
+TEST(HalideXnorConvFused, SignOfBatchNormAfterPoolingMatchesSeparateSteps) {
+  bnnrt::reference::ConvShape s{2, 70, 8, 6, 67, 3, 3, 1, 1};
+  std::vector<float> x = randomSigns(size_t(s.n * s.c * s.h * s.w), 70);
+  std::vector<float> w = randomSigns(size_t(s.o * s.c * s.kh * s.kw), 71);
+  std::vector<float> gamma = randomVector(size_t(s.o), 72), beta = randomVector(size_t(s.o), 73);
+  std::vector<float> mean = randomVector(size_t(s.o), 74), var = randomVector(size_t(s.o), 75);
+  for (size_t c = 0; c < gamma.size(); ++c) {
+    mean[c] *= 20.0f; // thresholds across the range of the products
+    var[c] = 30.0f * std::fabs(var[c]) + 1.0f;
+  }
+  gamma[3] = 0.0f;
+  Halide::Buffer<uint64_t> px = packChannelsWithHalide(x, int(s.n), int(s.c), int(s.h), int(s.w));
+  Halide::Buffer<uint64_t> pw = packChannelsWithHalide(w, int(s.o), int(s.c), int(s.kh), int(s.kw));
+  const float epsilon = 1e-5f;
+  for (int pool : {1, 2})
+    for (bool packed : {false, true}) {
+      bnnc::KernelRequest request{Kind::XnorConv2D, s.c, 0, ""};
+      request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
+      request.fusedSign = true;
+      request.pool = pool;
+      request.packed = packed;
+      request.epsilon = epsilon;
+      bnnc::Kernel fused = bnnc::buildKernel(request);
+      std::vector<Halide::ImageParam> inputs = fused.inputs();
+      inputs[0].set(px);
+      inputs[1].set(pw);
+      std::vector<float> *perChannel[] = {&gamma, &beta, &mean, &var};
+      for (int i = 0; i < 4; ++i)
+        inputs[size_t(2 + i)].set(Halide::Buffer<float>(perChannel[i]->data(), int(s.o)));
+      const int oh = int(s.outH()) / pool, ow = int(s.outW()) / pool;
+      std::vector<uint64_t> xw(size_t(s.n * s.h * s.w * 2)), ww(size_t(s.o * s.kh * s.kw * 2));
+      bnnrt::kernels::packChannels(x.data(), xw.data(), s.n, s.c, s.h * s.w);
+      bnnrt::kernels::packChannels(w.data(), ww.data(), s.o, s.c, s.kh * s.kw);
+      std::vector<float> signs(size_t(s.n * s.o * oh * ow));
+      bnnrt::kernels::xnorConv2dSign(xw.data(), ww.data(), gamma.data(), beta.data(), mean.data(),
+                                     var.data(), signs.data(), s, epsilon, pool);
+      if (!packed) {
+        Halide::Buffer<float> y = fused.pipeline().realize({ow, oh, int(s.o), int(s.n)});
+        for (size_t i = 0; i < signs.size(); ++i)
+          ASSERT_EQ(y.data()[i], signs[i]) << "pool " << pool << ", output " << i;
+        continue;
+      }
+      Halide::Buffer<uint64_t> y = fused.pipeline().realize({2, ow, oh, int(s.n)});
+      std::vector<uint64_t> expected(size_t(s.n * oh * ow * 2));
+      bnnrt::kernels::packChannels(signs.data(), expected.data(), s.n, s.o, oh * ow);
+      ASSERT_EQ(std::vector<uint64_t>(y.data(), y.data() + y.number_of_elements()), expected)
+          << "pool " << pool;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(ChannelsStridesPads, HalideXnorConv,
                          ::testing::Combine(::testing::Values(5, 64, 70),
                                             ::testing::Values(1, 2),

@@ -198,6 +198,51 @@ void defineConv2DGradWeight(Kernel &k) {
   k.output("dw", convQuantizer(k, weight, g).gradient(k, sum, "dw"));
 }
 
+/// sign(batchnorm(maxpool(product))) with running statistics, as the
+/// per-channel threshold of batchnorm_sign ("threshold"), the pooling done
+/// on signs: with γ > 0 the threshold commutes with max (+1 if any tap is),
+/// with γ < 0 max turns into min (+1 if all are). The result is ±1 floats
+/// (x, y, o, n) or, with `packed`, words of signs along o (word, x, y, n).
+Func fusedSign(Kernel &k, Func product, const ConvGeometry &g) {
+  int filters = int(g.filters), pool = int(k.request().pool);
+  auto perFilter = [&](const char *name) {
+    ImageParam p = k.input(name);
+    setExtent(p, 0, filters);
+    return p;
+  };
+  ImageParam gamma = perFilter("gamma"), beta = perFilter("beta"),
+             mean = perFilter("running_mean"), var = perFilter("running_var");
+  Var x("x"), y("y"), o("o"), n("n");
+  Func threshold("threshold");
+  Expr sigma = sqrt(var(o) + float(k.request().epsilon));
+  threshold(o) = select(gamma(o) != 0.0f, mean(o) - beta(o) * sigma / gamma(o), 0.0f);
+  k.stage("threshold", threshold);
+  Func positive("positive");
+  Expr value = product(x, y, o, n);
+  positive(x, y, o, n) = cast<uint8_t>(select(gamma(o) > 0.0f, value >= threshold(o),
+                                              gamma(o) < 0.0f, value <= threshold(o),
+                                              beta(o) >= 0.0f));
+  RDom window(0, pool, 0, pool, "window");
+  Expr tap = positive(x * pool + window.x, y * pool + window.y, o, n);
+  Func pooled("pooled");
+  pooled(x, y, o, n) = select(gamma(o) < 0.0f, minimum(tap), maximum(tap)) == 1;
+  Func output("output");
+  if (!k.request().packed) {
+    output(x, y, o, n) = select(pooled(x, y, o, n), 1.0f, -1.0f);
+    return output;
+  }
+  Var word("word");
+  RDom bit(0, 64, "bit");
+  Expr c = word * 64 + bit;
+  output(word, x, y, n) =
+      sum(select(c < filters && !pooled(x, y, min(c, filters - 1), n),
+                 cast<uint64_t>(1) << cast<uint64_t>(bit), cast<uint64_t>(0)));
+  setExtent(output.output_buffer(), 0, (filters + 63) / 64);
+  setExtent(output.output_buffer(), 1, g.outW() / pool);
+  setExtent(output.output_buffer(), 2, g.outH() / pool);
+  return output;
+}
+
 /// Binary convolution on packed signs. With zero padding a tap outside the
 /// image contributes 0, which no ±1 code can express: the product first
 /// runs over every tap with the padding read as +1 (word 0), then
@@ -239,13 +284,17 @@ void defineXnorConv2D(Kernel &k) {
   Func correction("padding_correction");
   correction(o, x, y) =
       sum(select(inside, 0, channels - 2 * filterPopcounts(o, taps.x, taps.y)));
-  Func output("output");
-  output(x, y, o, n) = cast<float>(kw * kh * channels -
-                                   2 * cast<int32_t>(mismatches(o, x, y, n)) -
-                                   correction(o, x, y));
-  setExtent(output.output_buffer(), 0, g.outW());
-  setExtent(output.output_buffer(), 1, g.outH());
-  setExtent(output.output_buffer(), 2, g.filters);
+  Func product(k.request().fusedSign ? "product" : "output");
+  product(x, y, o, n) = cast<float>(kw * kh * channels -
+                                    2 * cast<int32_t>(mismatches(o, x, y, n)) -
+                                    correction(o, x, y));
+  Func output = k.request().fusedSign ? fusedSign(k, product, g) : product;
+  if (!k.request().packed) {
+    int pool = int(k.request().pool);
+    setExtent(output.output_buffer(), 0, g.outW() / pool);
+    setExtent(output.output_buffer(), 1, g.outH() / pool);
+    setExtent(output.output_buffer(), 2, g.filters);
+  }
   k.stage("by_filter", byFilter);
   k.stage("padded_input", padded);
   k.stage("mismatches", mismatches);

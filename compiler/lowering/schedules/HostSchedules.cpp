@@ -74,7 +74,11 @@ void scheduleXnorConv(Kernel &k, ScheduleKnobs &knobs) {
   Func output = k.func("output"), mismatches = k.func("mismatches");
   for (const char *once : {"by_filter", "filter_popcounts", "padding_correction"})
     k.func(once).compute_root();
-  Var x = arg(output, 0), n = arg(output, 3);
+  if (k.hasFunc("threshold"))
+    k.func("threshold").compute_root();
+  // The output is (x, y, o, n), or with the sign fused and packed (word, x,
+  // y, n): vectors along x either way.
+  Var x = arg(output, k.request().packed ? 1 : 0), n = arg(output, 3);
   if (parallel)
     output.parallel(n);
   output.vectorize(x, 8, guard);

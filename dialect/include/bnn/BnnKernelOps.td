@@ -80,21 +80,45 @@ def Bnn_XnorDenseOp : Bnn_Op<"xnor_dense", [Pure, Bnn_KernelCall]> {
   let hasVerifier = 1;
 }
 
-def Bnn_XnorConv2DOp : Bnn_Op<"xnor_conv2d", [Pure, Bnn_KernelCall]> {
-  let summary = "binary convolution on packed signs: Σ over taps of C − 2·popcount(a XOR w)";
+def Bnn_XnorConv2DOp : Bnn_Op<"xnor_conv2d",
+    [Pure, Bnn_KernelCall, AttrSizedOperandSegments]> {
+  let summary = "binary convolution on packed signs, with optional fused pooling and sign";
   let description = [{
     `input` holds the signs of an [N, C, H, W] image packed along channels
     ([N, H, W, words]), `weight` those of [O, C, KH, KW] filters packed
-    along C ([O, KH, KW, words]). The result is the [N, O, H', W'] float
+    along C ([O, KH, KW, words]). The product is the [N, O, H', W'] float
     convolution of the ±1 values with zero padding: a tap that falls in the
     padding adds nothing, exactly as 0 · w would (a ±1 code has no zero, so
     the kernel subtracts those taps' contribution instead of reading them).
+
+    Fusions, one op for every combination (as Larq Compute Engine's binary
+    convolution): with `sign_of_batchnorm(gamma, beta, mean, var)` the
+    result is sign(batchnorm(y)) with running statistics, computed as a
+    per-channel threshold on y; `pool = [k, k]` first takes the k × k max
+    (stride k) of y. Pooling then runs on signs: a threshold with γ > 0
+    commutes with max (+1 if any tap is), with γ < 0 max becomes min (+1 if
+    all are), so the float product is never stored. The signs are ±1
+    floats, or packed along channels (`#bnn.packed<axis = 1>`) for the
+    next binary layer.
   }];
   let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,
-                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad);
-  let results = (outs F32Tensor:$output);
-  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+                       Optional<F32Tensor>:$gamma, Optional<F32Tensor>:$beta,
+                       Optional<F32Tensor>:$running_mean, Optional<F32Tensor>:$running_var,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad,
+                       OptionalAttr<F64Attr>:$epsilon, OptionalAttr<DenseI64ArrayAttr>:$pool);
+  let results = (outs AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$output);
+  let assemblyFormat = [{
+    $input `,` $weight
+    (`sign_of_batchnorm` `(` $gamma^ `,` $beta `,` $running_mean `,` $running_var `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Whether sign(batchnorm(·)) is fused (the threshold operands are set).
+    bool hasFusedSign() { return bool(getGamma()); }
+    /// The fused pooling window (stride = window), 1 when none.
+    int64_t poolWindow() { return getPool() ? (*getPool())[0] : 1; }
+  }];
 }
 
 def Bnn_XnorDenseBatchNormSignTrainOp

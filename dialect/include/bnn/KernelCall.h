@@ -46,6 +46,10 @@ struct KernelCall {
   /// batchnorm_sign(_train): writes the signs packed along channels;
   /// conv2d_grad_weight: reads its input as such packed signs.
   bool packed = false;
+  /// xnor_conv2d: sign(batchnorm(·)) fused (a per-channel threshold), after
+  /// a fused `pool` × `pool` max pool (1: none).
+  bool fusedSign = false;
+  int64_t pool = 1;
   double epsilon = 0.0, momentum = 0.0;
   /// Convolution / pooling window (filters = channels for pooling).
   struct Window {

@@ -81,8 +81,9 @@ struct PackBinaryConv : OpRewritePattern<Conv2DOp> {
     Location loc = conv.getLoc();
     Value input = packSigns(rewriter, loc, conv.getInput(), /*axis=*/1);
     Value weight = packSigns(rewriter, loc, conv.getWeight(), /*axis=*/1);
-    rewriter.replaceOpWithNewOp<XnorConv2DOp>(conv, conv.getType(), input, weight,
-                                              conv.getStrideAttr(), conv.getPadAttr());
+    rewriter.replaceOpWithNewOp<XnorConv2DOp>(
+        conv, conv.getType(), input, weight, Value(), Value(), Value(), Value(),
+        conv.getStrideAttr(), conv.getPadAttr(), FloatAttr(), DenseI64ArrayAttr());
     return success();
   }
 };
@@ -101,28 +102,84 @@ struct PackGradWeightInput : OpRewritePattern<Conv2DGradWeightOp> {
   }
 };
 
+/// The packed type of ±1 image `signs` when every reader is a pack_signs
+/// along channels (so that its writer can write them packed itself).
+std::optional<RankedTensorType> packedByAllReaders(Value signs) {
+  if (signs.use_empty())
+    return std::nullopt;
+  auto type = signs.getType().dyn_cast<RankedTensorType>();
+  if (!type || !type.getElementType().isF32() || type.getRank() != 4 || type.isDynamicDim(1))
+    return std::nullopt;
+  RankedTensorType packed = packedTensorType(type, 1);
+  for (Operation *user : signs.getUsers()) {
+    auto pack = dyn_cast<PackSignsOp>(user);
+    if (!pack || pack.getType() != packed)
+      return std::nullopt;
+  }
+  return packed;
+}
+
+/// Replaces `old` (whose result 0 is ±1 signs) by `writer`, whose result 0
+/// holds them packed if `packed`: its pack_signs readers then read `writer`.
+void replaceSignWriter(PatternRewriter &rewriter, Operation *old, Operation *writer,
+                       bool packed) {
+  if (packed)
+    for (Operation *user : llvm::make_early_inc_range(old->getResult(0).getUsers()))
+      rewriter.replaceOp(user, writer->getResult(0));
+  rewriter.replaceOp(old, writer->getResults());
+}
+
 /// A batchnorm + sign of a convolution whose signs are only read packed
 /// writes them packed itself: the ±1 floats are never stored.
 template <typename SignOp> struct PackSignsAtSource : OpRewritePattern<SignOp> {
   using OpRewritePattern<SignOp>::OpRewritePattern;
   LogicalResult matchAndRewrite(SignOp norm, PatternRewriter &rewriter) const override {
-    Value signs = norm.getOutput();
-    if (!isPackableImage(signs) || signs.use_empty())
+    std::optional<RankedTensorType> packed = packedByAllReaders(norm.getOutput());
+    if (!packed)
       return failure();
-    auto type = signs.getType().template cast<RankedTensorType>();
-    RankedTensorType packed = packedTensorType(type, 1);
-    for (Operation *user : signs.getUsers()) {
-      auto pack = dyn_cast<PackSignsOp>(user);
-      if (!pack || pack.getType() != packed)
-        return failure();
-    }
     SmallVector<Type> types(norm->getResultTypes());
-    types[0] = packed;
+    types[0] = *packed;
     Operation *writer = rewriter.create<SignOp>(norm.getLoc(), types, norm->getOperands(),
                                                 norm->getAttrs());
-    for (Operation *user : llvm::make_early_inc_range(signs.getUsers()))
-      rewriter.replaceOp(user, writer->getResult(0));
-    rewriter.replaceOp(norm, writer->getResults());
+    replaceSignWriter(rewriter, norm, writer, true);
+    return success();
+  }
+};
+
+/// At evaluation, sign(batchnorm(maxpool?(xnor_conv2d))) is one XNOR
+/// convolution with the threshold (and the pooling, on signs) fused, which
+/// writes packed signs when the next binary layer reads them so.
+struct FuseXnorConvSign : OpRewritePattern<BatchNormSignOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormSignOp norm,
+                                PatternRewriter &rewriter) const override {
+    Value product = norm.getInput();
+    DenseI64ArrayAttr pool;
+    if (auto maxpool = product.getDefiningOp<MaxPoolOp>()) {
+      llvm::ArrayRef<int64_t> k = maxpool.getKernel(), s = maxpool.getStride(),
+                              p = maxpool.getPad();
+      if (!maxpool->hasOneUse() || k.size() != 2 || k[0] != k[1] || s.size() != 2 ||
+          s[0] != k[0] || s[1] != k[0] || llvm::any_of(p, [](int64_t v) { return v != 0; }))
+        return failure();
+      pool = maxpool.getKernelAttr();
+      product = maxpool.getInput();
+    }
+    auto xnor = product.getDefiningOp<XnorConv2DOp>();
+    if (!xnor || !xnor->hasOneUse() || xnor.hasFusedSign())
+      return failure();
+    if (pool) {
+      // The fused pool covers whole windows only (no partial last window).
+      auto y = xnor.getType().cast<RankedTensorType>();
+      if (y.getShape()[2] % pool[0] != 0 || y.getShape()[3] % pool[0] != 0)
+        return failure();
+    }
+    std::optional<RankedTensorType> packed = packedByAllReaders(norm.getOutput());
+    Type type = packed ? Type(*packed) : norm.getOutput().getType();
+    Operation *fused = rewriter.create<XnorConv2DOp>(
+        norm.getLoc(), type, xnor.getInput(), xnor.getWeight(), norm.getGamma(),
+        norm.getBeta(), norm.getRunningMean(), norm.getRunningVar(), xnor.getStrideAttr(),
+        xnor.getPadAttr(), norm.getEpsilonAttr(), pool);
+    replaceSignWriter(rewriter, norm, fused, bool(packed));
     return success();
   }
 };
@@ -174,6 +231,7 @@ struct BitpackPass : bnn::impl::BnnBitpackBase<BitpackPass> {
     RewritePatternSet patterns(&getContext());
     patterns.add<PackBinaryDense, PackBinaryConv, PackGradWeightInput,
                  PackSignsAtSource<BatchNormSignTrainOp>, PackSignsAtSource<BatchNormSignOp>,
+                 FuseXnorConvSign,
                  FuseXnorDenseBatchNormSignTrain,
                  FuseXnorDenseBatchNormSign>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))

@@ -24,6 +24,11 @@
 #   PyTorch infer     torch_bnn.py --mode infer (binary model, sign(w) kept
 #                     once) and --mode infer --float-infer (real weights, relu)
 #                     on the same images, after 2 warm-up batches
+#   XNOR peak         bench/xnor_peak/xnor_peak.cpp (built here with g++ -O3):
+#                     XOR + VPOPCNTQ + add on registers only, 1 and 2 threads;
+#                     the kernel table sets each XNOR kernel's binary GOP/s
+#                     in bnnc's inference profile against the 2-thread peak
+#                     of the same round
 # Peak RSS is each process's "Maximum resident set size" from /usr/bin/time -v
 # (the PyTorch processes hold only the images they use).
 #
@@ -87,6 +92,7 @@ test = "idx:$work/t10k-images,$work/t10k-labels"
 batch = $BATCH
 EOF
 "$work/model" init --checkpoint "$work/init.bin" --config "$work/train.toml"
+g++ -O3 -fopenmp -o "$work/xnor_peak" bench/xnor_peak/xnor_peak.cpp
 
 # Runs a command under /usr/bin/time -v, keeping its peak RSS in $1.rss.
 timed() {
@@ -107,6 +113,7 @@ for i in $(seq "$REPEATS"); do
   /usr/bin/python3 -c "import json, sys; e = json.load(open(sys.argv[1]))['eval']; \
 print(json.dumps({'images_per_s': e['steps'] * $BATCH * 1000.0 / e['step_ms'], 'steps': e['steps']}))" \
     "$work/bnnc_profile$i.json" > "$work/bnnc_infer$i.json"
+  "$work/xnor_peak" > "$work/xnor_peak$i.txt"
   timed "torch_infer$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --mode infer --steps "$INFER_STEPS" \
     --metrics "$work/torch_infer$i.json"
   timed "torch_float$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --mode infer --float-infer --steps "$INFER_STEPS" \
@@ -148,4 +155,22 @@ print(f"bnnc / PyTorch float inference images/s: "
       f"{median('bnnc_infer', 'ips') / median('torch_float', 'ips'):.3f}x" + (" (target >= 10x)" * targets))
 print(f"bnnc / PyTorch binary inference images/s: "
       f"{median('bnnc_infer', 'ips') / median('torch_infer', 'ips'):.3f}x")
+
+# The XNOR kernels of the inference profile against the measured peak.
+peaks = [dict(line.split() for line in open(f"{work}/xnor_peak{i}.txt"))
+         for i in range(1, repeats + 1)]
+peak1 = statistics.median(float(p["xnor_peak_1_thread_gops"]) for p in peaks)
+peak2 = statistics.median(float(next(v for k, v in p.items() if k.endswith("threads_gops")))
+                          for p in peaks)
+kernels = {}
+for i in range(1, repeats + 1):
+    for site in json.load(open(f"{work}/bnnc_profile{i}.json"))["eval"]["sites"]:
+        if site["unit"].startswith("binary") and site["gops"]:
+            kernels.setdefault(site["kernel"], []).append(site["gops"])
+print(f"\nXNOR-popcount peak (XOR + VPOPCNTQ + add, registers only): "
+      f"{peak1:.0f} binary GOP/s on 1 thread, {peak2:.0f} on 2")
+print(f"{'kernel (inference)':58} {'binary GOP/s':>12} {'% of peak':>10}")
+for kernel, rates in sorted(kernels.items()):
+    rate = statistics.median(rates)
+    print(f"{kernel:58} {rate:12.1f} {100.0 * rate / peak2:9.1f}%")
 PY

@@ -239,8 +239,18 @@ bool bnnrt::loadDataset(const std::string &spec, Dataset &dataset,
   }
   if (scheme == "cifar10") {
     std::vector<std::string> files = splitComma(rest);
-    if (!files.empty())
-      return loadCifar10(files, dataset, error);
+    if (!files.empty()) {
+      if (loadCifar10(files, dataset, error))
+        return true;
+      // CIFAR-10 is not in Debian: a missing file most likely means the
+      // data was never downloaded; say where it goes.
+      if (error.find("cannot open the file") != std::string::npos)
+        error += " (CIFAR-10 is not shipped with Debian: download the binary version, "
+                 "cifar-10-binary.tar.gz, from https://www.cs.toronto.edu/~kriz/cifar.html "
+                 "and unpack it so that this path exists, relative to the folder you run "
+                 "from)";
+      return false;
+    }
   }
   error = "error: unknown dataset '" + spec +
           "'; expected fashion-mnist:train, fashion-mnist:test, "

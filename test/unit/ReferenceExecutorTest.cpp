@@ -67,6 +67,28 @@ module {
 }
 )mlir";
 
+/// A residual block as in the paper's binary ResNet: a value (%h) read
+/// twice, by a stride-2 binary 3×3 convolution and by a real 1×1 stride-2
+/// shortcut, the two paths added.
+constexpr const char *kResidualNet = R"mlir(
+module {
+  func.func @residual(%x: tensor<?x2x4x4xf32>, %labels: tensor<?xi32>) -> (tensor<?x2xf32>, tensor<f32>) attributes {bnn.model} {
+    %w0 = bnn.param "conv0.weight" : tensor<3x2x1x1xf32> init #bnn.init<glorot_uniform>
+    %h = bnn.conv2d %x, %w0 {weights = #bnn.quant<real>, stride = array<i64: 1, 1>, pad = array<i64: 0, 0>} : (tensor<?x2x4x4xf32>, tensor<3x2x1x1xf32>) -> tensor<?x3x4x4xf32>
+    %w1 = bnn.param "conv1.weight" : tensor<4x3x3x3xf32> init #bnn.init<glorot_uniform>
+    %a = bnn.conv2d %h, %w1 {weights = #bnn.quant<binary>, stride = array<i64: 2, 2>, pad = array<i64: 1, 1>} : (tensor<?x3x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<?x4x2x2xf32>
+    %w2 = bnn.param "shortcut.weight" : tensor<4x3x1x1xf32> init #bnn.init<glorot_uniform>
+    %s = bnn.conv2d %h, %w2 {weights = #bnn.quant<real>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x3x4x4xf32>, tensor<4x3x1x1xf32>) -> tensor<?x4x2x2xf32>
+    %r = bnn.add %a, %s : (tensor<?x4x2x2xf32>, tensor<?x4x2x2xf32>) -> tensor<?x4x2x2xf32>
+    %f = bnn.flatten %r : (tensor<?x4x2x2xf32>) -> tensor<?x16xf32>
+    %w3 = bnn.param "dense.weight" : tensor<2x16xf32> init #bnn.init<glorot_uniform>
+    %y = bnn.dense %f, %w3 {weights = #bnn.quant<real>} : (tensor<?x16xf32>, tensor<2x16xf32>) -> tensor<?x2xf32>
+    %loss = bnn.cross_entropy %y, %labels : (tensor<?x2xf32>, tensor<?xi32>) -> tensor<f32>
+    return %y, %loss : tensor<?x2xf32>, tensor<f32>
+  }
+}
+)mlir";
+
 class ReferenceExecutorTest : public ::testing::Test {
 protected:
   ReferenceExecutorTest() {
@@ -255,11 +277,11 @@ struct RandomBatch {
   std::vector<float> x;
   std::vector<int32_t> labels;
 };
-RandomBatch randomBatch(int64_t rows, uint64_t seed) {
+RandomBatch randomBatch(int64_t rows, uint64_t seed, int64_t features = 3) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
   RandomBatch batch;
-  for (int64_t i = 0; i < rows * 3; ++i)
+  for (int64_t i = 0; i < rows * features; ++i)
     batch.x.push_back(unit(rng));
   for (int64_t i = 0; i < rows; ++i)
     batch.labels.push_back(int32_t(rng() % 2));
@@ -336,6 +358,18 @@ TEST_F(ReferenceExecutorTest, GradientsThroughBatchNormMatchFiniteDifferences) {
   checkGradients(*executor, batch, 8,
                  {"dense0.weight", "dense0.bias", "bn.gamma", "bn.beta",
                   "dense1.weight"});
+}
+
+// A value read by two paths gets the sum of both paths' gradients: conv0's
+// weight (before the fork) and the shortcut's and the dense layer's
+// weights against central differences. (The binary conv's latent weight
+// has the STE gradient, which no finite difference sees.)
+TEST_F(ReferenceExecutorTest, GradientsOfResidualGraphMatchFiniteDifferences) {
+  auto executor = load(kResidualNet);
+  ASSERT_TRUE(executor);
+  executor->params().initialize({}, 5);
+  RandomBatch batch = randomBatch(6, 9, 2 * 4 * 4);
+  checkGradients(*executor, batch, 6, {"conv0.weight", "shortcut.weight", "dense.weight"});
 }
 
 // The kernel-level ops of bnn-fuse and bnn-bitpack against the graph ops

@@ -78,12 +78,14 @@ public:
         << "  (void)n;\n";
     names[function.getArgument(0)] = "in.x";
     names[function.getArgument(1)] = "in.labels";
+    findLastUses(function.getBody().front());
     for (Operation &op : function.getBody().front()) {
       currentOp = &op;
       currentKernel = halideKernels ? "" : "bnnrt C++";
       if (failed(emitOp(&op)))
         return failure();
       flushOp(&op, siteFunction);
+      releaseAfter(&op);
     }
     out << "}\n\n";
     return success();
@@ -156,27 +158,87 @@ private:
     return {pointer, extentsOf(value, view), halideTypeOf(value)};
   }
 
-  /// A fresh workspace buffer holding `value` (packed words for Words).
-  std::string define(Value value, KernelView view) {
-    if (view == KernelView::Words || view == KernelView::PackedChannels) {
-      std::string name = "w" + std::to_string(nextWords);
-      declarations << "  uint64_t *" << name << " = ws.getWords(" << nextWords++ << ", "
-                   << size(value) << ");\n";
-      return names[value] = name;
+  //===--- workspace slots ------------------------------------------------===//
+  //
+  // Every value an op defines gets a workspace slot (ws.get / ws.getWords
+  // by id) that is given back after the value's last use, so a later value
+  // reuses it: the step's memory is its peak of live values, not the sum of
+  // all of them. Reshapes alias their operand's slot.
+
+  /// Workspace slot ids of one kind (floats or words), reused once free.
+  struct Slots {
+    size_t next = 0;
+    std::vector<size_t> free;
+    size_t acquire() {
+      if (free.empty())
+        return next++;
+      size_t id = free.back();
+      free.pop_back();
+      return id;
     }
-    std::string name = "v" + std::to_string(nextBuffer);
-    declarations << "  float *" << name << " = ws.get(" << nextBuffer++ << ", " << size(value)
+  };
+  struct Slot {
+    bool words;
+    size_t id;
+  };
+
+  /// The value whose slot `value` lives in (itself unless a reshape).
+  Value storageOf(Value value) const {
+    auto alias = aliasOf.find(value);
+    return alias == aliasOf.end() ? value : alias->second;
+  }
+
+  /// For each op, the values (slots) whose last use it is.
+  void findLastUses(Block &block) {
+    llvm::DenseMap<Value, Operation *> lastUser;
+    for (Operation &op : block) {
+      if (isa<FlattenOp, ReshapeOp>(op))
+        aliasOf[op.getResult(0)] = storageOf(op.getOperand(0));
+      for (Value operand : op.getOperands())
+        lastUser[storageOf(operand)] = &op;
+      for (Value result : op.getResults())
+        if (result.use_empty())
+          lastUser[storageOf(result)] = &op;
+    }
+    for (auto &[value, op] : lastUser)
+      dyingAfter[op].push_back(value);
+  }
+
+  /// Gives back the slots of the values `op` used last, and its scratch.
+  void releaseAfter(Operation *op) {
+    auto release = [&](Slot slot) { (slot.words ? wordSlots : floatSlots).free.push_back(slot.id); };
+    for (Value value : dyingAfter.lookup(op)) {
+      auto slot = slotOf.find(value);
+      if (slot != slotOf.end()) {
+        release(slot->second);
+        slotOf.erase(slot);
+      }
+    }
+    for (Slot slot : opScratch)
+      release(slot);
+    opScratch.clear();
+  }
+
+  /// A workspace buffer holding `value` (packed words for Words).
+  std::string define(Value value, KernelView view) {
+    bool words = view == KernelView::Words || view == KernelView::PackedChannels;
+    size_t id = (words ? wordSlots : floatSlots).acquire();
+    slotOf[value] = {words, id};
+    std::string name = (words ? "w" : "v") + std::to_string(nextName++);
+    declarations << (words ? "  uint64_t *" : "  float *") << name
+                 << (words ? " = ws.getWords(" : " = ws.get(") << id << ", " << size(value)
                  << ");\n";
     return names[value] = name;
   }
-  /// Scratch floats with the extents of `value` in `view`.
+  /// Scratch floats with the extents of `value` in `view`, for one op.
   std::string scratch(Value value, KernelView view) {
     std::string count;
     for (const std::string &e : extentsOf(value, view))
       count += (count.empty() ? "" : " * ") + e;
-    std::string name = "s" + std::to_string(nextBuffer);
-    declarations << "  float *" << name << " = ws.get(" << nextBuffer++ << ", " << count
-                 << ");\n";
+    size_t id = floatSlots.acquire();
+    opScratch.push_back({false, id});
+    std::string name = "s" + std::to_string(nextName++);
+    declarations << "  float *" << name << " = ws.get(" << id << ", " << count << ");\n";
     return name;
   }
   std::string use(Value value) { return names.lookup(value); }
@@ -505,8 +567,12 @@ private:
   llvm::raw_ostream &out;
   const llvm::StringMap<size_t> &paramIndex;
   llvm::DenseMap<Value, std::string> names;
-  size_t nextBuffer = 0;
-  size_t nextWords = 0;
+  Slots floatSlots, wordSlots;
+  size_t nextName = 0;
+  llvm::DenseMap<Value, Value> aliasOf;
+  llvm::DenseMap<Value, Slot> slotOf;
+  llvm::DenseMap<Operation *, llvm::SmallVector<Value>> dyingAfter;
+  llvm::SmallVector<Slot> opScratch;
   std::vector<bnnc::KernelRequest> *halideKernels;
   const bnnc::EmitOptions &options;
   std::vector<KernelSiteRecord> &sites;

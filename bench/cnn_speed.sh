@@ -165,7 +165,7 @@ peak2 = statistics.median(float(next(v for k, v in p.items() if k.endswith("thre
 kernels = {}
 for i in range(1, repeats + 1):
     for site in json.load(open(f"{work}/bnnc_profile{i}.json"))["eval"]["sites"]:
-        if site["unit"].startswith("binary") and site["gops"]:
+        if site["unit"] == "GOP/s" and site["gops"]:  # binary (XNOR) operations
             kernels.setdefault(site["kernel"], []).append(site["gops"])
 print(f"\nXNOR-popcount peak (XOR + VPOPCNTQ + add, registers only): "
       f"{peak1:.0f} binary GOP/s on 1 thread, {peak2:.0f} on 2")

@@ -200,8 +200,17 @@ private:
         if (result.use_empty())
           lastUser[storageOf(result)] = &op;
     }
-    for (auto &[value, op] : lastUser)
-      dyingAfter[op].push_back(value);
+    // In program order (not the map's), so that the plan's text is the same
+    // for the same IR.
+    for (Operation &op : block) {
+      llvm::SmallVector<Value> touched(op.getOperands());
+      llvm::append_range(touched, op.getResults());
+      for (Value value : touched) {
+        Value storage = storageOf(value);
+        if (lastUser.lookup(storage) == &op && !llvm::is_contained(dyingAfter[&op], storage))
+          dyingAfter[&op].push_back(storage);
+      }
+    }
   }
 
   /// Gives back the slots of the values `op` used last, and its scratch.

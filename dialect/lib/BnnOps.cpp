@@ -123,16 +123,21 @@ LogicalResult ParamOp::verify() {
 }
 
 bool ParamOp::isLatentBinaryWeight() {
+  // After bnn-bitpack a binary layer reads its weight through pack_signs.
   return llvm::any_of(getOperation()->getUsers(), [&](Operation *user) {
     auto quantized = dyn_cast<QuantizedWeightsOpInterface>(user);
-    return quantized && quantized.getQuantizedWeight() == getValue() &&
-           quantized.hasBinaryWeights();
+    return isa<PackSignsOp>(user) || (quantized && quantized.getQuantizedWeight() == getValue() &&
+                                      quantized.hasBinaryWeights());
   });
 }
 
 bool ParamOp::isSignOnlyWeight() {
   bool any = false;
   for (Operation *user : getOperation()->getUsers()) {
+    if (isa<PackSignsOp>(user)) { // an XNOR layer after bnn-bitpack
+      any = true;
+      continue;
+    }
     auto quantized = dyn_cast<QuantizedWeightsOpInterface>(user);
     if (!quantized || quantized.getQuantizedWeight() != getValue())
       continue;

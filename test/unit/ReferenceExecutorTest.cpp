@@ -388,9 +388,9 @@ module {
   func.func @packed(%x: tensor<?x70xf32>) -> tensor<?x3xf32> {
     %w = bnn.param "w" : tensor<3x70xf32> init #bnn.init<uniform, -1.0, 1.0>
     %s = bnn.sign %x : (tensor<?x70xf32>) -> tensor<?x70xf32>
-    %ps = bnn.pack_signs %s : (tensor<?x70xf32>) -> tensor<?x2xi64>
-    %pw = bnn.pack_signs %w : (tensor<3x70xf32>) -> tensor<3x2xi64>
-    %y = bnn.xnor_dense %ps, %pw {length = 70 : i64} : (tensor<?x2xi64>, tensor<3x2xi64>) -> tensor<?x3xf32>
+    %ps = bnn.pack_signs %s : (tensor<?x70xf32>) -> tensor<?x2xi64, #bnn.packed<axis = 1, bits = 70>>
+    %pw = bnn.pack_signs %w : (tensor<3x70xf32>) -> tensor<3x2xi64, #bnn.packed<axis = 1, bits = 70>>
+    %y = bnn.xnor_dense %ps, %pw {length = 70 : i64} : (tensor<?x2xi64, #bnn.packed<axis = 1, bits = 70>>, tensor<3x2xi64, #bnn.packed<axis = 1, bits = 70>>) -> tensor<?x3xf32>
     return %y : tensor<?x3xf32>
   }
 }

@@ -326,11 +326,13 @@ void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
                                  "filters per register tile (a multiple of vector_width)", true);
   int channelTile = knobs.integer("channel_tile", 8, 1, 64, "input channels per register tile");
   bool parallel = knobs.flag("parallel_filters", true, "filter tiles in parallel");
+  Func byFilter = k.func("dw_by_filter"), perImage = k.func("dw_per_image");
+  // One image's copies at a time (computed inside the loop over images):
+  // the copies of a whole batch would add tens of MB to the step's peak.
   for (const char *name : {"dy_by_channel", "input_by_channel"}) {
     Func copy = k.func(name);
-    copy.compute_root().parallel(arg(copy, 3)).vectorize(arg(copy, 0), vector, guard);
+    copy.compute_at(byFilter, k.rdom("rn").x).vectorize(arg(copy, 0), vector, guard);
   }
-  Func byFilter = k.func("dw_by_filter"), perImage = k.func("dw_per_image");
   byFilter.compute_root().vectorize(arg(byFilter, 0), vector, guard);
   Var o = arg(byFilter, 0), c = arg(byFilter, 1), j = arg(byFilter, 2), i = arg(byFilter, 3);
   Var oo("oo"), oi("oi"), co("co"), ci("ci");

@@ -382,7 +382,7 @@ private:
         return stopForSignal(epoch, batches, state);
       fillBatch(train, order, b);
       StepInput in{xBatch.data(), yBatch.data(), batch, float(lr),
-                   ++state.steps};
+                   ++state.steps, config.train.backward == "bf16"};
       StepOutput out;
       {
         StepTimer timer("train");
@@ -1042,6 +1042,15 @@ int runCommand(const ModelSpec &spec, const RunConfig &config,
                                 : evaluateCheckpoint(spec, config, cli);
 }
 
+/// The call sites as the run calls them: with backward = "bf16" a site
+/// with a bf16 kernel reports that one.
+std::vector<KernelSite> profiledSites(std::vector<KernelSite> sites, bool bf16) {
+  for (KernelSite &site : sites)
+    if (bf16 && !site.bf16Kernel.empty())
+      site.kernel = site.bf16Kernel;
+  return sites;
+}
+
 /// Prints the profile (whatever ran, even when the command failed, e.g.
 /// after --max-steps) and writes it as JSON if asked to.
 int reportProfile(const CliOptions &cli, int status) {
@@ -1079,8 +1088,16 @@ int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
     if (!loadRunConfig(cli.configPath, config, error))
       return fail(error), 1;
   }
+  bool bf16 = config.train.backward == "bf16";
+  bool anyBf16Kernel = std::any_of(spec.kernelSites.begin(), spec.kernelSites.end(),
+                                   [](const KernelSite &s) { return !s.bf16Kernel.empty(); });
+  if (bf16 && !anyBf16Kernel && cli.command == "train")
+    std::fprintf(stderr, "note: %s: backward = \"bf16\", but this binary has no bf16 "
+                         "gradient kernels (only convolutions have them, and only with "
+                         "Halide kernels): its gradients run in f32\n",
+                 cli.configPath.c_str());
   if (cli.profile)
-    Profiler::global().start(spec.kernelSites);
+    Profiler::global().start(profiledSites(spec.kernelSites, bf16));
   int status = runCommand(spec, config, cli);
   return cli.profile ? reportProfile(cli, status) : status;
 }

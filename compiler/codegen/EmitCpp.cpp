@@ -26,6 +26,7 @@ namespace {
 /// A kernel call site of the plan, for the binary's profiler.
 struct KernelSiteRecord {
   std::string function, op, location, kernel;
+  std::string bf16Kernel; // called instead with backward = "bf16", or empty
   double opsPerItem = 0;
   bool binaryOps = false;
 };
@@ -421,6 +422,16 @@ private:
         (op->getName().getStringRef() + " at " + locationText(op->getLoc())).str());
     std::string kernel = bnnc::requestKernel(*halideKernels, request);
     currentKernel = kernel;
+    // A kernel with a bf16 variant is chosen at run time (StepInput::
+    // bf16Backward, from the run configuration): one binary serves both.
+    std::string callee = kernel, calleeName = "\"" + kernel + "\"";
+    if (bnnc::hasBf16Variant(request)) {
+      bnnc::KernelRequest bf16 = request;
+      bf16.bf16 = true;
+      currentBf16Kernel = bnnc::requestKernel(*halideKernels, bf16);
+      callee = "(in.bf16Backward ? " + currentBf16Kernel + " : " + kernel + ")";
+      calleeName = "(in.bf16Backward ? \"" + currentBf16Kernel + "\" : " + calleeName + ")";
+    }
     os << "  {\n";
     std::string args;
     for (size_t i = 0; i < buffers.size(); ++i) {
@@ -435,7 +446,7 @@ private:
       os << "});\n";
       args += "b" + std::to_string(i) + ".raw()";
     }
-    os << "    checkHalideCall(" << kernel << "(" << args << "), \"" << kernel << "\");\n  }\n";
+    os << "    checkHalideCall(" << callee << "(" << args << "), " << calleeName << ");\n  }\n";
     return success();
   }
 
@@ -560,8 +571,9 @@ private:
       return;
     }
     sites.push_back({siteFunction.str(), op->getName().getStringRef().str(),
-                     locationText(op->getLoc()), currentKernel, currentOpsPerItem,
-                     currentBinaryOps});
+                     locationText(op->getLoc()), currentKernel, currentBf16Kernel,
+                     currentOpsPerItem, currentBinaryOps});
+    currentBf16Kernel.clear();
     currentOpsPerItem = 0;
     currentBinaryOps = false;
     out << "  { bnnrt::KernelTimer timer(" << sites.size() - 1 << ", n);\n" << calls << "  }\n";
@@ -586,7 +598,7 @@ private:
   const bnnc::EmitOptions &options;
   std::vector<KernelSiteRecord> &sites;
   Operation *currentOp = nullptr;
-  std::string currentKernel;
+  std::string currentKernel, currentBf16Kernel;
   double currentOpsPerItem = 0;
   bool currentBinaryOps = false;
 };
@@ -643,6 +655,7 @@ void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
     os << "  {\n    KernelSite site;\n    site.function = " << quote(site.function)
        << ";\n    site.op = " << quote(site.op) << ";\n    site.location = "
        << quote(site.location) << ";\n    site.kernel = " << quote(site.kernel)
+       << ";\n    site.bf16Kernel = " << quote(site.bf16Kernel)
        << ";\n    site.opsPerItem = " << formatExactDouble(site.opsPerItem)
        << ";\n    site.binaryOps = " << (site.binaryOps ? "true" : "false")
        << ";\n    spec.kernelSites.push_back(site);\n  }\n";

@@ -12,6 +12,12 @@ const char *bnnc::familyName(KernelRequest::Kind kind) {
   return "unknown";
 }
 
+bool bnnc::hasBf16Variant(const KernelRequest &request) {
+  using Kind = KernelRequest::Kind;
+  return request.kind == Kind::Conv2DGradWeight ||
+         (request.kind == Kind::Conv2DGradInput && request.conv.stride == 1);
+}
+
 std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
                                 KernelRequest request) {
   for (KernelRequest &existing : requests)
@@ -28,7 +34,7 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
                    (flagged ? flag : "") + (request.scaled ? "_scaled" : "") +
                    (request.bias ? "_bias" : "") + (request.fusedSign ? "_sign" : "") +
                    (request.pool > 1 ? "_pool" + std::to_string(request.pool) : "") +
-                   (request.packed ? "_packed" : "");
+                   (request.packed ? "_packed" : "") + (request.bf16 ? "_bf16" : "");
   if (request.length || request.units)
     request.symbol += "_" + std::to_string(request.length) +
                       (request.units ? "x" + std::to_string(request.units) : "");

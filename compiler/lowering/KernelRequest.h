@@ -56,6 +56,10 @@ struct KernelRequest {
   /// fused `pool` × `pool` max pool of the product (1: none).
   bool fusedSign = false;
   int64_t pool = 1;
+  /// conv2d_grad_input (stride 1) and conv2d_grad_weight: products in
+  /// bfloat16 (`vdpbf16ps`), sums in f32 — the run configuration's
+  /// `backward = "bf16"`. The plan calls it instead of the f32 kernel.
+  bool bf16 = false;
 
   /// The extents of each signature argument (-1 for the batch). Part of
   /// the kernel's identity: calls with other extents (packing the signs of
@@ -71,9 +75,15 @@ struct KernelRequest {
            epsilon == other.epsilon && momentum == other.momentum &&
            conv == other.conv && bias == other.bias && scaled == other.scaled &&
            packed == other.packed && fusedSign == other.fusedSign && pool == other.pool &&
+           bf16 == other.bf16 &&
            argExtents == other.argExtents;
   }
 };
+
+/// Whether the plan also gets a bf16 variant of `request` (bf16 set) to
+/// call when the run configuration says `backward = "bf16"`: the
+/// convolution gradients (the input gradient at stride 1).
+bool hasBf16Variant(const KernelRequest &request);
 
 /// The family name of a kind ("xnor_dense", ...).
 const char *familyName(KernelRequest::Kind kind);

@@ -97,6 +97,9 @@ struct StepInput {
   int64_t batch;
   float lr;
   int64_t step; // 1-based Adam step
+  /// [train] backward = "bf16": the convolution gradients run their bf16
+  /// kernels (products in bfloat16, sums in f32).
+  bool bf16Backward = false;
 };
 
 struct StepOutput {

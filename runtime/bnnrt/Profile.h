@@ -33,6 +33,7 @@ struct KernelSite {
   double opsFixed = 0;    // arithmetic operations per call independent of the batch size
   double opsPerItem = 0;  // plus this many per batch item (row)
   bool binaryOps = false; // ops are 1-bit XNOR-popcount ops (report binary GOP/s) rather than float ops (GFLOP/s)
+  std::string bf16Kernel; // called instead with backward = "bf16" (empty: none)
 };
 
 /// What the profiler adds up for one call site.

@@ -26,6 +26,9 @@ struct TrainConfig {
   int64_t epochs = 10;
   int64_t batch = 100;
   uint64_t seed = 0;
+  /// Arithmetic of the convolution gradients: "f32", or "bf16" (products
+  /// of bfloat16 values, `vdpbf16ps`, summed in f32).
+  std::string backward = "f32";
 };
 
 struct OptimizerConfig {

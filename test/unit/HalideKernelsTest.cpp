@@ -577,6 +577,83 @@ TEST_P(HalideXnorConv, MatchesFloatConvolutionOfSigns) {
     ASSERT_EQ(y.data()[i], reference[i]) << "output " << i;
 }
 
+/// `backward = bf16`: the gradients of a binary convolution with products in
+/// bfloat16 against the f32 reference. dy (and a real input) are rounded to
+/// bf16, a relative error of at most 2^-9 each, the ±1 operand is exact and
+/// the sums are f32, so each result is within 2^-8 of the sum of the terms'
+/// magnitudes (the reference run on |dy|, |x| and |sign w| = 1): a bound
+/// derived from the arithmetic, not fitted to the output. With `packed`
+/// the input is ±1 signs, packed along channels as the training plan
+/// saves them.
+void expectBf16ConvGradientsWithinRounding(const bnnrt::reference::ConvShape &s, bool packed) {
+  const int oh = int(s.outH()), ow = int(s.outW());
+  std::vector<float> x = packed ? randomSigns(size_t(s.n * s.c * s.h * s.w), 70)
+                                : randomVector(size_t(s.n * s.c * s.h * s.w), 70);
+  std::vector<float> w = randomVector(size_t(s.o * s.c * s.kh * s.kw), 71);
+  for (size_t i = 0; i < w.size(); i += 5)
+    w[i] *= 1.7f; // outside the STE window
+  std::vector<float> dy = randomVector(size_t(s.n * s.o * oh * ow), 72);
+  for (size_t i = 0; i < dy.size(); i += 3)
+    dy[i] *= 1e-3f; // magnitudes far apart, as gradients are
+  std::vector<float> refDx(x.size()), refDw(w.size()), boundDx(x.size()), boundDw(w.size());
+  bnnrt::reference::conv2dBackward(x.data(), w.data(), dy.data(), refDx.data(), refDw.data(),
+                                   nullptr, s, Q::Binary);
+  auto magnitudes = [](std::vector<float> v) {
+    for (float &e : v)
+      e = std::fabs(e);
+    return v;
+  };
+  std::vector<float> absX = magnitudes(x), absDy = magnitudes(dy), ones(w.size(), 1.0f);
+  bnnrt::reference::conv2dBackward(absX.data(), ones.data(), absDy.data(), boundDx.data(),
+                                   boundDw.data(), nullptr, s, Q::Real);
+  auto expectWithin = [](const float *got, const std::vector<float> &expected,
+                         const std::vector<float> &bound, const char *what) {
+    for (size_t i = 0; i < expected.size(); ++i)
+      ASSERT_LE(std::fabs(got[i] - expected[i]), std::ldexp(bound[i], -8) + 1e-6f)
+          << what << "[" << i << "] = " << got[i] << ", reference " << expected[i];
+  };
+  bnnc::KernelRequest::Geometry g{s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
+  Halide::Buffer<float> wb(w.data(), int(s.kw), int(s.kh), int(s.c), int(s.o)),
+      dyb(dy.data(), ow, oh, int(s.o), int(s.n));
+  if (s.stride == 1) {
+    bnnc::KernelRequest request = quantizedRequest(Kind::Conv2DGradInput, 0, 0, Q::Binary);
+    request.conv = g;
+    request.bf16 = true;
+    bnnc::Kernel gradInput = bnnc::buildKernel(request);
+    gradInput.inputs()[0].set(wb);
+    gradInput.inputs()[1].set(dyb);
+    Halide::Buffer<float> dx = gradInput.pipeline().realize({int(s.w), int(s.h), int(s.c), int(s.n)});
+    expectWithin(dx.data(), refDx, boundDx, "conv2d_grad_input bf16");
+  }
+  bnnc::KernelRequest request = quantizedRequest(Kind::Conv2DGradWeight, 0, 0, Q::Binary);
+  request.conv = g;
+  request.bf16 = true;
+  request.packed = packed;
+  bnnc::Kernel gradWeight = bnnc::buildKernel(request);
+  Halide::Buffer<uint64_t> px;
+  if (packed) {
+    px = packChannelsWithHalide(x, int(s.n), int(s.c), int(s.h), int(s.w));
+    gradWeight.inputs()[0].set(px);
+  } else {
+    gradWeight.inputs()[0].set(Halide::Buffer<float>(x.data(), int(s.w), int(s.h), int(s.c), int(s.n)));
+  }
+  gradWeight.inputs()[1].set(wb);
+  gradWeight.inputs()[2].set(dyb);
+  Halide::Buffer<float> dw = gradWeight.pipeline().realize({int(s.kw), int(s.kh), int(s.c), int(s.o)});
+  expectWithin(dw.data(), refDw, boundDw, "conv2d_grad_weight bf16");
+}
+
+// Tails of every tile (70 channels, 40 or 33 filters, odd widths), an odd
+// filter count (a pair of filters padded with 0), stride 2 for the weight
+// gradient, real and packed inputs.
+TEST(HalideConvKernelsBf16, GradientsWithinBf16RoundingOfReference) {
+  for (bool packed : {false, true}) {
+    expectBf16ConvGradientsWithinRounding({3, 70, 6, 9, 40, 3, 3, 1, 1}, packed);
+    expectBf16ConvGradientsWithinRounding({2, 70, 7, 7, 33, 3, 3, 1, 0}, packed);
+    expectBf16ConvGradientsWithinRounding({2, 5, 9, 7, 20, 3, 3, 2, 1}, packed);
+  }
+}
+
 // The fused evaluation kernel, sign(batchnorm(maxpool(xnor_conv2d))), its
 // pooling done on signs, against bnnrt's C++ composition of the separate
 // steps (float product, max pool, threshold), with γ > 0, γ < 0 (where max

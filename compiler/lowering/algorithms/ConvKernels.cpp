@@ -122,6 +122,50 @@ Func unpackedImage(ImageParam packed, const ConvGeometry &g, const std::string &
   return unpacked;
 }
 
+/// `value` rounded to bfloat16, the operand type of `vdpbf16ps`.
+Expr bf16(Expr value) { return cast(BFloat(16), value); }
+
+/// Σ over the pair index `q` of a · b in f32: the form that Halide turns
+/// into `vdpbf16ps` (two bf16 products a lane, summed in f32) when `q` is
+/// vectorised innermost in an atomic update.
+Expr pairProduct(Expr a, Expr b) { return cast<float>(a) * cast<float>(b); }
+
+/// The bf16 channels-innermost copy of `image` (channel, x, y, n), 0
+/// outside the image and past the last channel (pairs of channels round
+/// an odd count up).
+Func channelsInnermostBf16(ImageParam image, int channels, const std::string &name) {
+  Func padded = BoundaryConditions::constant_exterior(image, 0.0f);
+  Var c("c"), x("x"), y("y"), n("n");
+  Func byChannel(name);
+  byChannel(c, x, y, n) = bf16(select(c < channels, padded(x, y, min(c, channels - 1), n), 0.0f));
+  return byChannel;
+}
+
+/// dx with `backward = bf16`, stride 1: the sum over filters runs over
+/// pairs of filters (2·op + q), "weight_pairs" (q, c, op, tap x, tap y)
+/// holding q(w) for the 16 channels of a vector pair by pair, dy a
+/// broadcast pair of neighbouring filters; domain "r" is (q, op, tap x,
+/// tap y). ±1 weights are exact in bf16; dy is rounded.
+void defineConv2DGradInputBf16(Kernel &k, const ConvGeometry &g, ImageParam dy,
+                               const WeightQuantizer &quantize, Func dx) {
+  int filters = int(g.filters), pairs = (filters + 1) / 2, p = int(g.pad);
+  Var x("x"), y("y"), c("c"), n("n"), q("q"), op("op"), j("j"), i("i");
+  Func weightPairs("weight_pairs");
+  Expr o = 2 * op + q;
+  weightPairs(q, c, op, j, i) = bf16(select(o < filters, quantize({j, i, c, min(o, filters - 1)}), 0.0f));
+  Func dyByChannel = channelsInnermostBf16(dy, filters, "dy_by_channel");
+  RDom r(0, 2, 0, pairs, 0, int(g.kernelW), 0, int(g.kernelH), "r");
+  Func sum("dx_by_channel");
+  sum(c, x, y, n) = 0.0f;
+  sum(c, x, y, n) += pairProduct(dyByChannel(2 * r[1] + r[0], x + p - r[2], y + p - r[3], n),
+                                 weightPairs(r[0], c, r[1], r[2], r[3]));
+  dx(x, y, c, n) = sum(c, x, y, n);
+  k.stage("weight_pairs", weightPairs);
+  k.stage("dy_by_channel", dyByChannel);
+  k.stage("dx_by_channel", sum);
+  k.domain("r", r);
+}
+
 /// dx = Σ over taps and filters of dy · q(w). Stride 1 runs on channels-
 /// innermost copies ("dy_by_channel", "weights" as (c, o, tap x, tap y)),
 /// summing into "dx_by_channel" (domain "r": filter, tap x, tap y) that a
@@ -135,7 +179,9 @@ void defineConv2DGradInput(Kernel &k) {
   Var x("x"), y("y"), c("c"), n("n"), o("o"), j("j"), i("i");
   Func dx("dx");
   RDom r(0, int(g.filters), 0, int(g.kernelW), 0, int(g.kernelH), "r");
-  if (g.stride == 1) {
+  if (g.stride == 1 && k.request().bf16) {
+    defineConv2DGradInputBf16(k, g, dy, quantize, dx);
+  } else if (g.stride == 1) {
     Func weights("weights");
     weights(c, o, j, i) = quantize({j, i, c, o});
     Func dyByChannel = channelsInnermost(dy, "dy_by_channel");
@@ -155,11 +201,35 @@ void defineConv2DGradInput(Kernel &k) {
                       quantize({taps.x, taps.y, c, taps.z});
     r = taps;
   }
-  k.domain("r", r);
+  if (!k.request().bf16 || g.stride != 1)
+    k.domain("r", r);
   setExtent(dx.output_buffer(), 0, g.width);
   setExtent(dx.output_buffer(), 1, g.height);
   setExtent(dx.output_buffer(), 2, g.channels);
   k.output("dx", dx);
+}
+
+/// One image's term of dw (filter o, channel c, tap j, i, image n) with
+/// `backward = bf16`: the sum over output positions runs over pairs of
+/// neighbouring x positions (2·kx + q), "dy_pairs" (q, o, kx, y, n) holding
+/// dy for the 16 filters of a vector pair by pair, "input_pairs" (q, c, x,
+/// y, n) the input at x and x + stride, a broadcast pair. Domain "r" is
+/// (q, kx, y). ±1 inputs are exact in bf16; dy is rounded.
+Expr weightGradientPairs(Kernel &k, const ConvGeometry &g, ImageParam dy, Func input,
+                         const std::vector<Var> &at) {
+  const Var &o = at[0], &c = at[1], &j = at[2], &i = at[3], &n = at[4];
+  int s = int(g.stride), p = int(g.pad), pairsX = (g.outW() + 1) / 2;
+  Func padded = BoundaryConditions::constant_exterior(dy, 0.0f);
+  Var q("q"), x("x"), y("y"), kx("kx");
+  Func dyPairs("dy_pairs"), inputPairs("input_pairs");
+  dyPairs(q, o, kx, y, n) = bf16(padded(2 * kx + q, y, o, n));
+  inputPairs(q, c, x, y, n) = bf16(input(c, x + q * s, y, n));
+  RDom r(0, 2, 0, pairsX, 0, g.outH(), "r");
+  k.stage("dy_pairs", dyPairs);
+  k.stage("input_pairs", inputPairs);
+  k.domain("r", r);
+  return pairProduct(dyPairs(r[0], o, r[1], r[2], n),
+                     inputPairs(r[0], c, 2 * r[1] * s - p + j, r[2] * s - p + i, n));
 }
 
 /// dw = Σ over the batch and output positions of dy · input, on channels-
@@ -176,22 +246,26 @@ void defineConv2DGradWeight(Kernel &k) {
   Func inputByChannel = k.request().packed ? unpackedImage(input, g, "input_by_channel")
                                            : channelsInnermost(input, "input_by_channel");
   Var j("j"), i("i"), c("c"), o("o"), n("n");
-  RDom r(0, g.outW(), 0, g.outH(), "r");
-  int s = int(g.stride), p = int(g.pad);
   Func perImage("dw_per_image");
   perImage(o, c, j, i, n) = 0.0f;
-  perImage(o, c, j, i, n) += dyByChannel(o, r.x, r.y, n) *
-                             inputByChannel(c, r.x * s - p + j, r.y * s - p + i, n);
+  if (k.request().bf16) {
+    perImage(o, c, j, i, n) += weightGradientPairs(k, g, dy, inputByChannel, {o, c, j, i, n});
+  } else {
+    RDom r(0, g.outW(), 0, g.outH(), "r");
+    int s = int(g.stride), p = int(g.pad);
+    perImage(o, c, j, i, n) += dyByChannel(o, r.x, r.y, n) *
+                               inputByChannel(c, r.x * s - p + j, r.y * s - p + i, n);
+    k.domain("r", r);
+    k.stage("dy_by_channel", dyByChannel);
+    k.stage("input_by_channel", inputByChannel);
+  }
   RDom rn(0, dy.dim(3).extent(), "rn");
   Func byFilter("dw_by_filter");
   byFilter(o, c, j, i) = 0.0f;
   byFilter(o, c, j, i) += perImage(o, c, j, i, rn);
   Func sum("dw_sum");
   sum(j, i, c, o) = byFilter(o, c, j, i);
-  k.stage("dy_by_channel", dyByChannel);
-  k.stage("input_by_channel", inputByChannel);
   k.stage("dw_per_image", perImage);
-  k.domain("r", r);
   k.stage("dw_by_filter", byFilter);
   k.domain("rn", rn);
   k.stage("dw_sum", sum);

@@ -277,6 +277,25 @@ void scheduleConv(Kernel &k, ScheduleKnobs &knobs) {
 /// (vectors of `vector_width`) × `x_tile` positions, a small Func that
 /// LLVM keeps in registers, sums over (filter, tap) with the image's dy,
 /// channels innermost, in cache. Images in parallel.
+/// With `backward = bf16`: the pair index `q` (extent 2) innermost and
+/// vectorised with the `lanes` of an atomic update, which Halide turns into
+/// `vdpbf16ps` (pairs of bf16 products summed into f32 lanes).
+Stage &vectorizePairs(Stage &update, RVar q, Var lanes) {
+  return update.atomic().vectorize(q).vectorize(lanes);
+}
+
+/// A copy vectorised along its first axis, or for a copy of bf16 pairs
+/// (q, axis, ...) along the pair and the next axis together, so that its
+/// stores are whole vectors (q alone is 2 wide; the axis alone strided).
+void vectorizeCopy(Func copy, bool pairs, int vector) {
+  if (!pairs) {
+    copy.vectorize(arg(copy, 0), vector, guard);
+    return;
+  }
+  Var q = arg(copy, 0), lanes = arg(copy, 1);
+  copy.bound(q, 0, 2).vectorize(q).vectorize(lanes, vector, guard);
+}
+
 void scheduleConvGradInput(Kernel &k, ScheduleKnobs &knobs) {
   if (!k.hasFunc("dx_by_channel"))
     return scheduleConv(k, knobs);
@@ -286,8 +305,11 @@ void scheduleConvGradInput(Kernel &k, ScheduleKnobs &knobs) {
                                   true);
   int xTile = knobs.integer("x_tile", 4, 1, 32, "x positions per register tile");
   bool parallel = knobs.flag("parallel_batch", true, "batch items in parallel");
-  Func dx = k.func("dx"), sum = k.func("dx_by_channel"), weights = k.func("weights");
-  weights.compute_root().vectorize(arg(weights, 0), vector, guard);
+  bool bf16 = k.request().bf16;
+  Func dx = k.func("dx"), sum = k.func("dx_by_channel");
+  Func weights = k.func(bf16 ? "weight_pairs" : "weights");
+  weights.compute_root();
+  vectorizeCopy(weights, bf16, vector);
   // Tiles of a constant size (the last one shifted inwards, recomputing a
   // few outputs) give the tile Func a constant size, which is what lets
   // LLVM keep it in registers.
@@ -308,55 +330,87 @@ void scheduleConvGradInput(Kernel &k, ScheduleKnobs &knobs) {
   RDom r = k.rdom("r");
   Var sc = arg(sum, 0), sx = arg(sum, 1), cv("cv");
   sum.compute_at(dx, xo).vectorize(sc, vector, guard).unroll(sx);
-  sum.update()
-      .split(sc, sc, cv, vector, guard)
-      .reorder(cv, sc, sx, r.x, r.y, r.z)
-      .vectorize(cv)
-      .unroll(sc)
-      .unroll(sx);
+  Stage update = sum.update();
+  update.split(sc, sc, cv, vector, guard);
+  if (bf16)
+    vectorizePairs(update, r[0], cv).reorder(r[0], cv, sc, sx, r[1], r[2], r[3]);
+  else
+    update.reorder(cv, sc, sx, r.x, r.y, r.z).vectorize(cv);
+  update.unroll(sc).unroll(sx);
 }
 
 /// dw: per image (its dy and input in cache), a register tile of
 /// `filter_tile` filters (vectors) × `channel_tile` input channels, a small
 /// Func that LLVM keeps in registers, sums over the image's positions for
-/// one tap; added into dw image after image. Filter tiles in parallel.
+/// one tap; added into dw image after image. With `batch_parts` > 1 the
+/// batch is cut into that many parts that run in parallel, each summing
+/// into its own copy of dw ("dw_by_filter_part", an rfactor), so that the
+/// per-image copies run in parallel too; otherwise filter tiles run in
+/// parallel within each image.
 void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
   int vector = knobs.integer("vector_width", 16, 4, 64, "filters per vector", true);
   int filterTile = knobs.integer("filter_tile", 32, 4, 1024,
                                  "filters per register tile (a multiple of vector_width)", true);
   int channelTile = knobs.integer("channel_tile", 8, 1, 64, "input channels per register tile");
-  bool parallel = knobs.flag("parallel_filters", true, "filter tiles in parallel");
+  // Parts of the batch pay when an image has enough positions; with few
+  // (7 × 7) the per-image work is small against adding the tiles into a
+  // dw per part, which no longer fits in L2 (evidence: docs/performance.md).
+  const KernelRequest::Geometry &g = k.request().conv;
+  int64_t positions = ((g.height + 2 * g.pad - g.kernelH) / g.stride + 1) *
+                      ((g.width + 2 * g.pad - g.kernelW) / g.stride + 1);
+  int batchParts = knobs.integer("batch_parts", positions >= 100 ? 2 : 1, 1, 64,
+                                 "parts of the batch summed in parallel (1: filter tiles in parallel)");
+  bool parallel = knobs.flag("parallel_filters", true, "filter tiles in parallel (batch_parts = 1)");
   Func byFilter = k.func("dw_by_filter"), perImage = k.func("dw_per_image");
+  Var o = arg(byFilter, 0), c = arg(byFilter, 1), j = arg(byFilter, 2), i = arg(byFilter, 3);
+  byFilter.compute_root().vectorize(o, vector, guard);
+  // The Func whose update runs the tiles, and its loop over images.
+  Func tiled = byFilter;
+  RVar images = k.rdom("rn").x;
+  Var part("part");
+  if (batchParts > 1) {
+    RVar partOfBatch("part_of_batch"), image("image");
+    tiled = byFilter.update()
+                .split(images, partOfBatch, image, (images.extent() + batchParts - 1) / batchParts)
+                .rfactor(partOfBatch, part);
+    tiled.compute_root().vectorize(o, vector, guard);
+    byFilter.update().vectorize(o, vector, guard);
+    images = image;
+  }
   // One image's copies at a time (computed inside the loop over images):
   // the copies of a whole batch would add tens of MB to the step's peak.
-  for (const char *name : {"dy_by_channel", "input_by_channel"}) {
+  bool bf16 = k.request().bf16;
+  for (const char *name : {"dy_by_channel", "input_by_channel", "dy_pairs", "input_pairs"}) {
+    if (!k.hasFunc(name))
+      continue;
     Func copy = k.func(name);
-    copy.compute_at(byFilter, k.rdom("rn").x).vectorize(arg(copy, 0), vector, guard);
+    copy.compute_at(tiled, images);
+    vectorizeCopy(copy, bf16, vector);
   }
-  byFilter.compute_root().vectorize(arg(byFilter, 0), vector, guard);
-  Var o = arg(byFilter, 0), c = arg(byFilter, 1), j = arg(byFilter, 2), i = arg(byFilter, 3);
   Var oo("oo"), oi("oi"), co("co"), ci("ci");
   // Tiles rounded up (the copies read 0 past the channels) give the tile
   // Func a constant size, which is what lets LLVM keep it in registers.
-  const KernelRequest::Geometry &g = k.request().conv;
   channelTile = std::min<int>(channelTile, int(g.channels));
   const TailStrategy roundUp = TailStrategy::RoundUp;
-  Stage update = byFilter.update();
-  update.split(o, oo, oi, filterTile, roundUp)
-      .split(c, co, ci, channelTile, roundUp)
-      .reorder(oi, ci, co, j, i, oo, k.rdom("rn").x)
-      .vectorize(oi, vector);
-  if (parallel)
+  Stage update = tiled.update();
+  update.split(o, oo, oi, filterTile, roundUp).split(c, co, ci, channelTile, roundUp);
+  if (batchParts > 1)
+    update.reorder(oi, ci, co, j, i, oo, images, part).parallel(part);
+  else
+    update.reorder(oi, ci, co, j, i, oo, images);
+  update.vectorize(oi, vector);
+  if (batchParts == 1 && parallel)
     update.parallel(oo);
   Var po = arg(perImage, 0), pc = arg(perImage, 1), ov("ov");
   RDom r = k.rdom("r");
-  perImage.compute_at(byFilter, co).vectorize(po, vector, guard).unroll(pc);
-  perImage.update()
-      .split(po, po, ov, vector, guard)
-      .reorder(ov, po, pc, r.x, r.y)
-      .vectorize(ov)
-      .unroll(po)
-      .unroll(pc);
+  perImage.compute_at(tiled, co).vectorize(po, vector, guard).unroll(pc);
+  Stage tile = perImage.update();
+  tile.split(po, po, ov, vector, guard);
+  if (bf16)
+    vectorizePairs(tile, r[0], ov).reorder(r[0], ov, po, pc, r[1], r[2]);
+  else
+    tile.reorder(ov, po, pc, r.x, r.y).vectorize(ov);
+  tile.unroll(po).unroll(pc);
   scheduleWeightScale(k);
   if (k.hasFunc("scale_grad"))
     k.func("scale_grad").compute_root();

@@ -425,7 +425,7 @@ private:
     // A kernel with a bf16 variant is chosen at run time (StepInput::
     // bf16Backward, from the run configuration): one binary serves both.
     std::string callee = kernel, calleeName = "\"" + kernel + "\"";
-    if (bnnc::hasBf16Variant(request)) {
+    if (options.bf16Kernels && bnnc::hasBf16Variant(request)) {
       bnnc::KernelRequest bf16 = request;
       bf16.bf16 = true;
       currentBf16Kernel = bnnc::requestKernel(*halideKernels, bf16);

@@ -21,6 +21,10 @@ struct EmitOptions {
   /// For testing the differential checker only: "FAMILY:ARG1,ARG2" swaps
   /// the buffers bound to two arguments of every call of a kernel family.
   std::string swapKernelArgs;
+  /// Also request the bf16 variants of the convolution gradients, chosen at
+  /// run time by `backward = "bf16"`. Off for the CUDA target: Halide 14's
+  /// NVPTX code generation cannot lower bf16 arithmetic.
+  bool bf16Kernels = true;
 };
 
 /// Writes the plan of the (single) bnn.model function of `module` and its

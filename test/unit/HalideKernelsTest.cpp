@@ -271,8 +271,10 @@ TEST_P(HalideBatchNormKernels, MatchReference) {
     }
 }
 
+// Spatial 37: the per-channel sums run along vectors of positions (from
+// 32), with a tail of 5.
 INSTANTIATE_TEST_SUITE_P(Shapes, HalideBatchNormKernels,
-                         ::testing::Combine(::testing::Values(1, 5),
+                         ::testing::Combine(::testing::Values(1, 5, 37),
                                             ::testing::Values(3, 20)));
 
 using Kind = bnnc::KernelRequest::Kind;
@@ -528,6 +530,14 @@ TEST(HalideConvKernelsWide, MatchReferenceAcrossTiles) {
       expectConvKernelsMatchReference({3, 70, 6, 9, 40, 3, 3, stride, pad}, Q::Binary);
 }
 
+// A real-input first layer (one channel) wider than the forward
+// convolution's register tile (16 x positions × 8 filters), neither a
+// multiple of it: tiles shifted inwards at both edges.
+TEST(HalideConvKernelsWide, FirstLayerAcrossForwardTiles) {
+  for (int stride : {1, 2})
+    expectConvKernelsMatchReference({2, 1, 21, 37, 11, 3, 3, stride, 1}, Q::Binary);
+}
+
 /// Random ±1 values (never 0, so that sign is unambiguous).
 std::vector<float> randomSigns(size_t size, uint32_t seed) {
   std::vector<float> values = randomVector(size, seed);
@@ -718,14 +728,18 @@ INSTANTIATE_TEST_SUITE_P(Windows, HalideConvKernels,
                                             ::testing::Values(1, 2),
                                             ::testing::Values(0, 1)));
 
+// Pad 0 (windows that tile the image, the odd height leaving a row out of
+// every window) and pad 1; distinct values, and values with ties (as the
+// integer outputs of XNOR convolutions have), where the first maximum in
+// scan order gets the gradient.
 TEST(HalideKernels, PoolingMatchesReference) {
-  for (int pad : {0, 1}) {
+  for (int pad : {0, 1})
+    for (bool ties : {false, true}) {
     bnnrt::reference::PoolShape s{2, 3, 7, 6, 2, 2, pad};
     const int oh = int(s.outH()), ow = int(s.outW());
-    // Distinct values, so the max of every window is unique.
     std::vector<float> x(s.n * s.c * s.h * s.w);
     for (size_t i = 0; i < x.size(); ++i)
-      x[i] = float((i * 37) % x.size()) * 0.01f - 1.0f;
+      x[i] = ties ? float((i * 7) % 3) : float((i * 37) % x.size()) * 0.01f - 1.0f;
     std::vector<float> dy = randomVector(s.n * s.c * oh * ow, 53);
     Halide::Buffer<float> xb(x.data(), int(s.w), int(s.h), int(s.c), int(s.n)),
         dyb(dy.data(), ow, oh, int(s.c), int(s.n));

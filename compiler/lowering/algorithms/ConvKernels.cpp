@@ -78,10 +78,15 @@ void defineConv2D(Kernel &k) {
     setExtent(bias, 0, g.filters);
     initial = bias(o);
   }
-  output(x, y, o, n) = initial;
-  output(x, y, o, n) += padded(x * int(g.stride) - int(g.pad) + r.x,
-                               y * int(g.stride) - int(g.pad) + r.y, r.z, n) *
-                        quantized(r.x, r.y, r.z, o);
+  // The sum is a stage of its own, which a schedule computes in register
+  // tiles of the output.
+  Func sum("conv_sum");
+  sum(x, y, o, n) = initial;
+  sum(x, y, o, n) += padded(x * int(g.stride) - int(g.pad) + r.x,
+                            y * int(g.stride) - int(g.pad) + r.y, r.z, n) *
+                     quantized(r.x, r.y, r.z, o);
+  output(x, y, o, n) = sum(x, y, o, n);
+  k.stage("conv_sum", sum);
   k.domain("r", r);
   setExtent(output.output_buffer(), 0, g.outW());
   setExtent(output.output_buffer(), 1, g.outH());
@@ -393,6 +398,11 @@ void definePool(Kernel &k) {
   k.output("output", output);
 }
 
+/// Square windows that tile the image: stride = window, no padding.
+static bool tilesImage(const ConvGeometry &g) {
+  return g.kernelW == g.kernelH && g.stride == g.kernelW && g.pad == 0;
+}
+
 void definePoolGrad(Kernel &k) {
   ConvGeometry g(k.request().conv);
   bool max = k.request().kind == KernelRequest::Kind::MaxPoolGrad;
@@ -411,9 +421,19 @@ void definePoolGrad(Kernel &k) {
     winner(ox, oy, c, n) = argmax(padded(ox * int(g.stride) - int(g.pad) + w.x,
                                          oy * int(g.stride) - int(g.pad) + w.y, c, n));
     k.stage("winner", winner);
-    Expr won = winner(tap.ox, tap.oy, c, n)[0] == r.x &&
-               winner(tap.ox, tap.oy, c, n)[1] == r.y;
-    dx(x, y, c, n) = sum(select(tap.valid && won, dy(tap.ox, tap.oy, c, n), 0.0f));
+    if (tilesImage(g)) {
+      // Windows that tile the image (stride = window, no padding): each
+      // input position lies in at most one window, so no sum over taps.
+      int kk = int(g.kernelW);
+      Expr wx = min(x / kk, g.outW() - 1), wy = min(y / kk, g.outH() - 1);
+      Expr inside = x / kk < g.outW() && y / kk < g.outH();
+      Expr won = winner(wx, wy, c, n)[0] == x % kk && winner(wx, wy, c, n)[1] == y % kk;
+      dx(x, y, c, n) = select(inside && won, dy(wx, wy, c, n), 0.0f);
+    } else {
+      Expr won = winner(tap.ox, tap.oy, c, n)[0] == r.x &&
+                 winner(tap.ox, tap.oy, c, n)[1] == r.y;
+      dx(x, y, c, n) = sum(select(tap.valid && won, dy(tap.ox, tap.oy, c, n), 0.0f));
+    }
   } else {
     dx(x, y, c, n) = sum(select(tap.valid, dy(tap.ox, tap.oy, c, n), 0.0f)) /
                      float(g.kernelW * g.kernelH);

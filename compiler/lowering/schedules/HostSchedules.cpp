@@ -166,17 +166,36 @@ void scheduleDense(Kernel &k, ScheduleKnobs &knobs) {
 
 /// Per-channel sums over contiguous channels: channels in parallel blocks
 /// and vectors, the reduction over (spatial, batch) inside.
+/// A per-channel sum over (position, batch) with vectors along the
+/// positions, which are contiguous (the values are (s, c, n)): partial sums
+/// of `vector` lanes (an rfactor), then across lanes; channels in parallel.
+void sumAlongSpatial(Func total, RDom r, int vector) {
+  RVar positions("positions"), lane("lane");
+  Var lanes("lanes"), c = arg(total, 0);
+  Func partial = total.update().split(r.x, positions, lane, vector).rfactor(lane, lanes);
+  total.compute_root().parallel(c);
+  total.update().parallel(c);
+  partial.compute_at(total, c).vectorize(lanes);
+  partial.update().vectorize(lanes);
+}
+
 void scheduleChannelSums(Kernel &k, ScheduleKnobs &knobs) {
   int block = knobs.integer("sum_channel_block", 64, 8, 4096,
                             "channels per parallel task of a per-channel sum", true);
   int vector = knobs.integer("sum_vector", 8, 1, 64, "channels per vector in the sums", true);
   bool parallel = knobs.flag("sum_parallel", true, "channel blocks in parallel");
+  int spatialMin = knobs.integer("sum_spatial_min", 32, 1, 1 << 30,
+                                 "spatial size from which a sum runs along vectors of positions");
   for (const char *name : {"sum_values", "sum_squares", "sum_dy", "sum_dy_xhat"}) {
     if (!k.hasFunc(name))
       continue;
     Func total = k.func(name);
     RDom r = k.rdom(name);
     Var c = arg(total, 0), co("co"), ci("ci");
+    if (k.request().length >= spatialMin) {
+      sumAlongSpatial(total, r, vector);
+      continue;
+    }
     total.compute_root().vectorize(c, vector, guard);
     Stage update = total.update();
     update.split(c, co, ci, block, guard).reorder(ci, r.x, r.y, co).vectorize(ci, vector, guard);
@@ -265,11 +284,43 @@ void scheduleImage(Func f, ScheduleKnobs &knobs, const RDom *taps = nullptr) {
   update.vectorize(x, vector, guard);
 }
 
+/// The forward convolution (a real-input layer: few channels, so the taps
+/// are the whole sum): per image (parallel), a register tile of
+/// `x_tile` output x positions (a vector) × `filter_tile` filters, a small
+/// Func of constant size (tiles shifted inwards at the edges) that sums
+/// over (tap x, tap y, channel): one input vector and `filter_tile`
+/// broadcast weights per tap.
+void scheduleConvTiles(Kernel &k, ScheduleKnobs &knobs, RDom taps) {
+  const KernelRequest::Geometry &g = k.request().conv;
+  int64_t outW = (g.width + 2 * g.pad - g.kernelW) / g.stride + 1;
+  int xTile = int(std::min<int64_t>(
+      knobs.integer("x_tile", 16, 1, 64, "output x positions per register tile (a vector)", true),
+      outW));
+  int filterTile = int(std::min<int64_t>(
+      knobs.integer("filter_tile", 8, 1, 32, "filters per register tile"), g.filters));
+  bool parallel = knobs.flag("parallel_batch", true, "batch items in parallel");
+  Func output = k.outputs()[0], sum = k.func("conv_sum");
+  Var x = arg(output, 0), y = arg(output, 1), o = arg(output, 2), n = arg(output, 3);
+  Var xo("xo"), xi("xi"), oo("oo"), oi("oi");
+  const TailStrategy shift = TailStrategy::ShiftInwards;
+  output.split(x, xo, xi, xTile, shift)
+      .split(o, oo, oi, filterTile, shift)
+      .reorder(xi, oi, xo, y, oo, n)
+      .vectorize(xi);
+  if (parallel)
+    output.parallel(n);
+  Var sx = arg(sum, 0), so = arg(sum, 2);
+  sum.compute_at(output, xo).vectorize(sx).unroll(so);
+  sum.update().reorder(sx, so, taps.x, taps.y, taps.z).vectorize(sx).unroll(so);
+}
+
 void scheduleConv(Kernel &k, ScheduleKnobs &knobs) {
   if (k.hasFunc("weights"))
     k.func("weights").compute_root();
   scheduleWeightScale(k);
   RDom taps = k.rdom("r");
+  if (k.hasFunc("conv_sum"))
+    return scheduleConvTiles(k, knobs, taps);
   scheduleImage(k.outputs()[0], knobs, &taps);
 }
 
@@ -417,8 +468,12 @@ void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
 }
 
 void schedulePoolGrad(Kernel &k, ScheduleKnobs &knobs) {
-  if (k.hasFunc("winner"))
-    k.func("winner").compute_root();
+  if (k.hasFunc("winner")) {
+    // The window's argmax, image rows in parallel, vectorised along x.
+    Func winner = k.func("winner");
+    Var x = arg(winner, 0), c = arg(winner, 2), n = arg(winner, 3), cn("cn");
+    winner.compute_root().fuse(c, n, cn).parallel(cn).vectorize(x, 8, guard);
+  }
   scheduleImage(k.func("dx"), knobs);
 }
 

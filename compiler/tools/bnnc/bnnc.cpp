@@ -204,6 +204,7 @@ mlir::LogicalResult emitPlan(mlir::ModuleOp module, llvm::raw_ostream &os,
                              std::vector<bnnc::KernelRequest> &requests) {
   bnnc::EmitOptions options;
   options.swapKernelArgs = swapKernelArgs;
+  options.bf16Kernels = !(target == Target::HostCuda || emit == Stage::Ptx);
   return bnnc::emitCpp(module, inputFile, os,
                        kernels == KernelBackend::Halide ? &requests : nullptr,
                        options);

@@ -15,6 +15,8 @@
 #                     is the second epoch's images/s from --metrics, so
 #                     start-up and first-touch costs stay out of it (the
 #                     binary has no option to time a number of steps)
+#   bnnc train bf16   the same with `backward = "bf16"` (convolution
+#                     gradients with bfloat16 products, vdpbf16ps)
 #   PyTorch train     torch_bnn.py --steps STEPS after 2 warm-up steps on the
 #                     same images (--train-limit), same batch
 #   bnnc infer        `eval` of the initial params on INFER_STEPS*BATCH test
@@ -85,6 +87,9 @@ test = "idx:$work/t10k-images,$work/t10k-labels"
 epochs = 2
 batch = $BATCH
 EOF
+# The same run with the convolution gradients in bf16 (vdpbf16ps).
+cp "$work/train.toml" "$work/train_bf16.toml"
+echo 'backward = "bf16"' >> "$work/train_bf16.toml"
 cat > "$work/infer.toml" <<EOF
 [data]
 test = "idx:$work/t10k-images,$work/t10k-labels"
@@ -106,6 +111,9 @@ json() { /usr/bin/python3 -c "import json, sys; print(f'{$2:.1f}')" < "$1"; }
 for i in $(seq "$REPEATS"); do
   timed "bnnc_train$i" "$work/model" train --config "$work/train.toml" --metrics "$work/bnnc_train$i.jsonl"
   sed -n 2p "$work/bnnc_train$i.jsonl" > "$work/bnnc_train$i.json"
+  timed "bnnc_bf16_train$i" "$work/model" train --config "$work/train_bf16.toml" \
+    --metrics "$work/bnnc_bf16_train$i.jsonl"
+  sed -n 2p "$work/bnnc_bf16_train$i.jsonl" > "$work/bnnc_bf16_train$i.json"
   timed "torch_train$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --steps "$STEPS" \
     --train-limit $((STEPS * BATCH)) --metrics "$work/torch_train$i.json"
   timed "bnnc_infer$i" "$work/model" eval --checkpoint "$work/init.bin" --config "$work/infer.toml" \
@@ -118,7 +126,7 @@ print(json.dumps({'images_per_s': e['steps'] * $BATCH * 1000.0 / e['step_ms'], '
     --metrics "$work/torch_infer$i.json"
   timed "torch_float$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --mode infer --float-infer --steps "$INFER_STEPS" \
     --metrics "$work/torch_float$i.json"
-  for run in bnnc_train torch_train bnnc_infer torch_infer torch_float; do
+  for run in bnnc_train bnnc_bf16_train torch_train bnnc_infer torch_infer torch_float; do
     echo "round $i: $run $(json "$work/$run$i.json" 'json.load(sys.stdin)["images_per_s"]') images/s," \
          "peak RSS $(( $(cat "$work/$run$i.rss") / 1024 )) MiB"
   done
@@ -135,7 +143,9 @@ def median(run, what):
         else:
             values.append(json.load(open(f"{work}/{run}{i}.json"))["images_per_s"])
     return statistics.median(values)
-rows = [("training", "bnnc", "bnnc_train"), ("training", "PyTorch BinaryNet", "torch_train"),
+rows = [("training", "bnnc (f32 gradients)", "bnnc_train"),
+        ("training", "bnnc backward=bf16", "bnnc_bf16_train"),
+        ("training", "PyTorch BinaryNet", "torch_train"),
         ("inference", "bnnc eval", "bnnc_infer"), ("inference", "PyTorch binary", "torch_infer"),
         ("inference", "PyTorch float (relu)", "torch_float")]
 cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
@@ -149,8 +159,12 @@ for kind, name, run in rows:
 train = median("bnnc_train", "ips") / median("torch_train", "ips")
 memory = median("bnnc_train", "rss") / median("torch_train", "rss")
 targets = model == "cnn"  # issue 7's targets are the CNN's
-print(f"\nbnnc / PyTorch training images/s: {train:.3f}x" + (" (target >= 3x, floor 1.5x)" * targets))
-print(f"bnnc / PyTorch training peak RSS: {memory:.3f}x" + (" (target <= 0.333x)" * targets))
+train_bf16 = median("bnnc_bf16_train", "ips") / median("torch_train", "ips")
+memory_bf16 = median("bnnc_bf16_train", "rss") / median("torch_train", "rss")
+print(f"\nbnnc / PyTorch training images/s: {train:.3f}x (f32 gradients), {train_bf16:.3f}x (bf16)"
+      + (" (target >= 3x, floor 1.5x)" * targets))
+print(f"bnnc / PyTorch training peak RSS: {memory:.3f}x (f32), {memory_bf16:.3f}x (bf16)"
+      + (" (target <= 0.333x)" * targets))
 print(f"bnnc / PyTorch float inference images/s: "
       f"{median('bnnc_infer', 'ips') / median('torch_float', 'ips'):.3f}x" + (" (target >= 10x)" * targets))
 print(f"bnnc / PyTorch binary inference images/s: "

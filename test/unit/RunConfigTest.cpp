@@ -103,6 +103,23 @@ TEST(RunConfig, BadValuesNameTheFileLineAndKey) {
       << error; // a constant rate is fine
 }
 
+// [train] backward: f32 by default, bf16 chosen; int8 (not built yet) and
+// anything else refused at the value.
+TEST(RunConfig, BackwardArithmetic) {
+  RunConfig config;
+  std::string error;
+  ASSERT_TRUE(parseRunConfig("[train]\nepochs = 1\n", "run.toml", config, error)) << error;
+  EXPECT_EQ(config.train.backward, "f32");
+  ASSERT_TRUE(parseRunConfig("[train]\nbackward = \"bf16\"\n", "run.toml", config, error))
+      << error;
+  EXPECT_EQ(config.train.backward, "bf16");
+  EXPECT_EQ(parseError("[train]\nbackward = \"int8\"\n"),
+            "run.toml:2:12: error: [train] backward must be \"f32\" or \"bf16\", got \"int8\" "
+            "(int8 gradients are not implemented yet)");
+  EXPECT_NE(parseError("[train]\nbackward = \"fp16\"\n").find("got \"fp16\""),
+            std::string::npos);
+}
+
 TEST(RunConfig, SyntaxErrorsNameTheFileAndLine) {
   std::string error = parseError("[train]\nepochs = = 3\n");
   EXPECT_EQ(error.rfind("run.toml:2:", 0), 0u) << error;

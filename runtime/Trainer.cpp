@@ -553,10 +553,10 @@ private:
     std::fprintf(metrics,
                  "{\"epoch\": %lld, \"train_loss\": %.6f, \"train_error\": %.4f, "
                  "\"test_error\": %.4f, \"seconds\": %.3f, \"images_per_s\": "
-                 "%.1f, \"lr\": %.6g, \"seed\": %llu",
+                 "%.1f, \"lr\": %.6g, \"seed\": %llu, \"backward\": \"%s\"",
                  (long long)epoch + 1, m.loss, m.trainError, m.testError,
                  m.seconds, imagesPerSecond, lr,
-                 (unsigned long long)config.train.seed);
+                 (unsigned long long)config.train.seed, config.train.backward.c_str());
     for (const auto &[name, value] : hyperParams)
       std::fprintf(metrics, ", \"%s\": %.6g", name.c_str(), value);
     std::fprintf(metrics, "}\n");

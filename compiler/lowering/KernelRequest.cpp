@@ -14,8 +14,11 @@ const char *bnnc::familyName(KernelRequest::Kind kind) {
 
 bool bnnc::hasBf16Variant(const KernelRequest &request) {
   using Kind = KernelRequest::Kind;
+  // The input gradient's operands are dy and the weights: only ±1 weights
+  // (binary, unscaled) are exact in bf16, and only those are tested.
   return request.kind == Kind::Conv2DGradWeight ||
-         (request.kind == Kind::Conv2DGradInput && request.conv.stride == 1);
+         (request.kind == Kind::Conv2DGradInput && request.conv.stride == 1 &&
+          request.binary && !request.scaled);
 }
 
 std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,

@@ -82,7 +82,8 @@ struct KernelRequest {
 
 /// Whether the plan also gets a bf16 variant of `request` (bf16 set) to
 /// call when the run configuration says `backward = "bf16"`: the
-/// convolution gradients (the input gradient at stride 1).
+/// convolution gradients (the input gradient at stride 1, with binary
+/// unscaled weights).
 bool hasBf16Variant(const KernelRequest &request);
 
 /// The family name of a kind ("xnor_dense", ...).

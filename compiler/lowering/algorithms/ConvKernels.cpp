@@ -119,8 +119,11 @@ Func unpackedImage(ImageParam packed, const ConvGeometry &g, const std::string &
   Expr inside = x >= 0 && x < int(g.width) && y >= 0 && y < int(g.height);
   // Clamped: a schedule may round the channels up past the last word.
   int lastWord = int((g.channels + 63) / 64) - 1;
+  // n clamped as well: an image past a part of the batch (the weight
+  // gradient's rfactor) is never summed, but may be in a bound.
   Expr word = packed(min(c / 64, lastWord), clamp(x, 0, int(g.width) - 1),
-                     clamp(y, 0, int(g.height) - 1), n);
+                     clamp(y, 0, int(g.height) - 1),
+                     clamp(n, 0, packed.dim(3).extent() - 1));
   Expr negative = ((word >> cast<uint64_t>(c % 64)) & cast<uint64_t>(1)) != cast<uint64_t>(0);
   Func unpacked(name);
   unpacked(c, x, y, n) = select(inside, select(negative, -1.0f, 1.0f), 0.0f);
@@ -150,7 +153,8 @@ Func channelsInnermostBf16(ImageParam image, int channels, const std::string &na
 /// pairs of filters (2·op + q), "weight_pairs" (q, c, op, tap x, tap y)
 /// holding q(w) for the 16 channels of a vector pair by pair, dy a
 /// broadcast pair of neighbouring filters; domain "r" is (q, op, tap x,
-/// tap y). ±1 weights are exact in bf16; dy is rounded.
+/// tap y). ±1 weights are exact in bf16 (the plan asks for this kernel only
+/// for binary, unscaled weights); dy is rounded.
 void defineConv2DGradInputBf16(Kernel &k, const ConvGeometry &g, ImageParam dy,
                                const WeightQuantizer &quantize, Func dx) {
   int filters = int(g.filters), pairs = (filters + 1) / 2, p = int(g.pad);
@@ -219,7 +223,8 @@ void defineConv2DGradInput(Kernel &k) {
 /// neighbouring x positions (2·kx + q), "dy_pairs" (q, o, kx, y, n) holding
 /// dy for the 16 filters of a vector pair by pair, "input_pairs" (q, c, x,
 /// y, n) the input at x and x + stride, a broadcast pair. Domain "r" is
-/// (q, kx, y). ±1 inputs are exact in bf16; dy is rounded.
+/// (q, kx, y). ±1 inputs (packed signs) are exact in bf16; dy and a real
+/// input (a first layer's image) are rounded.
 Expr weightGradientPairs(Kernel &k, const ConvGeometry &g, ImageParam dy, Func input,
                          const std::vector<Var> &at) {
   const Var &o = at[0], &c = at[1], &j = at[2], &i = at[3], &n = at[4];

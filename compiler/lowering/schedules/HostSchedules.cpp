@@ -164,8 +164,6 @@ void scheduleDense(Kernel &k, ScheduleKnobs &knobs) {
 
 //===--- batch normalisation ----------------------------------------------===//
 
-/// Per-channel sums over contiguous channels: channels in parallel blocks
-/// and vectors, the reduction over (spatial, batch) inside.
 /// A per-channel sum over (position, batch) with vectors along the
 /// positions, which are contiguous (the values are (s, c, n)): partial sums
 /// of `vector` lanes (an rfactor), then across lanes; channels in parallel.
@@ -179,10 +177,15 @@ void sumAlongSpatial(Func total, RDom r, int vector) {
   partial.update().vectorize(lanes);
 }
 
+/// Per-channel sums: from `sum_spatial_min` positions along vectors of
+/// positions (sumAlongSpatial); below (dense layers: one position) over
+/// contiguous channels, channels in parallel blocks and vectors, the
+/// reduction over (spatial, batch) inside.
 void scheduleChannelSums(Kernel &k, ScheduleKnobs &knobs) {
   int block = knobs.integer("sum_channel_block", 64, 8, 4096,
-                            "channels per parallel task of a per-channel sum", true);
-  int vector = knobs.integer("sum_vector", 8, 1, 64, "channels per vector in the sums", true);
+                            "channels per parallel task of a per-channel sum over channels", true);
+  int vector = knobs.integer("sum_vector", 8, 1, 64,
+                             "lanes of a vector in the sums (channels, or positions)", true);
   bool parallel = knobs.flag("sum_parallel", true, "channel blocks in parallel");
   int spatialMin = knobs.integer("sum_spatial_min", 32, 1, 1 << 30,
                                  "spatial size from which a sum runs along vectors of positions");
@@ -324,10 +327,6 @@ void scheduleConv(Kernel &k, ScheduleKnobs &knobs) {
   scheduleImage(k.outputs()[0], knobs, &taps);
 }
 
-/// Stride 1: per image, a register tile of `channel_tile` input channels
-/// (vectors of `vector_width`) × `x_tile` positions, a small Func that
-/// LLVM keeps in registers, sums over (filter, tap) with the image's dy,
-/// channels innermost, in cache. Images in parallel.
 /// With `backward = bf16`: the pair index `q` (extent 2) innermost and
 /// vectorised with the `lanes` of an atomic update, which Halide turns into
 /// `vdpbf16ps` (pairs of bf16 products summed into f32 lanes).
@@ -347,6 +346,10 @@ void vectorizeCopy(Func copy, bool pairs, int vector) {
   copy.bound(q, 0, 2).vectorize(q).vectorize(lanes, vector, guard);
 }
 
+/// Stride 1: per image, a register tile of `channel_tile` input channels
+/// (vectors of `vector_width`) × `x_tile` positions, a small Func that
+/// LLVM keeps in registers, sums over (filter, tap) with the image's dy,
+/// channels innermost, in cache. Images in parallel.
 void scheduleConvGradInput(Kernel &k, ScheduleKnobs &knobs) {
   if (!k.hasFunc("dx_by_channel"))
     return scheduleConv(k, knobs);
@@ -395,9 +398,10 @@ void scheduleConvGradInput(Kernel &k, ScheduleKnobs &knobs) {
 /// Func that LLVM keeps in registers, sums over the image's positions for
 /// one tap; added into dw image after image. With `batch_parts` > 1 the
 /// batch is cut into that many parts that run in parallel, each summing
-/// into its own copy of dw ("dw_by_filter_part", an rfactor), so that the
+/// into its own copy of dw (an rfactor of "dw_by_filter"), so that the
 /// per-image copies run in parallel too; otherwise filter tiles run in
-/// parallel within each image.
+/// parallel within each image. The default (2 parts) was measured on 2
+/// threads; on more cores, more parts or `batch_parts = 1` may pay.
 void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
   int vector = knobs.integer("vector_width", 16, 4, 64, "filters per vector", true);
   int filterTile = knobs.integer("filter_tile", 32, 4, 1024,

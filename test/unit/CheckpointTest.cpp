@@ -1,10 +1,13 @@
+#include "FileFormat.h"
 #include "bnnrt/Checkpoint.h"
 #include "bnnrt/Model.h"
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace bnnrt;
@@ -153,6 +156,28 @@ TEST_F(CheckpointTest, FingerprintMismatchNamesTheParam) {
   EXPECT_EQ(loadError(path, renamed),
             path + ": error: checkpoint of model 'mlp' with param 1 "
                    "'bn.beta'; this binary's is 'bn.gamma'");
+}
+
+// Found by fuzz_checkpoint: a payload (with a correct checksum) that ends
+// in the run state, after a param of 3 * 2^34 elements, made the reader
+// allocate 192 GiB for the param's values after it had seen the error.
+TEST_F(CheckpointTest, PayloadEndingEarlyAllocatesNothing) {
+  fileformat::Writer payload;
+  payload.string("tiny");
+  payload.scalar<uint32_t>(1);
+  payload.string("w0");
+  payload.scalar<uint32_t>(2);
+  payload.scalar<int64_t>(int64_t(1) << 34);
+  payload.scalar<int64_t>(3);
+  payload.scalar<int64_t>(1); // the run state, cut after one field
+  const fileformat::Format format = {{'B', 'N', 'N', 'C', 'H', 'K', 'P', 'T'},
+                                     2, "checkpoint"};
+  writeBytes(path, fileformat::frame(format, payload.buffer));
+  CheckpointContents contents;
+  std::string error;
+  EXPECT_FALSE(readCheckpoint(path, contents, error));
+  EXPECT_EQ(error, path + ": error: at offset 70: the payload ends in the "
+                          "run state");
 }
 
 class FallbackTest : public CheckpointTest {

@@ -246,6 +246,46 @@ TEST_F(FallbackTest, NeitherUsableIsAnError) {
             std::string::npos);
 }
 
+// A full disk, simulated by a file-size limit below the checkpoint's size
+// (SIGXFSZ ignored, so the write fails with EFBIG as it would with
+// ENOSPC): the save fails, saying so, and both checkpoints stay as they were.
+TEST_F(FallbackTest, FullDiskLeavesBothCheckpoints) {
+  save(1);
+  save(2);
+  std::string current = bytesOf(path), before = bytesOf(previous);
+  rlimit old;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  rlimit small = old;
+  small.rlim_cur = 64;
+  void (*handler)(int) = std::signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string error;
+  bool saved = saveCheckpointKeepingPrevious(path, previous, spec, params,
+                                             state(3), error);
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, handler);
+  EXPECT_FALSE(saved);
+  EXPECT_EQ(error, path + ".tmp: error: writing failed: File too large");
+  EXPECT_EQ(bytesOf(path), current);
+  EXPECT_EQ(bytesOf(previous), before);
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_EQ(latestSteps(), 2) << error;
+}
+
+// Where the new checkpoint cannot be created at all (here a folder in the
+// way; file permissions do not stop root), the old ones are untouched.
+TEST_F(FallbackTest, UnwritableTemporaryLeavesBothCheckpoints) {
+  save(1);
+  save(2);
+  std::filesystem::create_directory(path + ".tmp");
+  std::string error;
+  EXPECT_FALSE(saveCheckpointKeepingPrevious(path, previous, spec, params,
+                                             state(3), error));
+  EXPECT_EQ(error, path + ".tmp: error: cannot write: Is a directory");
+  EXPECT_EQ(latestSteps(), 2) << error;
+  EXPECT_EQ(used, path);
+}
+
 TEST_F(FallbackTest, OtherModelDoesNotFallBack) {
   save(1);
   ModelSpec wide = makeSpec(8);

@@ -180,6 +180,22 @@ TEST_F(CheckpointTest, PayloadEndingEarlyAllocatesNothing) {
                           "run state");
 }
 
+// Found by fuzz_checkpoint (under UndefinedBehaviorSanitizer): a param of
+// shape [4, 0] was read with memcpy into the null buffer of an empty vector.
+TEST_F(CheckpointTest, ZeroSizedParamRoundTrips) {
+  ModelSpec empty = makeSpec(0);
+  Params none(empty.params);
+  std::string error;
+  ASSERT_TRUE(saveCheckpoint(path, empty, none, state(1), error)) << error;
+  CheckpointContents contents;
+  ASSERT_TRUE(readCheckpoint(path, contents, error)) << error;
+  ASSERT_EQ(contents.params.size(), 2u);
+  EXPECT_EQ(contents.params[0].shape, (std::vector<int64_t>{0, 3}));
+  EXPECT_TRUE(contents.params[0].value.empty());
+  EXPECT_TRUE(contents.params[1].secondMoment.empty());
+  EXPECT_EQ(contents.state.steps, 1);
+}
+
 class FallbackTest : public CheckpointTest {
 protected:
   /// loadLatestCheckpoint: the steps of what it loaded, or -1.

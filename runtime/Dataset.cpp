@@ -34,28 +34,23 @@ public:
   /// Reads exactly `size` bytes describing `what`, or reports where the file
   /// ended or was corrupt.
   bool read(void *data, size_t size, const char *what, std::string &error) {
-    uint8_t *out = static_cast<uint8_t *>(data);
-    size_t done = 0;
-    while (done < size) {
-      unsigned chunk = unsigned(std::min<size_t>(size - done, 1u << 30));
-      int got = gzread(file, out + done, chunk);
-      if (got < 0) {
-        int code;
-        const char *message = gzerror(file, &code);
-        error = failure(offset + done) + "corrupt data while reading " + what +
-                " (" + message + ")";
+    return readPart(data, size, 0, size, what, error);
+  }
+
+  /// Reads the `size` bytes of `what` into `out`, growing it 16 MiB at a
+  /// time as they arrive: a header that promises more than the file holds
+  /// ends in an error at the end of the file, not in allocating (and zeroing)
+  /// all it promised first.
+  bool readInto(std::vector<uint8_t> &out, uint64_t size, const char *what,
+                std::string &error) {
+    out.clear();
+    for (uint64_t done = 0; done < size;) {
+      size_t piece = size_t(std::min<uint64_t>(size - done, 16u << 20));
+      out.resize(size_t(done) + piece);
+      if (!readPart(out.data() + done, piece, done, size, what, error))
         return false;
-      }
-      if (got == 0) {
-        std::ostringstream text;
-        text << failure(offset + done) << "file ends in " << what
-             << ": expected " << size << " bytes, got " << done;
-        error = text.str();
-        return false;
-      }
-      done += size_t(got);
+      done += piece;
     }
-    offset += size;
     return true;
   }
 
@@ -75,6 +70,34 @@ public:
   const std::string &name() const { return path; }
 
 private:
+  /// Reads bytes [before, before + size) of the `total` bytes of `what`.
+  bool readPart(void *data, size_t size, uint64_t before, uint64_t total,
+                const char *what, std::string &error) {
+    uint8_t *out = static_cast<uint8_t *>(data);
+    size_t done = 0;
+    while (done < size) {
+      unsigned chunk = unsigned(std::min<size_t>(size - done, 1u << 30));
+      int got = gzread(file, out + done, chunk);
+      if (got < 0) {
+        int code;
+        const char *message = gzerror(file, &code);
+        error = failure(offset + done) + "corrupt data while reading " + what +
+                " (" + message + ")";
+        return false;
+      }
+      if (got == 0) {
+        std::ostringstream text;
+        text << failure(offset + done) << "file ends in " << what
+             << ": expected " << total << " bytes, got " << before + done;
+        error = text.str();
+        return false;
+      }
+      done += size_t(got);
+    }
+    offset += size;
+    return true;
+  }
+
   std::string path;
   gzFile file = nullptr;
   uint64_t offset = 0;
@@ -162,10 +185,21 @@ bool bnnrt::loadIdx(const std::string &imagesPath,
   dataset.channels = 1;
   dataset.height = imageDims[1];
   dataset.width = imageDims[2];
-  std::vector<uint8_t> pixels(size_t(dataset.count) * dataset.imageSize());
-  std::vector<uint8_t> labelBytes(size_t(dataset.count));
-  if (!images.read(pixels.data(), pixels.size(), "the pixel data", error) ||
-      !labels.read(labelBytes.data(), labelBytes.size(), "the labels", error))
+  // At most 2^28 each: the product fits in 64 bits only as two factors.
+  uint64_t imageSize = uint64_t(dataset.height) * uint64_t(dataset.width);
+  if (imageSize > (uint64_t(1) << 36) / uint64_t(dataset.count)) {
+    error = images.failure(4) + "the header promises " +
+            std::to_string(dataset.count) + " images of " +
+            std::to_string(dataset.height) + "x" +
+            std::to_string(dataset.width) +
+            " pixels, more than 64 GiB; not a data set this loader reads";
+    return false;
+  }
+  std::vector<uint8_t> pixels, labelBytes;
+  if (!images.readInto(pixels, uint64_t(dataset.count) * imageSize,
+                       "the pixel data", error) ||
+      !labels.readInto(labelBytes, uint64_t(dataset.count), "the labels",
+                       error))
     return false;
   if (!images.atEnd() || !labels.atEnd()) {
     ByteReader &longer = images.atEnd() ? labels : images;

@@ -22,7 +22,10 @@ std::string Reader::string(const char *what) {
 
 void Reader::floats(std::vector<float> &values, size_t count,
                     const char *what) {
-  if (error.empty() && count > remaining() / sizeof(float)) {
+  // After an error `count` may come from a half-read shape: never allocate it.
+  if (!error.empty())
+    return;
+  if (count > remaining() / sizeof(float)) {
     fail(std::string("implausible size of ") + what);
     return;
   }

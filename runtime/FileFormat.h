@@ -56,7 +56,8 @@ public:
       fail(std::string("the payload ends in ") + what);
       return false;
     }
-    std::memcpy(out, data.data() + offset, size);
+    if (size != 0) // a param of 0 elements has no buffer (out is null)
+      std::memcpy(out, data.data() + offset, size);
     offset += size;
     return true;
   }

@@ -707,7 +707,8 @@ bool applyOverrides(const ModelSpec &spec, const CliOptions &cli,
       return fail("error: --set " + name + "=" + text + ": not a number");
     bool known = std::any_of(
         spec.hyperParams.begin(), spec.hyperParams.end(),
-        [&](const HyperParamSpec &h) { return h.name == name; });
+        // (clang cannot capture a structured binding under -fopenmp)
+        [&key = name](const HyperParamSpec &h) { return h.name == key; });
     if (!known)
       return fail("error: --set: model '" + spec.name +
                   "' has no hyper-parameter '" + name + "'");

@@ -12,6 +12,9 @@ PACKAGES=(
   libtomlplusplus-dev
   # tests
   libgtest-dev python3
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer, and its OpenMP runtime
+  # for libbnnrt
+  clang-16 libfuzzer-16-dev libomp-16-dev
   # data for the examples
   dataset-fashion-mnist
   # plots of `bnnc report`

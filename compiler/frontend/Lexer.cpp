@@ -103,11 +103,13 @@ Token Lexer::next() {
   default:
     break;
   }
+  // The diagnostic keeps a pointer to `hex` until it is reported, when
+  // `diag` goes out of scope: `hex` must live as long.
+  char hex[8];
   auto diag = diagnostics.error(llvm::SMLoc::getFromPointer(start));
   if (std::isprint(static_cast<unsigned char>(c)))
     diag << "unexpected character '" << c << "'";
   else {
-    char hex[8];
     std::snprintf(hex, sizeof(hex), "0x%02x", static_cast<unsigned char>(c));
     diag << "unexpected byte " << hex << "; is this a model file?";
   }

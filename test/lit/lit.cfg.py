@@ -16,6 +16,11 @@ config.substitutions.append(("%examples", os.path.join(config.bnn_src_root, "exa
 config.substitutions.append(("%python", config.python_executable))
 
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
+# A sanitizer build (-DBNNC_SANITIZE): the sanitizers' options reach bnnc
+# and the binaries it compiles.
+if getattr(config, "bnn_sanitize", ""):
+    llvm_config.with_system_environment(
+        ["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"])
 llvm_config.use_default_substitutions()
 llvm_config.add_tool_substitutions(
     ["bnnc", "bnn-opt", "bnn-reference", "not", "count"],

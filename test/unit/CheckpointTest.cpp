@@ -1,10 +1,13 @@
+#include "FileFormat.h"
 #include "bnnrt/Checkpoint.h"
 #include "bnnrt/Model.h"
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace bnnrt;
@@ -155,6 +158,44 @@ TEST_F(CheckpointTest, FingerprintMismatchNamesTheParam) {
                    "'bn.beta'; this binary's is 'bn.gamma'");
 }
 
+// Found by fuzz_checkpoint: a payload (with a correct checksum) that ends
+// in the run state, after a param of 3 * 2^34 elements, made the reader
+// allocate 192 GiB for the param's values after it had seen the error.
+TEST_F(CheckpointTest, PayloadEndingEarlyAllocatesNothing) {
+  fileformat::Writer payload;
+  payload.string("tiny");
+  payload.scalar<uint32_t>(1);
+  payload.string("w0");
+  payload.scalar<uint32_t>(2);
+  payload.scalar<int64_t>(int64_t(1) << 34);
+  payload.scalar<int64_t>(3);
+  payload.scalar<int64_t>(1); // the run state, cut after one field
+  const fileformat::Format format = {{'B', 'N', 'N', 'C', 'H', 'K', 'P', 'T'},
+                                     2, "checkpoint"};
+  writeBytes(path, fileformat::frame(format, payload.buffer));
+  CheckpointContents contents;
+  std::string error;
+  EXPECT_FALSE(readCheckpoint(path, contents, error));
+  EXPECT_EQ(error, path + ": error: at offset 70: the payload ends in the "
+                          "run state");
+}
+
+// Found by fuzz_checkpoint (under UndefinedBehaviorSanitizer): a param of
+// shape [4, 0] was read with memcpy into the null buffer of an empty vector.
+TEST_F(CheckpointTest, ZeroSizedParamRoundTrips) {
+  ModelSpec empty = makeSpec(0);
+  Params none(empty.params);
+  std::string error;
+  ASSERT_TRUE(saveCheckpoint(path, empty, none, state(1), error)) << error;
+  CheckpointContents contents;
+  ASSERT_TRUE(readCheckpoint(path, contents, error)) << error;
+  ASSERT_EQ(contents.params.size(), 2u);
+  EXPECT_EQ(contents.params[0].shape, (std::vector<int64_t>{0, 3}));
+  EXPECT_TRUE(contents.params[0].value.empty());
+  EXPECT_TRUE(contents.params[1].secondMoment.empty());
+  EXPECT_EQ(contents.state.steps, 1);
+}
+
 class FallbackTest : public CheckpointTest {
 protected:
   /// loadLatestCheckpoint: the steps of what it loaded, or -1.
@@ -219,6 +260,46 @@ TEST_F(FallbackTest, NeitherUsableIsAnError) {
             std::string::npos) << error;
   EXPECT_NE(error.find("error: no usable checkpoint to resume from"),
             std::string::npos);
+}
+
+// A full disk, simulated by a file-size limit below the checkpoint's size
+// (SIGXFSZ ignored, so the write fails with EFBIG as it would with
+// ENOSPC): the save fails, saying so, and both checkpoints stay as they were.
+TEST_F(FallbackTest, FullDiskLeavesBothCheckpoints) {
+  save(1);
+  save(2);
+  std::string current = bytesOf(path), before = bytesOf(previous);
+  rlimit old;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  rlimit small = old;
+  small.rlim_cur = 64;
+  void (*handler)(int) = std::signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string error;
+  bool saved = saveCheckpointKeepingPrevious(path, previous, spec, params,
+                                             state(3), error);
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, handler);
+  EXPECT_FALSE(saved);
+  EXPECT_EQ(error, path + ".tmp: error: writing failed: File too large");
+  EXPECT_EQ(bytesOf(path), current);
+  EXPECT_EQ(bytesOf(previous), before);
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_EQ(latestSteps(), 2) << error;
+}
+
+// Where the new checkpoint cannot be created at all (here a folder in the
+// way; file permissions do not stop root), the old ones are untouched.
+TEST_F(FallbackTest, UnwritableTemporaryLeavesBothCheckpoints) {
+  save(1);
+  save(2);
+  std::filesystem::create_directory(path + ".tmp");
+  std::string error;
+  EXPECT_FALSE(saveCheckpointKeepingPrevious(path, previous, spec, params,
+                                             state(3), error));
+  EXPECT_EQ(error, path + ".tmp: error: cannot write: Is a directory");
+  EXPECT_EQ(latestSteps(), 2) << error;
+  EXPECT_EQ(used, path);
 }
 
 TEST_F(FallbackTest, OtherModelDoesNotFallBack) {

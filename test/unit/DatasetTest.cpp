@@ -119,6 +119,25 @@ TEST_F(DatasetTest, CorruptIdxFilesNameFileAndOffset) {
   EXPECT_EQ(error, dir + "/missing: error: cannot open the file");
 }
 
+// Found by fuzz_idx: a 34-byte file whose header promised 2^31 bytes of
+// pixels was allocated (and zeroed) in full before the read failed.
+TEST_F(DatasetTest, HeaderPromisingMoreThanTheFileHolds) {
+  std::string labels = write("l", idx({1u << 20}, {1, 2}));
+  std::string images = write("i", idx({1u << 20, 64, 64}, {1, 2, 3}));
+  Dataset data;
+  std::string error;
+  EXPECT_FALSE(loadIdx(images, labels, data, error));
+  EXPECT_EQ(error, images + ": error: at offset 19: file ends in the pixel "
+                            "data: expected 4294967296 bytes, got 3");
+  // Dimensions of up to 2^28 each: their product would overflow.
+  std::string huge = write("huge", idx({1u << 28, 1u << 28, 1u << 28}, {}));
+  std::string hugeLabels = write("hl", idx({1u << 28}, {}));
+  EXPECT_FALSE(loadIdx(huge, hugeLabels, data, error));
+  EXPECT_EQ(error, huge + ": error: at offset 4: the header promises "
+                          "268435456 images of 268435456x268435456 pixels, "
+                          "more than 64 GiB; not a data set this loader reads");
+}
+
 TEST_F(DatasetTest, Cifar10Batches) {
   std::vector<uint8_t> batch;
   for (uint8_t label : {3, 9}) {

@@ -120,4 +120,19 @@ TEST_F(TrainerSignalTest, SecondSignalStopsAtOnce) {
               "second signal: stopping at once");
 }
 
+// Not a signal, but the same fake run: a batch larger than the training
+// set is an error before the first step, not an epoch of zero steps.
+TEST_F(TrainerSignalTest, BatchLargerThanTheDataSetIsAnError) {
+  std::string config = dir + "/run.toml";
+  std::ofstream(config) << "[data]\ntrain = \"idx:" << dir << "/images," << dir
+                        << "/labels\"\ntest = \"idx:" << dir << "/images,"
+                        << dir << "/labels\"\n[train]\nbatch = 5\n";
+  EXPECT_EQ(train(-1, {}), 1);
+  EXPECT_NE(stderrText.find("error: the training set (4 images) is smaller "
+                            "than one batch (5)"),
+            std::string::npos)
+      << stderrText;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/ckpt/checkpoint.bin"));
+}
+
 } // namespace

@@ -179,6 +179,10 @@ bool buildExecutable(llvm::StringRef cppPath, llvm::StringRef kernelDir,
       *compiler, "-std=c++17", "-O2", "-march=native", "-fopenmp",
       "-I", BNNC_RUNTIME_INCLUDE_DIR, "-I", BNNC_HALIDE_INCLUDE_DIR,
       "-I", kernelDir, cppPath};
+  // libbnnrt built with -DBNNC_SANITIZE: the model is built the same way.
+  std::string sanitize = std::string("-fsanitize=") + BNNC_SANITIZE;
+  if (*BNNC_SANITIZE)
+    args.append({sanitize, "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"});
   for (const std::string &object : objects)
     args.push_back(object);
   for (llvm::StringRef arg : {llvm::StringRef(BNNC_RUNTIME_LIBRARY),

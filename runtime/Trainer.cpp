@@ -1043,8 +1043,9 @@ int runCommand(const ModelSpec &spec, const RunConfig &config,
                                 : evaluateCheckpoint(spec, config, cli);
 }
 
-/// The call sites as the run calls them: with backward = "bf16" a site
-/// with a bf16 kernel reports that one.
+/// The call sites as the run calls them: when `train` runs with backward =
+/// "bf16", a site with a bf16 kernel reports that one (`step`, the
+/// differential tests' command, always runs the f32 kernels).
 std::vector<KernelSite> profiledSites(std::vector<KernelSite> sites, bool bf16) {
   for (KernelSite &site : sites)
     if (bf16 && !site.bf16Kernel.empty())
@@ -1098,7 +1099,7 @@ int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
                          "Halide kernels): its gradients run in f32\n",
                  cli.configPath.c_str());
   if (cli.profile)
-    Profiler::global().start(profiledSites(spec.kernelSites, bf16));
+    Profiler::global().start(profiledSites(spec.kernelSites, bf16 && cli.command == "train"));
   int status = runCommand(spec, config, cli);
   return cli.profile ? reportProfile(cli, status) : status;
 }

@@ -175,7 +175,23 @@ struct CliOptions {
   double lr = 1e-3;              // step
   std::string outputPath;        // export -o
   std::string weightsPath, dataSpec; // infer FILE.bnnw --data SPEC
+  std::string device; // --device cpu|cuda; empty: the GPU if the binary has kernels for one
 };
+
+/// The GPU the step functions run on (null: the host); set once by runCli.
+Device *activeDevice = nullptr;
+
+/// The host wrote params: device copies are stale.
+void paramsWrittenOnHost() {
+  if (activeDevice)
+    activeDevice->forgetAll();
+}
+
+/// The host is about to read params: bring them back from the GPU.
+void paramsReadOnHost() {
+  if (activeDevice)
+    activeDevice->syncToHost();
+}
 
 struct EpochMetrics {
   double loss = 0, trainError = 0, testError = 0, seconds = 0;
@@ -248,7 +264,9 @@ private:
 class Trainer {
 public:
   Trainer(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli)
-      : params(spec.params), spec(spec), config(config), cli(cli) {}
+      : params(spec.params), spec(spec), config(config), cli(cli) {
+    workspace.device = activeDevice;
+  }
 
   bool checkData(const Dataset &data, const std::string &what) {
     int64_t expected = inputSize(spec);
@@ -323,6 +341,7 @@ private:
     state.seed = config.train.seed;
     state.hyperParams = hyperParams;
     params.initialize(hyperParams, config.train.seed);
+    paramsWrittenOnHost();
     if (!cli.resume || checkpointPath().empty())
       return true;
     if (access(checkpointPath().c_str(), F_OK) != 0 &&
@@ -335,6 +354,7 @@ private:
     if (!loadLatestCheckpoint(checkpointPath(), previousPath(), spec, params,
                               state, loaded, warning, error))
       return fail(error);
+    paramsWrittenOnHost();
     if (!warning.empty()) {
       std::fprintf(stderr, "%s\n", warning.c_str());
       setAsideDamaged();
@@ -417,6 +437,7 @@ private:
     state.epochWrong = 0;
     report(epoch, m, lr, double(batches * batch) / m.seconds, state.hyperParams,
            metrics, terminal);
+    paramsReadOnHost();
     if (!paramsFinite())
       return diverged("a param became NaN or infinite", epoch, batches,
                       batches, state);
@@ -491,6 +512,7 @@ private:
     std::string where = "in epoch " + std::to_string(epoch + 1) +
                         " after step " + std::to_string(state.stepInEpoch) +
                         " of " + std::to_string(batches);
+    paramsReadOnHost();
     if (!paramsFinite())
       return diverged("a param became NaN or infinite", epoch,
                       state.stepInEpoch, batches, state);
@@ -617,7 +639,11 @@ void printHelp(const ModelSpec &spec, const char *program) {
       "        train step and the evaluation apart, each kernel call site's\n"
       "        calls, time, share of the step time and GFLOP/s (binary GOP/s\n"
       "        for XNOR-popcount kernels), slowest first; with FILE, also\n"
-      "        writes the table as JSON\n\n"
+      "        writes the table as JSON\n"
+      "--device cpu|cuda\n"
+      "        where train, eval, step and infer run their kernels: cuda (the\n"
+      "        default of a binary compiled with --target=host-cuda) keeps the\n"
+      "        data on the GPU; cpu runs the host kernels\n\n"
       "hyper-parameters:",
       program, spec.name.c_str(), spec.source.c_str(), program, program,
       program, program, program, program);
@@ -668,6 +694,10 @@ bool parseCli(int argc, char **argv, CliOptions &cli) {
       if (!value(cli.outDir)) return false;
     } else if (arg == "-o") {
       if (!value(cli.outputPath)) return false;
+    } else if (arg == "--device") {
+      if (!value(cli.device)) return false;
+      if (cli.device != "cpu" && cli.device != "cuda")
+        return fail("error: --device " + cli.device + ": expected cpu or cuda");
     } else if (arg == "--data") {
       if (!value(cli.dataSpec)) return false;
     } else if (cli.command == "infer" && cli.weightsPath.empty() &&
@@ -912,6 +942,7 @@ int evaluateCheckpoint(const ModelSpec &spec, const RunConfig &config,
   std::string error;
   if (!loadCheckpoint(cli.checkpointPath, spec, trainer.params, state, error))
     return fail(error), 1;
+  paramsWrittenOnHost();
   Dataset testSet;
   if (!loadData(config.data.test, testSet) ||
       !trainer.checkData(testSet, config.data.test))
@@ -962,6 +993,7 @@ int inferPacked(const ModelSpec &spec, RunConfig config, const CliOptions &cli) 
   std::string error;
   if (!loadPackedWeights(cli.weightsPath, spec, trainer.params, error))
     return fail(error), 1;
+  paramsWrittenOnHost();
   Dataset testSet;
   if (!loadData(data, testSet) || !trainer.checkData(testSet, data))
     return 1;
@@ -1003,7 +1035,9 @@ int runOneStep(const ModelSpec &spec, const CliOptions &cli) {
   Batch batch;
   if (!loadStepInputs(spec, cli, params, state, batch))
     return 1;
+  paramsWrittenOnHost();
   Workspace workspace;
+  workspace.device = activeDevice;
   StepInput in{batch.x.data(), batch.labels.data(), batch.size, 0.0f, 0};
   StepOutput evalOut, trainOut;
   std::string error;
@@ -1021,6 +1055,7 @@ int runOneStep(const ModelSpec &spec, const CliOptions &cli) {
     StepTimer timer("train");
     spec.trainStep(params, workspace, in, trainOut);
   }
+  paramsReadOnHost();
   if (!writeStepOutputs(cli.outDir + "/train.bin", batch.size, spec.classes,
                         trainOut.loss, trainOut.logits, error) ||
       !saveCheckpoint(cli.outDir + "/checkpoint.bin", spec, params, state,
@@ -1046,11 +1081,35 @@ int runCommand(const ModelSpec &spec, const RunConfig &config,
 /// The call sites as the run calls them: when `train` runs with backward =
 /// "bf16", a site with a bf16 kernel reports that one (`step`, the
 /// differential tests' command, always runs the f32 kernels).
-std::vector<KernelSite> profiledSites(std::vector<KernelSite> sites, bool bf16) {
+std::vector<KernelSite> profiledSites(std::vector<KernelSite> sites, bool bf16, bool gpu) {
   for (KernelSite &site : sites)
-    if (bf16 && !site.bf16Kernel.empty())
+    if (gpu && !site.cudaKernel.empty())
+      site.kernel = site.cudaKernel;
+    else if (bf16 && !site.bf16Kernel.empty())
       site.kernel = site.bf16Kernel;
   return sites;
+}
+
+/// The step functions of the device the run asked for (--device; by
+/// default the GPU where the binary has GPU kernels), opening the GPU.
+/// Null `opened` with an error for a GPU the binary or the machine lacks.
+bool chooseDevice(const ModelSpec &spec, const CliOptions &cli, ModelSpec &active,
+                  std::unique_ptr<Device> &opened) {
+  active = spec;
+  bool usesKernels = cli.command != "init" && cli.command != "export";
+  std::string device = cli.device.empty() ? (spec.openCuda ? "cuda" : "cpu") : cli.device;
+  if (device == "cpu" || !usesKernels)
+    return true;
+  if (!spec.openCuda)
+    return fail("error: --device cuda: this binary has no GPU kernels (compile the model "
+                "with bnnc compile --target=host-cuda)");
+  std::string why;
+  opened = spec.openCuda(why);
+  if (!opened)
+    return fail("error: no GPU found (" + why + "); run with --device cpu to use the CPU kernels");
+  active.trainStep = spec.cudaTrainStep;
+  active.evalStep = spec.cudaEvalStep;
+  return true;
 }
 
 /// Prints the profile (whatever ran, even when the command failed, e.g.
@@ -1098,8 +1157,18 @@ int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
                          "gradient kernels (only convolutions have them, and only with "
                          "Halide kernels): its gradients run in f32\n",
                  cli.configPath.c_str());
+  ModelSpec active;
+  std::unique_ptr<Device> gpu;
+  if (!chooseDevice(spec, cli, active, gpu))
+    return 1;
+  activeDevice = gpu.get();
+  if (gpu && bf16 && cli.command == "train")
+    std::fprintf(stderr, "note: %s: backward = \"bf16\" has no GPU kernels: on the GPU the "
+                         "gradients run in f32\n",
+                 cli.configPath.c_str());
   if (cli.profile)
-    Profiler::global().start(profiledSites(spec.kernelSites, bf16 && cli.command == "train"));
-  int status = runCommand(spec, config, cli);
+    Profiler::global().start(
+        profiledSites(spec.kernelSites, bf16 && cli.command == "train" && !gpu, gpu != nullptr));
+  int status = runCommand(active, config, cli);
   return cli.profile ? reportProfile(cli, status) : status;
 }

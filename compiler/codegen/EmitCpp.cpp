@@ -27,6 +27,7 @@ namespace {
 struct KernelSiteRecord {
   std::string function, op, location, kernel;
   std::string bf16Kernel; // called instead with backward = "bf16", or empty
+  std::string cudaKernel; // called instead on the GPU, or empty
   double opsPerItem = 0;
   bool binaryOps = false;
 };
@@ -65,11 +66,14 @@ struct BoundBuffer {
 /// Emits one function (train step or evaluation) as C++.
 class FunctionEmitter {
 public:
+  /// With `gpu`, every kernel is the CUDA one and every buffer is seen
+  /// through its device copy (the plan's GPU functions).
   FunctionEmitter(llvm::raw_ostream &out, const llvm::StringMap<size_t> &params,
                   std::vector<bnnc::KernelRequest> *halideKernels,
-                  const bnnc::EmitOptions &options, std::vector<KernelSiteRecord> &sites)
+                  const bnnc::EmitOptions &options, std::vector<KernelSiteRecord> &sites,
+                  bool gpu = false)
       : os(body), out(out), paramIndex(params), halideKernels(halideKernels),
-        options(options), sites(sites) {}
+        options(options), sites(sites), gpu(gpu) {}
 
   LogicalResult emit(func::FuncOp function, llvm::StringRef cppName,
                      llvm::StringRef siteFunction) {
@@ -79,6 +83,14 @@ public:
         << "  (void)n;\n";
     names[function.getArgument(0)] = "in.x";
     names[function.getArgument(1)] = "in.labels";
+    if (gpu) {
+      // The batch goes to the GPU once per step, in buffers of the device's.
+      out << "  CudaDevice &dev = cudaDeviceOf(ws);\n"
+          << "  const float *x = dev.input(0, in.x, " << size(function.getArgument(0)) << ");\n"
+          << "  const int32_t *labels = dev.input(1, in.labels, n);\n";
+      names[function.getArgument(0)] = "x";
+      names[function.getArgument(1)] = "labels";
+    }
     findLastUses(function.getBody().front());
     for (Operation &op : function.getBody().front()) {
       currentOp = &op;
@@ -271,7 +283,10 @@ private:
                              ret.getOperand(0).getType().cast<ShapedType>().getRank() == 0
                          ? ret.getOperand(1)
                          : ret.getOperand(0);
-      os << "  out.logits = " << use(logits) << ";\n";
+      if (gpu)
+        os << "  out.logits = dev.hostRead(" << use(logits) << ", " << size(logits) << ");\n";
+      else
+        os << "  out.logits = " << use(logits) << ";\n";
       return success();
     }
     auto kernelOp = dyn_cast<KernelCallOpInterface>(op);
@@ -381,8 +396,11 @@ private:
     if (failed(callHalide(op, request, b)))
       return failure();
     for (const auto &[pointer, param] : b.stateCopies)
-      os << "  kernels::copy(" << pointer << ", " << use(param) << ", " << size(param) << ");\n";
-    if (!b.stepLoss.empty())
+      os << (gpu ? "  dev.copy(" : "  kernels::copy(") << pointer << ", " << use(param) << ", "
+         << size(param) << ");\n";
+    if (!b.stepLoss.empty() && gpu)
+      os << "  out.loss = kernels::mean(dev.hostRead(" << b.stepLoss << ", n), n);\n";
+    else if (!b.stepLoss.empty())
       os << "  out.loss = kernels::mean(" << b.stepLoss << ", n);\n";
     return success();
   }
@@ -418,6 +436,7 @@ private:
         return op->emitOpError() << "binds '" << name << "', which kernel family "
                                  << bnnc::familyName(request.kind) << " does not take";
     injectSwap(request, signature, buffers);
+    request.cuda = gpu;
     request.callers.push_back(
         (op->getName().getStringRef() + " at " + locationText(op->getLoc())).str());
     std::string kernel = bnnc::requestKernel(*halideKernels, request);
@@ -425,7 +444,7 @@ private:
     // A kernel with a bf16 variant is chosen at run time (StepInput::
     // bf16Backward, from the run configuration): one binary serves both.
     std::string callee = kernel, calleeName = "\"" + kernel + "\"";
-    if (options.bf16Kernels && bnnc::hasBf16Variant(request)) {
+    if (options.bf16Kernels && !gpu && bnnc::hasBf16Variant(request)) {
       bnnc::KernelRequest bf16 = request;
       bf16.bf16 = true;
       currentBf16Kernel = bnnc::requestKernel(*halideKernels, bf16);
@@ -440,13 +459,16 @@ private:
         args += arguments[i];
         continue;
       }
-      os << "    HalideBufferND b" << i << "(" << buffers[i]->pointer << ", "
-         << buffers[i]->type << ", {";
+      os << (gpu ? "    DeviceView b" : "    HalideBufferND b") << i << "("
+         << (gpu ? "dev, " : "") << buffers[i]->pointer << ", " << buffers[i]->type << ", {";
       llvm::interleaveComma(buffers[i]->extents, os);
       os << "});\n";
       args += "b" + std::to_string(i) + ".raw()";
     }
-    os << "    checkHalideCall(" << callee << "(" << args << "), " << calleeName << ");\n  }\n";
+    os << "    checkHalideCall(" << callee << "(" << args << "), " << calleeName << ");\n";
+    if (gpu)
+      os << "    dev.afterKernel();\n";
+    os << "  }\n";
     return success();
   }
 
@@ -571,7 +593,7 @@ private:
       return;
     }
     sites.push_back({siteFunction.str(), op->getName().getStringRef().str(),
-                     locationText(op->getLoc()), currentKernel, currentBf16Kernel,
+                     locationText(op->getLoc()), currentKernel, currentBf16Kernel, "",
                      currentOpsPerItem, currentBinaryOps});
     currentBf16Kernel.clear();
     currentOpsPerItem = 0;
@@ -597,6 +619,7 @@ private:
   std::vector<bnnc::KernelRequest> *halideKernels;
   const bnnc::EmitOptions &options;
   std::vector<KernelSiteRecord> &sites;
+  bool gpu;
   Operation *currentOp = nullptr;
   std::string currentKernel, currentBf16Kernel;
   double currentOpsPerItem = 0;
@@ -626,7 +649,7 @@ std::string quote(llvm::StringRef text) {
 }
 
 void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
-              llvm::ArrayRef<KernelSiteRecord> sites, llvm::raw_ostream &os) {
+              llvm::ArrayRef<KernelSiteRecord> sites, bool cuda, llvm::raw_ostream &os) {
   os << "ModelSpec makeSpec() {\n  ModelSpec spec;\n"
      << "  spec.name = " << quote(model.getName()) << ";\n"
      << "  spec.source = " << quote(source) << ";\n";
@@ -656,11 +679,15 @@ void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
        << ";\n    site.op = " << quote(site.op) << ";\n    site.location = "
        << quote(site.location) << ";\n    site.kernel = " << quote(site.kernel)
        << ";\n    site.bf16Kernel = " << quote(site.bf16Kernel)
+       << ";\n    site.cudaKernel = " << quote(site.cudaKernel)
        << ";\n    site.opsPerItem = " << formatExactDouble(site.opsPerItem)
        << ";\n    site.binaryOps = " << (site.binaryOps ? "true" : "false")
        << ";\n    spec.kernelSites.push_back(site);\n  }\n";
-  os << "  spec.trainStep = trainStep;\n  spec.evalStep = evalStep;\n"
-     << "  return spec;\n}\n";
+  os << "  spec.trainStep = trainStep;\n  spec.evalStep = evalStep;\n";
+  if (cuda)
+    os << "  spec.cudaTrainStep = trainStepCuda;\n  spec.cudaEvalStep = evalStepCuda;\n"
+       << "  spec.openCuda = openCudaDevice;\n";
+  os << "  return spec;\n}\n";
 }
 
 } // namespace
@@ -695,6 +722,22 @@ LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
       failed(FunctionEmitter(body, paramIndex, halideKernels, options, sites)
                  .emit(model, "evalStep", "eval")))
     return failure();
+  bool cuda = options.cudaKernels && halideKernels;
+  if (cuda) {
+    // The same functions again with GPU kernels. They make the same calls
+    // in the same order, so they share the profiler's sites.
+    std::vector<KernelSiteRecord> gpuSites;
+    if (failed(FunctionEmitter(body, paramIndex, halideKernels, options, gpuSites, true)
+                   .emit(trainStep, "trainStepCuda", "train")) ||
+        failed(FunctionEmitter(body, paramIndex, halideKernels, options, gpuSites, true)
+                   .emit(model, "evalStepCuda", "eval")))
+      return failure();
+    if (gpuSites.size() != sites.size())
+      return module.emitError() << "the GPU plan has " << gpuSites.size()
+                                << " kernel call sites, the host plan " << sites.size();
+    for (size_t i = 0; i < sites.size(); ++i)
+      sites[i].cudaKernel = gpuSites[i].kernel;
+  }
 
   os << "// Generated by bnnc from " << sourceName << ": model '"
      << model.getName() << "'. Do not edit; recompile the model instead.\n"
@@ -703,14 +746,15 @@ LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
   if (halideKernels && !halideKernels->empty()) {
     // The headers Halide wrote for the kernels: a call whose arguments do
     // not match a kernel's signature does not compile.
-    os << "#include \"bnnrt/HalideBuffer.h\"\n\n"
+    os << "#include \"bnnrt/HalideBuffer.h\"\n"
+       << (cuda ? "#include \"bnnrt/CudaDevice.h\"\n" : "") << "\n"
        << "// Halide kernels, compiled ahead of time for this model.\n";
     for (const bnnc::KernelRequest &kernel : *halideKernels)
       os << "#include \"" << kernel.symbol << ".h\"\n";
   }
   os << "\nnamespace {\nusing namespace bnnrt;\nusing kernels::ConvShape;\nusing kernels::WeightQuantization;\n\n"
      << body.str();
-  emitSpec(model, module, sourceName, sites, os);
+  emitSpec(model, module, sourceName, sites, cuda, os);
   os << "} // namespace\n\n"
      << "int main(int argc, char **argv) {\n"
      << "  static const ModelSpec spec = makeSpec();\n"

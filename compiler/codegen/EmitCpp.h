@@ -25,6 +25,11 @@ struct EmitOptions {
   /// run time by `backward = "bf16"`. Off for the CUDA target: Halide 14's
   /// NVPTX code generation cannot lower bf16 arithmetic.
   bool bf16Kernels = true;
+  /// --target=host-cuda: also emit the train step and the evaluation with
+  /// every kernel compiled for an NVIDIA GPU (KernelRequest::cuda) and
+  /// their buffers mirrored on it (bnnrt/CudaDevice.h); the binary runs
+  /// them, or the host functions with `--device cpu`.
+  bool cudaKernels = false;
 };
 
 /// Writes the plan of the (single) bnn.model function of `module` and its

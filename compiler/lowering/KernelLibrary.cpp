@@ -10,6 +10,7 @@
 #include "lowering/KernelLibrary.h"
 #include "lowering/schedules/Schedules.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -26,11 +27,17 @@ using namespace Halide;
 namespace bnnc {
 namespace {
 
+/// The host with an NVIDIA GPU. PTX for compute capability 8.0 (Ampere):
+/// the driver compiles it for the GPU it finds, Hopper included.
+Target withCuda(Target target) {
+  return target.with_feature(Target::CUDA).with_feature(Target::CUDACapability80);
+}
+
 /// The host, and with `cuda` its NVIDIA GPU; the Halide runtime is
 /// compiled once apart.
-Target kernelTarget(const ScheduleOptions &options) {
+Target kernelTarget(const KernelRequest &request) {
   Target target = get_host_target().with_feature(Target::NoRuntime);
-  return options.cuda ? target.with_feature(Target::CUDA) : target;
+  return request.cuda ? withCuda(target) : target;
 }
 
 /// Loads the plugin of autoscheduler `name` once (Halide's plugins register
@@ -113,7 +120,8 @@ std::unique_ptr<ScheduledKernel> scheduleKernel(const KernelRequest &request,
                      "' (Mullapudi2016, Adams2019 or Li2018)");
     chosen.clear();
   }
-  auto handSchedule = options.cuda ? schedules::scheduleForCuda : schedules::scheduleForHost;
+  auto handSchedule =
+      request.cuda ? schedules::scheduleForCuda : schedules::scheduleForHost;
   if (chosen.empty()) {
     handSchedule(scheduled->kernel, scheduled->knobs);
   } else {
@@ -124,7 +132,7 @@ std::unique_ptr<ScheduledKernel> scheduleKernel(const KernelRequest &request,
     handSchedule(unused, scheduled->knobs);
     scheduled->autoscheduler = chosen;
     scheduled->scheduleSource = autoschedule(scheduled->kernel, chosen, options.batchEstimate,
-                                             kernelTarget(options));
+                                             kernelTarget(request));
   }
   for (const std::string &error : scheduled->knobs.errors())
     errors.push_back(error);
@@ -247,11 +255,16 @@ bool compileKernels(const std::vector<KernelRequest> &requests,
       std::string base = dir + "/" + kernel.request().symbol;
       kernel.pipeline().compile_to(
           {{OutputFileType::object, base + ".o"}, {OutputFileType::c_header, base + ".h"}},
-          kernel.arguments(), kernel.request().symbol, kernelTarget(options));
+          kernel.arguments(), kernel.request().symbol,
+          kernelTarget(kernel.request()));
       objects.push_back(base + ".o");
     }
+    // One runtime for all kernels: with any GPU kernel, the one that loads
+    // the CUDA driver at run time (the binary still starts without one).
+    bool anyGpu = std::any_of(requests.begin(), requests.end(),
+                              [](const KernelRequest &r) { return r.cuda; });
     std::string runtime = dir + "/halide_runtime.o";
-    compile_standalone_runtime(runtime, get_host_target());
+    compile_standalone_runtime(runtime, anyGpu ? withCuda(get_host_target()) : get_host_target());
     objects.push_back(runtime);
   });
 }
@@ -290,15 +303,15 @@ bool textOfKernels(const std::vector<KernelRequest> &requests,
 bool lowerKernels(const std::vector<KernelRequest> &requests,
                   const ScheduleOptions &options, std::string &text,
                   std::vector<std::string> &errors) {
-  Target target = kernelTarget(options);
   return textOfKernels(
       requests, options, text, errors,
       [&](const Kernel &kernel, const std::string &path) {
-        kernel.pipeline().compile_to_lowered_stmt(path, kernel.arguments(), Text, target);
+        kernel.pipeline().compile_to_lowered_stmt(path, kernel.arguments(), Text,
+                                                  kernelTarget(kernel.request()));
       },
       [&](const ScheduledKernel &scheduled, const std::string &stmt) {
         return "// kernel " + scheduled.kernel.request().symbol + " (target " +
-               target.to_string() + ", " +
+               kernelTarget(scheduled.kernel.request()).to_string() + ", " +
                (scheduled.autoscheduler.empty() ? "hand schedule" : scheduled.autoscheduler) +
                ")\n" + stmt;
       });
@@ -307,12 +320,11 @@ bool lowerKernels(const std::vector<KernelRequest> &requests,
 bool assemblyOfKernels(const std::vector<KernelRequest> &requests,
                        const ScheduleOptions &options, bool deviceOnly, std::string &text,
                        std::vector<std::string> &errors) {
-  Target target = kernelTarget(options);
   return textOfKernels(
       requests, options, text, errors,
       [&](const Kernel &kernel, const std::string &path) {
-        kernel.pipeline().compile_to_assembly(path, kernel.arguments(),
-                                              kernel.request().symbol, target);
+        kernel.pipeline().compile_to_assembly(path, kernel.arguments(), kernel.request().symbol,
+                                              kernelTarget(kernel.request()));
       },
       [&](const ScheduledKernel &scheduled, const std::string &assembly) {
         return "// kernel " + scheduled.kernel.request().symbol + "\n" +
@@ -327,8 +339,11 @@ bool printSchedules(const std::vector<KernelRequest> &requests,
   if (!scheduleKernels(requests, options, kernels, errors))
     return false;
   std::ostringstream out;
-  out << "# Schedule parameters of every kernel, target " << kernelTarget(options).to_string()
-      << ".\n# Edit the values and build with: bnnc compile --schedule THIS.toml MODEL -o NAME\n"
+  Target host = get_host_target().with_feature(Target::NoRuntime);
+  out << "# Schedule parameters of every kernel, target " << host.to_string();
+  if (std::any_of(requests.begin(), requests.end(), [](const KernelRequest &r) { return r.cuda; }))
+    out << "\n# (kernels named *_cuda: " << withCuda(host).to_string() << ")";
+  out << ".\n# Edit the values and build with: bnnc compile --schedule THIS.toml MODEL -o NAME\n"
       << "# A kernel's table may instead say autoscheduler = \"Mullapudi2016\" | "
          "\"Adams2019\" | \"Li2018\".\n";
   for (const auto &scheduled : kernels)

@@ -18,7 +18,6 @@ struct ScheduleOptions {
   ScheduleFile *file = nullptr;
   std::string autoscheduler; // "", "Mullapudi2016", "Adams2019" or "Li2018"
   int batchEstimate = 100;   // the batch size autoschedulers assume
-  bool cuda = false;         // target host-cuda: kernels run on an NVIDIA GPU
 };
 
 /// The autoschedulers Halide 14 ships as plugins.

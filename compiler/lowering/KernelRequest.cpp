@@ -49,6 +49,8 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
                       std::to_string(g.stride) + "p" + std::to_string(g.pad) +
                       "_f" + std::to_string(g.filters);
   }
+  if (request.cuda)
+    request.symbol += "_cuda";
   // Kernels that differ only in the extents of their arguments are named
   // after their first argument's (e.g. signs of a weight, not of a batch);
   // those that differ in epsilon or momentum get a number.

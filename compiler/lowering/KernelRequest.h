@@ -60,6 +60,10 @@ struct KernelRequest {
   /// bfloat16 (`vdpbf16ps`), sums in f32 — the run configuration's
   /// `backward = "bf16"`. The plan calls it instead of the f32 kernel.
   bool bf16 = false;
+  /// Compiled for an NVIDIA GPU (Halide's CUDA back end, the CUDA hand
+  /// schedules): the plan of a `--target=host-cuda` binary calls it when
+  /// the run uses the GPU, and the host kernel otherwise.
+  bool cuda = false;
 
   /// The extents of each signature argument (-1 for the batch). Part of
   /// the kernel's identity: calls with other extents (packing the signs of
@@ -75,7 +79,7 @@ struct KernelRequest {
            epsilon == other.epsilon && momentum == other.momentum &&
            conv == other.conv && bias == other.bias && scaled == other.scaled &&
            packed == other.packed && fusedSign == other.fusedSign && pool == other.pool &&
-           bf16 == other.bf16 &&
+           bf16 == other.bf16 && cuda == other.cuda &&
            argExtents == other.argExtents;
   }
 };

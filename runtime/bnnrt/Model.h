@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -66,27 +67,59 @@ public:
   const std::vector<ParamSpec> &specs;
 };
 
+/// A GPU that mirrors the host memory of params, Adam moments and the
+/// workspace (bnnrt/CudaDevice.h, compiled into binaries built with
+/// --target=host-cuda). The plan's GPU functions keep the device copies
+/// current; the host copies are brought up to date only where the host
+/// reads them, so data stays on the GPU across steps.
+class Device {
+public:
+  virtual ~Device() = default;
+  /// Makes every host copy current (before checkpoints, exports, param
+  /// checks: whatever reads Params on the host).
+  virtual void syncToHost() = 0;
+  /// Forgets every device copy: the host wrote Params (init, a loaded
+  /// checkpoint), or the memory they mirrored is about to go away.
+  virtual void forgetAll() = 0;
+  /// Forgets the device copy of one host buffer that is freed or moved.
+  virtual void released(const void *host) = 0;
+};
+
 /// Scratch buffers of one step, reused across steps.
 class Workspace {
 public:
-  float *get(size_t id, int64_t size) {
-    if (buffers.size() <= id)
-      buffers.resize(id + 1);
-    if (int64_t(buffers[id].size()) < size)
-      buffers[id].resize(size_t(size));
-    return buffers[id].data();
+  Workspace() = default;
+  Workspace(const Workspace &) = delete;
+  Workspace &operator=(const Workspace &) = delete;
+  ~Workspace() {
+    if (device)
+      device->forgetAll();
   }
+
+  float *get(size_t id, int64_t size) { return grow(buffers, id, size); }
 
   /// A buffer of packed sign words (64 signs each).
-  uint64_t *getWords(size_t id, int64_t size) {
-    if (wordBuffers.size() <= id)
-      wordBuffers.resize(id + 1);
-    if (int64_t(wordBuffers[id].size()) < size)
-      wordBuffers[id].resize(size_t(size));
-    return wordBuffers[id].data();
-  }
+  uint64_t *getWords(size_t id, int64_t size) { return grow(wordBuffers, id, size); }
+
+  /// The GPU mirroring these buffers, if the step functions run on one.
+  Device *device = nullptr;
 
 private:
+  template <typename T>
+  T *grow(std::vector<std::vector<T>> &all, size_t id, int64_t size) {
+    if (all.size() <= id)
+      all.resize(id + 1);
+    std::vector<T> &buffer = all[id];
+    if (int64_t(buffer.size()) < size) {
+      // The value living here is defined anew (slots are taken at a
+      // definition), so an old device copy has nothing to keep.
+      if (device && !buffer.empty())
+        device->released(buffer.data());
+      buffer.resize(size_t(size));
+    }
+    return buffer.data();
+  }
+
   std::vector<std::vector<float>> buffers;
   std::vector<std::vector<uint64_t>> wordBuffers;
 };
@@ -119,6 +152,12 @@ struct ModelSpec {
   std::vector<HyperParamSpec> hyperParams;
   StepFunction trainStep = nullptr;
   StepFunction evalStep = nullptr;
+  /// Compiled with --target=host-cuda: the same functions with GPU kernels,
+  /// and the device they need (null where the binary has no GPU kernels).
+  /// openCuda returns null with a one-line reason when there is no GPU.
+  StepFunction cudaTrainStep = nullptr;
+  StepFunction cudaEvalStep = nullptr;
+  std::unique_ptr<Device> (*openCuda)(std::string &why) = nullptr;
   /// The plan's kernel calls, indexed by their KernelTimer's site; empty in
   /// plans that do not time their kernels.
   std::vector<KernelSite> kernelSites;

@@ -4,7 +4,8 @@
 // algorithms name. Every output and every stage that a kernel computes once
 // per call (the ones the host schedules put at root, and the per-channel
 // sums) becomes a grid of thread blocks over its two innermost axes (one
-// for vectors); reductions whose consumer is per element (the products'
+// for vectors), its outer axes fused into the grid's third dimension;
+// reductions whose consumer is per element (the products'
 // sums, the popcounts) run inside each thread. Block shapes are knobs, as
 // on the host. Families will get their own schedules (shared-memory tiles
 // of packed words, warp reductions) as they are measured on a GPU.
@@ -33,12 +34,24 @@ struct BlockShape {
   int x, y, vector;
 };
 
-/// A grid of thread blocks over the innermost axes of one definition.
+/// A grid of thread blocks over the innermost axes of one definition; the
+/// axes outside them (channels, batch) are fused into the grid's third
+/// dimension, so that one launch covers the whole output (left as host
+/// loops, they would launch a kernel per channel and image).
 void gpuTile(Stage stage, const std::vector<Var> &axes, const BlockShape &block) {
   const TailStrategy guard = TailStrategy::GuardWithIf;
   if (axes.size() >= 2) {
     Var xo("xo"), yo("yo"), xi("xi"), yi("yi");
     stage.gpu_tile(axes[0], axes[1], xo, yo, xi, yi, block.x, block.y, guard);
+    if (axes.size() >= 3) {
+      Var outer = axes[2];
+      for (size_t a = 3; a < axes.size(); ++a) {
+        Var fused("fused_" + std::to_string(a));
+        stage.fuse(outer, axes[a], fused);
+        outer = fused;
+      }
+      stage.gpu_blocks(outer);
+    }
   } else if (axes.size() == 1) {
     Var xo("xo"), xi("xi");
     stage.gpu_tile(axes[0], xo, xi, block.vector, guard);

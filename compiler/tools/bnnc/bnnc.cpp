@@ -130,9 +130,9 @@ cl::opt<Target> target(
     "target", cl::desc("Where the kernels run"), cl::init(Target::Host),
     cl::values(clEnumValN(Target::Host, "host", "the host CPU (default)"),
                clEnumValN(Target::HostCuda, "host-cuda",
-                          "an NVIDIA GPU through Halide's CUDA backend "
-                          "(kernels and schedules only: --emit=ptx|halide|"
-                          "schedule; the runtime is not device-aware yet)")),
+                          "an NVIDIA GPU through Halide's CUDA backend: "
+                          "the binary holds host and GPU kernels and trains "
+                          "on the GPU (--device cpu: on the host)")),
     cl::cat(bnncCategory));
 
 cl::opt<int> batchEstimate(
@@ -208,7 +208,8 @@ mlir::LogicalResult emitPlan(mlir::ModuleOp module, llvm::raw_ostream &os,
                              std::vector<bnnc::KernelRequest> &requests) {
   bnnc::EmitOptions options;
   options.swapKernelArgs = swapKernelArgs;
-  options.bf16Kernels = !(target == Target::HostCuda || emit == Stage::Ptx);
+  options.bf16Kernels = emit != Stage::Ptx;
+  options.cudaKernels = target == Target::HostCuda || emit == Stage::Ptx;
   return bnnc::emitCpp(module, inputFile, os,
                        kernels == KernelBackend::Halide ? &requests : nullptr,
                        options);
@@ -220,7 +221,6 @@ bool withScheduleOptions(
     llvm::function_ref<bool(const bnnc::ScheduleOptions &, std::vector<std::string> &)> body) {
   bnnc::ScheduleOptions options;
   options.batchEstimate = batchEstimate;
-  options.cuda = target == Target::HostCuda || emit == Stage::Ptx;
   std::unique_ptr<bnnc::ScheduleFile> file;
   std::vector<std::string> errors;
   llvm::StringRef choice = scheduleOption;
@@ -371,10 +371,9 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
     if (mlir::failed(passes.run(*module)))
       return false;
   }
-  if (compileMode && target == Target::HostCuda) {
-    llvm::errs() << "bnnc: error: compile --target=host-cuda is not supported yet: the "
-                    "runtime keeps buffers on the host; --emit=ptx, --emit=halide and "
-                    "--emit=schedule show the CUDA kernels\n";
+  if (target == Target::HostCuda && kernels != KernelBackend::Halide) {
+    llvm::errs() << "bnnc: error: --target=host-cuda needs Halide kernels; drop "
+                    "--kernels=cpp\n";
     return false;
   }
   if (compileMode)
@@ -398,6 +397,8 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
     }
     if (mlir::failed(emitPlan(*module, plan, requests)))
       return false;
+    if (emit == Stage::Ptx) // only the GPU kernels have PTX
+      llvm::erase_if(requests, [](const bnnc::KernelRequest &r) { return !r.cuda; });
     bool printed = withScheduleOptions([&](const bnnc::ScheduleOptions &options,
                                            std::vector<std::string> &errors) {
       if (emit == Stage::Ptx || emit == Stage::Asm)

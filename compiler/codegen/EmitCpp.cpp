@@ -85,7 +85,7 @@ public:
     names[function.getArgument(1)] = "in.labels";
     if (gpu) {
       // The batch goes to the GPU once per step, in buffers of the device's.
-      out << "  CudaDevice &dev = cudaDeviceOf(ws);\n"
+      out << "  DeviceMirror &dev = deviceOf(ws);\n"
           << "  const float *x = dev.input(0, in.x, " << size(function.getArgument(0)) << ");\n"
           << "  const int32_t *labels = dev.input(1, in.labels, n);\n";
       names[function.getArgument(0)] = "x";

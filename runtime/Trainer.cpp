@@ -261,6 +261,28 @@ private:
   struct sigaction previousInt = {}, previousTerm = {};
 };
 
+/// The kernel a call site runs: its GPU kernel on the GPU, its bf16 one
+/// with backward = "bf16" on the host (if it has them).
+const std::string &calledKernel(const KernelSite &site, bool bf16, bool gpu) {
+  if (gpu && !site.cudaKernel.empty())
+    return site.cudaKernel;
+  if (bf16 && !gpu && !site.bf16Kernel.empty())
+    return site.bf16Kernel;
+  return site.kernel;
+}
+
+/// Keeps the kernel calls of a replay out of --profile's report.
+class ProfilerPause {
+public:
+  ProfilerPause() : wasOn(detail::profilingOn) { detail::profilingOn = false; }
+  ~ProfilerPause() { detail::profilingOn = wasOn; }
+  ProfilerPause(const ProfilerPause &) = delete;
+  ProfilerPause &operator=(const ProfilerPause &) = delete;
+
+private:
+  bool wasOn;
+};
+
 class Trainer {
 public:
   Trainer(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli)
@@ -340,6 +362,7 @@ private:
                      RunState &state) {
     state.seed = config.train.seed;
     state.hyperParams = hyperParams;
+    startHyperParams = hyperParams;
     params.initialize(hyperParams, config.train.seed);
     paramsWrittenOnHost();
     if (!cli.resume || checkpointPath().empty())
@@ -355,6 +378,7 @@ private:
                               state, loaded, warning, error))
       return fail(error);
     paramsWrittenOnHost();
+    replayStart = loaded;
     if (!warning.empty()) {
       std::fprintf(stderr, "%s\n", warning.c_str());
       setAsideDamaged();
@@ -401,8 +425,7 @@ private:
       if (stopSignal)
         return stopForSignal(epoch, batches, state);
       fillBatch(train, order, b);
-      StepInput in{xBatch.data(), yBatch.data(), batch, float(lr),
-                   ++state.steps, config.train.backward == "bf16"};
+      StepInput in = trainInput(lr, ++state.steps);
       StepOutput out;
       {
         StepTimer timer("train");
@@ -411,7 +434,8 @@ private:
       if (!std::isfinite(out.loss))
         return diverged(std::string("the training loss became ") +
                             (std::isnan(out.loss) ? "NaN" : "infinite"),
-                        epoch, b + 1, batches, state);
+                        epoch, b + 1, batches, state,
+                        whereItBegan(train, batches, epoch, b, state.steps));
       state.epochLossSum += out.loss;
       for (int64_t r = 0; r < batch; ++r)
         state.epochWrong +=
@@ -438,10 +462,93 @@ private:
     report(epoch, m, lr, double(batches * batch) / m.seconds, state.hyperParams,
            metrics, terminal);
     paramsReadOnHost();
+    // Unlike a loss, a param is checked once per epoch, and the step that
+    // broke it could be any of the epoch's: finding its op would replay the
+    // whole epoch with every step checked, so this error names no op.
     if (!paramsFinite())
       return diverged("a param became NaN or infinite", epoch, batches,
                       batches, state);
     return saveProgress(state) ? 0 : 1;
+  }
+
+  /// The input of a train step on the batch in xBatch/yBatch.
+  StepInput trainInput(double lr, int64_t adamStep) {
+    return StepInput{xBatch.data(), yBatch.data(), config.train.batch, float(lr),
+                     adamStep, config.train.backward == "bf16"};
+  }
+
+  /// Where the non-finite loss of step `b` of epoch `epoch` (Adam step
+  /// `failingStep`) began, as a clause of the error: "; it first appeared
+  /// in the output of OP (LOCATION, kernel K)". Checking every kernel call
+  /// of every step would slow all runs, and keeping the params of the step
+  /// before would double their memory; but the run is deterministic (a
+  /// resumed run is bit-identical), so the steps since the last state it
+  /// can return to (the checkpoint it resumed from or last wrote, else its
+  /// initialisation) are run again, the failing one with a finite check
+  /// after every kernel call. The replay has params and a workspace of its
+  /// own and writes nothing: no checkpoint, no metrics.
+  std::string whereItBegan(const Dataset &train, int64_t batches, int64_t epoch,
+                           int64_t b, int64_t failingStep) {
+    Params replay(spec.params);
+    RunState at;
+    std::string error;
+    if (replayStart.empty())
+      replay.initialize(startHyperParams, config.train.seed);
+    else if (!loadCheckpoint(replayStart, spec, replay, at, error))
+      return "; the op where it first appeared is unknown (" + error + ")";
+    if (at.epochsDone > epoch || (at.epochsDone == epoch && at.stepInEpoch > b))
+      return "; the op where it first appeared is unknown (" + replayStart +
+             " is past the failing step)";
+    int64_t steps = failingStep - at.steps;
+    std::fprintf(stderr,
+                 "replaying %lld step%s from %s to find the op where the "
+                 "non-finite value first appeared\n",
+                 (long long)steps, steps == 1 ? "" : "s",
+                 replayStart.empty() ? "the initial params" : replayStart.c_str());
+    bool reproduced = replaySteps(replay, at, train, batches, epoch, b, failingStep);
+    return describeFirstNonFinite(reproduced);
+  }
+
+  /// Runs the train steps from `at` through step `b` of epoch `epoch` on
+  /// `replay`, exactly as the run did (same batches, learning rates and
+  /// Adam steps), with the finite check in Adam step `failingStep` only.
+  /// True if that step's loss is non-finite again.
+  bool replaySteps(Params &replay, RunState &at, const Dataset &train,
+                   int64_t batches, int64_t epoch, int64_t b, int64_t failingStep) {
+    paramsWrittenOnHost(); // the GPU holds nothing of the replay's params
+    Workspace replayWorkspace;
+    replayWorkspace.device = activeDevice;
+    ProfilerPause pause;
+    StepOutput out;
+    for (int64_t e = at.epochsDone; e <= epoch; ++e) {
+      std::vector<int64_t> order = epochOrder(e, train.count);
+      int64_t first = e == at.epochsDone ? at.stepInEpoch : 0;
+      int64_t last = e == epoch ? b : batches - 1;
+      for (int64_t step = first; step <= last; ++step) {
+        fillBatch(train, order, step);
+        StepInput in = trainInput(learningRate(e), ++at.steps);
+        in.checkFinite = at.steps == failingStep;
+        resetNonFinite();
+        out = StepOutput();
+        spec.trainStep(replay, replayWorkspace, in, out);
+      }
+    }
+    return at.steps == failingStep && !std::isfinite(out.loss);
+  }
+
+  /// The clause of whereItBegan for what the checked step recorded.
+  std::string describeFirstNonFinite(bool reproduced) const {
+    if (!reproduced)
+      return "; the op where it first appeared is unknown (a replay of the "
+             "step gave a finite loss)";
+    int site = firstNonFiniteSite();
+    if (site < 0 || size_t(site) >= spec.kernelSites.size())
+      return "; the first non-finite value was not in a kernel's output";
+    const KernelSite &where = spec.kernelSites[size_t(site)];
+    std::string kernel = "kernel " + calledKernel(where, config.train.backward == "bf16",
+                                                  activeDevice != nullptr);
+    return "; it first appeared in the output of " + where.op + " (" +
+           (where.location.empty() ? kernel : where.location + ", " + kernel) + ")";
   }
 
   /// The order of epoch e depends only on the seed and e, so a resumed run
@@ -491,7 +598,8 @@ private:
   /// Stops the run without writing a checkpoint, so the last one stays the
   /// last good one.
   int diverged(const std::string &what, int64_t epoch, int64_t step,
-               int64_t batches, const RunState &state) {
+               int64_t batches, const RunState &state,
+               const std::string &where = "") {
     std::string kept =
         checkpointPath().empty() ? ""
         : access(checkpointPath().c_str(), F_OK) == 0
@@ -500,7 +608,7 @@ private:
     return fail("error: " + what + " in epoch " + std::to_string(epoch + 1) +
                 " at step " + std::to_string(step) + " of " +
                 std::to_string(batches) + " (Adam step " +
-                std::to_string(state.steps) + ")" + kept +
+                std::to_string(state.steps) + ")" + where + kept +
                 "; try a smaller learning rate"),
            1;
   }
@@ -533,10 +641,13 @@ private:
 
   bool saveProgress(const RunState &state) {
     std::string error;
-    return checkpointPath().empty() ||
-           saveCheckpointKeepingPrevious(checkpointPath(), previousPath(),
-                                         spec, params, state, error) ||
-           fail(error);
+    if (checkpointPath().empty())
+      return true;
+    if (!saveCheckpointKeepingPrevious(checkpointPath(), previousPath(), spec,
+                                       params, state, error))
+      return fail(error);
+    replayStart = checkpointPath();
+    return true;
   }
 
   /// Geometric decay from lr (first epoch) to lr_final (last epoch).
@@ -589,6 +700,11 @@ private:
   const RunConfig &config;
   const CliOptions &cli;
   Workspace workspace;
+  /// The checkpoint this run resumed from or last wrote: the state a replay
+  /// (whereItBegan) starts from. Empty: the run's initial params (another
+  /// run's checkpoint may lie in the folder, but is not this run's past).
+  std::string replayStart;
+  std::map<std::string, double> startHyperParams; // what the initial params were drawn with
   std::vector<float> xBatch;
   std::vector<int32_t> yBatch;
 };
@@ -1083,10 +1199,7 @@ int runCommand(const ModelSpec &spec, const RunConfig &config,
 /// differential tests' command, always runs the f32 kernels).
 std::vector<KernelSite> profiledSites(std::vector<KernelSite> sites, bool bf16, bool gpu) {
   for (KernelSite &site : sites)
-    if (gpu && !site.cudaKernel.empty())
-      site.kernel = site.cudaKernel;
-    else if (bf16 && !site.bf16Kernel.empty())
-      site.kernel = site.bf16Kernel;
+    site.kernel = calledKernel(site, bf16, gpu);
   return sites;
 }
 

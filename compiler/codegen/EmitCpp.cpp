@@ -4,7 +4,8 @@
 // dialect/lib/KernelCalls.cpp); this file only turns such descriptions into
 // code: workspace buffers for results, the arguments in the order of the
 // family's signature, a Halide kernel call through the header Halide wrote
-// for it (or bnnrt's C++ kernel, CppKernelSet.cpp), and a profiler site.
+// for it (or bnnrt's C++ kernel, CppKernelSet.cpp), a profiler site, and a
+// finite check of the call's results (StepInput::checkFinite).
 //
 //===----------------------------------------------------------------------===//
 
@@ -418,6 +419,7 @@ private:
     currentOpsPerItem = call.opsPerItem;
     currentBinaryOps = call.binaryOps;
     Bindings b = bind(op, call);
+    noteResults(call);
     if (!halideKernels)
       return emitCppCall(op, request, call, b);
     if (failed(callHalide(op, request, b)))
@@ -430,6 +432,26 @@ private:
     else if (!b.stepLoss.empty())
       os << "  out.loss = kernels::mean(" << b.stepLoss << ", n);\n";
     return success();
+  }
+
+  /// Remembers the float results of `call` for its finite check: its
+  /// outputs (not packed sign words, which cannot hold a NaN), the params
+  /// whose running statistics it updates (after the copy, in both kinds of
+  /// plan), Adam's moments, and the step's loss.
+  void noteResults(const KernelCall &call) {
+    for (const KernelOperand &result : call.outputs)
+      if (result.value.getType().cast<ShapedType>().getElementType().isF32())
+        currentResults.push_back({use(result.value), size(result.value)});
+    for (const KernelOperand &state : call.stateUpdates)
+      currentResults.push_back({use(state.value), size(state.value)});
+    if (call.adamMoments) {
+      std::string index = std::to_string(paramIndex.lookup(
+          call.adamMoments.getDefiningOp<ParamOp>().getName()));
+      for (const char *moments : {"firstMoments", "secondMoments"})
+        currentResults.push_back({"p." + std::string(moments) + "[" + index + "].data()",
+                                  size(call.adamMoments)});
+    }
+    currentLoss = !call.stepLoss.empty();
   }
 
   /// A call of the Halide kernel `request`, its arguments put in the order
@@ -626,6 +648,27 @@ private:
     currentOpsPerItem = 0;
     currentBinaryOps = false;
     out << "  { bnnrt::KernelTimer timer(" << sites.size() - 1 << ", n);\n" << calls << "  }\n";
+    emitFiniteCheck(sites.size() - 1);
+  }
+
+  /// The check of the results noted for site `site`, after its timer (the
+  /// scan is no kernel time). Normal steps pay one branch; a checked step
+  /// (a replay of a diverged one) scans them, on the GPU after a copy to
+  /// the host.
+  void emitFiniteCheck(size_t site) {
+    if (!currentResults.empty() || currentLoss) {
+      out << "  if (in.checkFinite) {\n";
+      for (const auto &[pointer, count] : currentResults)
+        out << "    bnnrt::noteNonFinite(" << site << ", "
+            << (gpu ? "dev.hostRead(" + pointer + ", " + count + ")" : pointer) << ", " << count
+            << ");\n";
+      // On the GPU too the loss is on the host already (a mean taken there).
+      if (currentLoss)
+        out << "    bnnrt::noteNonFinite(" << site << ", &out.loss, 1);\n";
+      out << "  }\n";
+    }
+    currentResults.clear();
+    currentLoss = false;
   }
 
   // An op's calls go to `body` (through `os`), its buffer declarations to
@@ -651,6 +694,10 @@ private:
   std::string currentKernel, currentBf16Kernel;
   double currentOpsPerItem = 0;
   bool currentBinaryOps = false;
+  /// The current op's float results (pointer, element count) and whether
+  /// it sets the step's loss: what its finite check scans.
+  std::vector<std::pair<std::string, std::string>> currentResults;
+  bool currentLoss = false;
 };
 
 const char *initKindName(InitKind kind) {

@@ -9,6 +9,8 @@
 #ifndef BNNRT_MODEL_H
 #define BNNRT_MODEL_H
 
+// The plan calls both: timers around its kernel calls, finite checks after.
+#include "bnnrt/FiniteCheck.h"
 #include "bnnrt/Profile.h"
 
 #include <cstdint>
@@ -133,6 +135,10 @@ struct StepInput {
   /// [train] backward = "bf16": the convolution gradients run their bf16
   /// kernels (products in bfloat16, sums in f32).
   bool bf16Backward = false;
+  /// After every kernel call, hand its float results to noteNonFinite (a
+  /// scan of each, on the GPU a copy to the host first): set only to replay
+  /// a step whose loss became NaN or infinite, to name the op it began in.
+  bool checkFinite = false;
 };
 
 struct StepOutput {

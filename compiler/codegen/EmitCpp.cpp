@@ -514,7 +514,8 @@ private:
       os << "});\n";
       args += "b" + std::to_string(i) + ".raw()";
     }
-    os << "    checkHalideCall(" << callee << "(" << args << "), " << calleeName << ");\n";
+    os << (gpu ? "    dev.checkKernel(" : "    checkHalideCall(") << callee << "(" << args << "), "
+       << calleeName << ");\n";
     if (gpu)
       os << "    dev.afterKernel();\n";
     os << "  }\n";

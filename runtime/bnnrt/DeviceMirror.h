@@ -132,6 +132,17 @@ public:
     detach(*target.raw());
   }
 
+  /// A GPU kernel's status: non-zero is the device failing (out of memory,
+  /// a driver error) far more often than a bad argument, so the error says
+  /// what Halide's runtime reported. The last checkpoint is kept.
+  void checkKernel(int status, const char *kernel) {
+    if (status == 0)
+      return;
+    std::fprintf(stderr, "error: GPU kernel %s failed (%d): %s\n", kernel, status,
+                 backend->lastError().c_str());
+    std::exit(1);
+  }
+
   /// With --profile, waits for the kernel just launched, so that its time
   /// is its own (kernels otherwise run while the host goes on).
   void afterKernel() {

@@ -32,7 +32,8 @@ ninja -C "$BUILD_DIR" fuzzers
 corpus=$BUILD_DIR/fuzz-corpus
 findings=$BUILD_DIR/fuzz-findings
 for t in "${TARGETS[@]}"; do mkdir -p "$corpus/$t" "$findings/$t"; done
-mkdir -p "$corpus"/{fuzz_idx,fuzz_cifar10,fuzz_checkpoint,fuzz_packed_weights}
+# Every corpus folder, also of targets not run now: the seeds go to all.
+mkdir -p "$corpus"/{fuzz_frontend,fuzz_runconfig,fuzz_idx,fuzz_cifar10,fuzz_checkpoint,fuzz_packed_weights}
 "$BUILD_DIR/fuzz/make_seeds" "$corpus"
 find examples stdlib test -name '*.bnn' -exec cp -n {} "$corpus/fuzz_frontend/" \;
 find examples test -name '*.toml' -exec cp -n {} "$corpus/fuzz_runconfig/" \;

@@ -33,11 +33,16 @@ Target withCuda(Target target) {
   return target.with_feature(Target::CUDA).with_feature(Target::CUDACapability80);
 }
 
-/// The host, and with `cuda` its NVIDIA GPU; the Halide runtime is
-/// compiled once apart.
+/// The host, or for a GPU kernel (`request.cuda`) the host with its NVIDIA
+/// GPU; the Halide runtime is compiled once apart.
 Target kernelTarget(const KernelRequest &request) {
   Target target = get_host_target().with_feature(Target::NoRuntime);
   return request.cuda ? withCuda(target) : target;
+}
+
+bool anyOnGpu(const std::vector<KernelRequest> &requests) {
+  return std::any_of(requests.begin(), requests.end(),
+                     [](const KernelRequest &r) { return r.cuda; });
 }
 
 /// Loads the plugin of autoscheduler `name` once (Halide's plugins register
@@ -261,10 +266,9 @@ bool compileKernels(const std::vector<KernelRequest> &requests,
     }
     // One runtime for all kernels: with any GPU kernel, the one that loads
     // the CUDA driver at run time (the binary still starts without one).
-    bool anyGpu = std::any_of(requests.begin(), requests.end(),
-                              [](const KernelRequest &r) { return r.cuda; });
     std::string runtime = dir + "/halide_runtime.o";
-    compile_standalone_runtime(runtime, anyGpu ? withCuda(get_host_target()) : get_host_target());
+    compile_standalone_runtime(runtime, anyOnGpu(requests) ? withCuda(get_host_target())
+                                                           : get_host_target());
     objects.push_back(runtime);
   });
 }
@@ -341,7 +345,7 @@ bool printSchedules(const std::vector<KernelRequest> &requests,
   std::ostringstream out;
   Target host = get_host_target().with_feature(Target::NoRuntime);
   out << "# Schedule parameters of every kernel, target " << host.to_string();
-  if (std::any_of(requests.begin(), requests.end(), [](const KernelRequest &r) { return r.cuda; }))
+  if (anyOnGpu(requests))
     out << "\n# (kernels named *_cuda: " << withCuda(host).to_string() << ")";
   out << ".\n# Edit the values and build with: bnnc compile --schedule THIS.toml MODEL -o NAME\n"
       << "# A kernel's table may instead say autoscheduler = \"Mullapudi2016\" | "

@@ -95,8 +95,12 @@ LogicalResult bnn::verifyInferredResultType(Operation *op) {
 
 bool bnn::isSignValued(Value value) {
   auto result = value.dyn_cast<OpResult>();
-  return result && result.getResultNumber() == 0 &&
-         result.getOwner()->hasTrait<OpTrait::SignValued>();
+  if (!result || result.getResultNumber() != 0)
+    return false;
+  Operation *owner = result.getOwner();
+  if (owner->hasTrait<OpTrait::KeepsValues>())
+    return isSignValued(owner->getOperand(0));
+  return owner->hasTrait<OpTrait::SignValued>();
 }
 
 //===----------------------------------------------------------------------===//

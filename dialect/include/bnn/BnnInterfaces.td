@@ -133,6 +133,12 @@ def Bnn_SignValued : NativeOpTrait<"SignValued"> {
   let cppNamespace = "::bnn::OpTrait";
 }
 
+// Result 0 holds operand 0's values, only rearranged (a reshape): it is
+// sign-valued exactly when operand 0 is.
+def Bnn_KeepsValues : NativeOpTrait<"KeepsValues"> {
+  let cppNamespace = "::bnn::OpTrait";
+}
+
 def Bnn_KernelCallOpInterface : OpInterface<"KernelCallOpInterface"> {
   let cppNamespace = "::bnn";
   let description = [{

@@ -114,7 +114,7 @@ def Bnn_AvgPoolOp : Bnn_PoolOp<"avgpool", "average",
     [DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]>;
 
 def Bnn_FlattenOp : Bnn_LayerOp<"flatten",
-    [DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
+    [Bnn_KeepsValues, DeclareOpInterfaceMethods<Bnn_GradientOpInterface>]> {
   let summary = "[batch, d1, d2, ...] -> [batch, d1·d2·...]";
   let arguments = (ins F32Tensor:$input);
   let hasFolder = 1;

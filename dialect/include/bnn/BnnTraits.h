@@ -17,10 +17,22 @@ public:
   }
 };
 
+/// Result 0 of the op holds operand 0's values rearranged (see
+/// Bnn_KeepsValues).
+template <typename ConcreteType>
+class KeepsValues : public mlir::OpTrait::TraitBase<ConcreteType, KeepsValues> {
+public:
+  static mlir::LogicalResult verifyTrait(mlir::Operation *op) {
+    if (mlir::failed(mlir::OpTrait::impl::verifyAtLeastNOperands(op, 1)))
+      return mlir::failure();
+    return mlir::OpTrait::impl::verifyAtLeastNResults(op, 1);
+  }
+};
+
 } // namespace OpTrait
 
 /// True when every element of `value` is -1 or +1: it is result 0 of a
-/// SignValued op.
+/// SignValued op, or of a KeepsValues op whose operand 0 is sign-valued.
 bool isSignValued(mlir::Value value);
 
 } // namespace bnn

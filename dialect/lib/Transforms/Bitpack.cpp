@@ -167,12 +167,6 @@ struct FuseXnorConvSign : OpRewritePattern<BatchNormSignOp> {
     auto xnor = product.getDefiningOp<XnorConv2DOp>();
     if (!xnor || !xnor->hasOneUse() || xnor.hasFusedSign())
       return failure();
-    if (pool) {
-      // The fused pool covers whole windows only (no partial last window).
-      auto y = xnor.getType().cast<RankedTensorType>();
-      if (y.getShape()[2] % pool[0] != 0 || y.getShape()[3] % pool[0] != 0)
-        return failure();
-    }
     std::optional<RankedTensorType> packed = packedByAllReaders(norm.getOutput());
     Type type = packed ? Type(*packed) : norm.getOutput().getType();
     Operation *fused = rewriter.create<XnorConv2DOp>(

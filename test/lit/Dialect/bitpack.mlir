@@ -70,3 +70,32 @@ func.func @after_fused_layer(%p: tensor<?x1xi64, #bnn.packed<axis = 1, bits = 64
   %y = bnn.dense %s, %w {weights = #bnn.quant<binary>} : (tensor<?x4xf32>, tensor<2x4xf32>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }
+
+// A flatten keeps the values it reshapes (KeepsValues): the signs of an
+// image, flattened, are still ±1, so the binary dense after them packs its
+// input too (in the flattened order, as its weights).
+// CHECK-LABEL: func.func @dense_after_flatten
+// CHECK: %[[F:.*]] = bnn.flatten
+// CHECK: %[[PA:.*]] = bnn.pack_signs %[[F]] : (tensor<?x36xf32>) -> tensor<?x1xi64, #bnn.packed<axis = 1, bits = 36>>
+// CHECK: bnn.xnor_dense %[[PA]], %{{.*}} {length = 36 : i64}
+// CHECK-NOT: bnn.dense
+func.func @dense_after_flatten(%x: tensor<?x4x3x3xf32>) -> tensor<?x2xf32> {
+  %s = bnn.sign %x : (tensor<?x4x3x3xf32>) -> tensor<?x4x3x3xf32>
+  %f = bnn.flatten %s : (tensor<?x4x3x3xf32>) -> tensor<?x36xf32>
+  %w = bnn.param "w" : tensor<2x36xf32> init #bnn.init<glorot_uniform>
+  %y = bnn.dense %f, %w {weights = #bnn.quant<binary>} : (tensor<?x36xf32>, tensor<2x36xf32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+// A max pool whose windows do not tile the product (7 × 7, 2 × 2 windows:
+// the last row and column are dropped, as bnn.maxpool drops them) fuses
+// into the XNOR convolution all the same.
+// CHECK-LABEL: func.func @partial_window_pool
+// CHECK: bnn.xnor_conv2d {{.*}} sign_of_batchnorm({{.*}}pool = array<i64: 2, 2>{{.*}} -> tensor<?x4x3x3xf32>
+// CHECK-NOT: bnn.maxpool
+func.func @partial_window_pool(%x: tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, %w: tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>, %g: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>) -> tensor<?x4x3x3xf32> {
+  %y = bnn.xnor_conv2d %x, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>) -> tensor<?x4x7x7xf32>
+  %p = bnn.maxpool %y {kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>) -> tensor<?x4x3x3xf32>
+  %o = bnn.batchnorm_sign %p, %g, %b, %m, %v {epsilon = 1.0e-5} : (tensor<?x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4x3x3xf32>
+  return %o : tensor<?x4x3x3xf32>
+}

@@ -311,6 +311,7 @@ public:
     for (int64_t start = 0; start < data.count; start += batch) {
       int64_t n = std::min(batch, data.count - start);
       StepInput in{data.image(start), data.labels.data() + start, n, 0.0f, 0};
+      in.paramsUnchanged = start > 0;
       StepOutput out;
       {
         StepTimer timer("eval");
@@ -736,9 +737,10 @@ void printHelp(const ModelSpec &spec, const char *program) {
       "        DIR/checkpoint.prev.bin\n"
       "eval    prints the test error of a checkpoint\n"
       "init    writes the initial params (epoch 0) as a checkpoint\n"
-      "step    for differential testing: on one batch, runs the evaluation,\n"
-      "        then one train step (learning rate --lr, default 1e-3; Adam\n"
-      "        continues from the checkpoint), and writes DIR/eval.bin,\n"
+      "step    for differential testing: on one batch, runs the evaluation\n"
+      "        (twice: the second reuses the packed weights), then one train\n"
+      "        step (learning rate --lr, default 1e-3; Adam continues from\n"
+      "        the checkpoint), and writes DIR/eval.bin,\n"
       "        DIR/train.bin (int64 batch, int64 classes, float32 loss,\n"
       "        float32 logits[batch*classes]) and DIR/checkpoint.bin (after\n"
       "        the step). BATCH.bin: int64 batch, int64 features, float32\n"
@@ -1160,6 +1162,12 @@ int runOneStep(const ModelSpec &spec, const CliOptions &cli) {
   {
     StepTimer timer("eval");
     spec.evalStep(params, workspace, in, evalOut);
+    // Again as a later batch of an evaluation, from the values of the
+    // params alone that the first call kept (packed weights): what it
+    // writes is then checked against the reference too.
+    in.paramsUnchanged = true;
+    spec.evalStep(params, workspace, in, evalOut);
+    in.paramsUnchanged = false;
   }
   // Written before the train step, which may reuse the logits' buffer.
   if (!writeStepOutputs(cli.outDir + "/eval.bin", batch.size, spec.classes,

@@ -15,6 +15,7 @@
 #include "bnn/BnnOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -92,6 +93,10 @@ public:
       names[function.getArgument(0)] = "x";
       names[function.getArgument(1)] = "labels";
     }
+    // Only evaluation runs many steps on the same params; the GPU plan
+    // recomputes them (its device copies are not checked for this yet).
+    if (function->hasAttr("bnn.model") && !gpu)
+      findParamOnlyOps(function.getBody().front());
     findLastUses(function.getBody().front());
     for (Operation &op : function.getBody().front()) {
       currentOp = &op;
@@ -207,6 +212,11 @@ private:
       capacity[id] = std::max(capacity[id], elements);
       return id;
     }
+    /// A new slot that is never given back: no other value writes it.
+    size_t own(int64_t elements) {
+      capacity.push_back(elements);
+      return capacity.size() - 1;
+    }
   };
 
   /// Elements of `value` at the batch size the slots are planned for (a
@@ -254,10 +264,41 @@ private:
     }
   }
 
+  //===--- values of the params alone -------------------------------------===//
+  //
+  // At evaluation, ops that read only params (the packing of binary weights)
+  // give the same result for every batch of an `evaluate`: their results get
+  // slots of their own that no other value of the function takes, and their
+  // calls run only when StepInput::paramsUnchanged is false (the first batch).
+
+  /// Marks the ops whose operands all come from params alone.
+  void findParamOnlyOps(Block &block) {
+    llvm::DenseSet<Value> fromParams;
+    for (Operation &op : block) {
+      if (auto param = dyn_cast<ParamOp>(op)) {
+        fromParams.insert(param.getValue());
+        continue;
+      }
+      bool onlyParams = op.getNumOperands() > 0 && op.getNumResults() > 0 &&
+                        llvm::all_of(op.getOperands(), [&](Value v) { return fromParams.count(v); }) &&
+                        llvm::all_of(op.getResults(), [](Value v) {
+                          return v.getType().cast<ShapedType>().hasStaticShape();
+                        });
+      if (!onlyParams)
+        continue;
+      paramOnlyOps.insert(&op);
+      for (Value result : op.getResults())
+        fromParams.insert(result);
+    }
+  }
+  bool isParamOnly(Operation *op) const { return paramOnlyOps.count(op); }
+
   /// Gives back the slots of the values `op` used last, and its scratch.
   void releaseAfter(Operation *op) {
     auto release = [&](Slot slot) { (slot.words ? wordSlots : floatSlots).free.push_back(slot.id); };
     for (Value value : dyingAfter.lookup(op)) {
+      if (isParamOnly(value.getDefiningOp()))
+        continue; // kept for the next batch
       auto slot = slotOf.find(value);
       if (slot != slotOf.end()) {
         release(slot->second);
@@ -272,7 +313,9 @@ private:
   /// A workspace buffer holding `value` (packed words for Words).
   std::string define(Value value, KernelView view) {
     bool words = view == KernelView::Words || view == KernelView::PackedChannels;
-    size_t id = (words ? wordSlots : floatSlots).acquire(estimatedElements(value));
+    Slots &slots = words ? wordSlots : floatSlots;
+    size_t id = isParamOnly(value.getDefiningOp()) ? slots.own(estimatedElements(value))
+                                                   : slots.acquire(estimatedElements(value));
     slotOf[value] = {words, id};
     std::string name = (words ? "w" : "v") + std::to_string(nextName++);
     declarations << (words ? "  uint64_t *" : "  float *") << name
@@ -648,8 +691,13 @@ private:
     currentBf16Kernel.clear();
     currentOpsPerItem = 0;
     currentBinaryOps = false;
+    bool once = isParamOnly(op);
+    if (once)
+      out << "  if (!in.paramsUnchanged) {\n";
     out << "  { bnnrt::KernelTimer timer(" << sites.size() - 1 << ", n);\n" << calls << "  }\n";
     emitFiniteCheck(sites.size() - 1);
+    if (once)
+      out << "  }\n";
   }
 
   /// The check of the results noted for site `site`, after its timer (the
@@ -686,6 +734,7 @@ private:
   llvm::DenseMap<Value, Value> aliasOf;
   llvm::DenseMap<Value, Slot> slotOf;
   llvm::DenseMap<Operation *, llvm::SmallVector<Value>> dyingAfter;
+  llvm::DenseSet<Operation *> paramOnlyOps;
   llvm::SmallVector<Slot> opScratch;
   std::vector<bnnc::KernelRequest> *halideKernels;
   const bnnc::EmitOptions &options;

@@ -139,6 +139,11 @@ struct StepInput {
   /// scan of each, on the GPU a copy to the host first): set only to replay
   /// a step whose loss became NaN or infinite, to name the op it began in.
   bool checkFinite = false;
+  /// [eval] The params, and this workspace's values computed from them
+  /// alone (packed binary weights), are those of the previous evalStep call
+  /// on this workspace: the plan skips recomputing those values. Set for
+  /// every batch of an evaluation after the first.
+  bool paramsUnchanged = false;
 };
 
 struct StepOutput {

@@ -694,8 +694,8 @@ TEST(HalideConvKernelsWide, WeightGradientAcrossBatchParts) {
 // pooling turns into min pooling of signs) and γ = 0; ±1 floats and packed.
 // Pool 3 leaves a partial last window on both axes (8 × 6 → 2 × 2), which
 // is dropped, as bnn.maxpool drops it.
-TEST(HalideXnorConvFused, SignOfBatchNormAfterPoolingMatchesSeparateSteps) {
-  bnnrt::reference::ConvShape s{2, 70, 8, 6, 67, 3, 3, 1, 1};
+void expectFusedSignMatchesSeparateSteps(const bnnrt::reference::ConvShape &s,
+                                         std::initializer_list<int> pools) {
   std::vector<float> x = randomSigns(size_t(s.n * s.c * s.h * s.w), 70);
   std::vector<float> w = randomSigns(size_t(s.o * s.c * s.kh * s.kw), 71);
   std::vector<float> gamma = randomVector(size_t(s.o), 72), beta = randomVector(size_t(s.o), 73);
@@ -708,7 +708,8 @@ TEST(HalideXnorConvFused, SignOfBatchNormAfterPoolingMatchesSeparateSteps) {
   Halide::Buffer<uint64_t> px = packChannelsWithHalide(x, int(s.n), int(s.c), int(s.h), int(s.w));
   Halide::Buffer<uint64_t> pw = packChannelsWithHalide(w, int(s.o), int(s.c), int(s.kh), int(s.kw));
   const float epsilon = 1e-5f;
-  for (int pool : {1, 2, 3})
+  const int words = int((s.o + 63) / 64);
+  for (int pool : pools)
     for (bool packed : {false, true}) {
       bnnc::KernelRequest request{Kind::XnorConv2D, s.c, 0, ""};
       request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
@@ -724,7 +725,9 @@ TEST(HalideXnorConvFused, SignOfBatchNormAfterPoolingMatchesSeparateSteps) {
       for (int i = 0; i < 4; ++i)
         inputs[size_t(2 + i)].set(Halide::Buffer<float>(perChannel[i]->data(), int(s.o)));
       const int oh = int(s.outH()) / pool, ow = int(s.outW()) / pool;
-      std::vector<uint64_t> xw(size_t(s.n * s.h * s.w * 2)), ww(size_t(s.o * s.kh * s.kw * 2));
+      const int inWords = int((s.c + 63) / 64);
+      std::vector<uint64_t> xw(size_t(s.n * s.h * s.w * inWords)),
+          ww(size_t(s.o * s.kh * s.kw * inWords));
       bnnrt::kernels::packChannels(x.data(), xw.data(), s.n, s.c, s.h * s.w);
       bnnrt::kernels::packChannels(w.data(), ww.data(), s.o, s.c, s.kh * s.kw);
       std::vector<float> signs(size_t(s.n * s.o * oh * ow));
@@ -736,12 +739,24 @@ TEST(HalideXnorConvFused, SignOfBatchNormAfterPoolingMatchesSeparateSteps) {
           ASSERT_EQ(y.data()[i], signs[i]) << "pool " << pool << ", output " << i;
         continue;
       }
-      Halide::Buffer<uint64_t> y = fused.pipeline().realize({2, ow, oh, int(s.n)});
-      std::vector<uint64_t> expected(size_t(s.n * oh * ow * 2));
+      Halide::Buffer<uint64_t> y = fused.pipeline().realize({words, ow, oh, int(s.n)});
+      std::vector<uint64_t> expected(size_t(s.n * oh * ow * words));
       bnnrt::kernels::packChannels(signs.data(), expected.data(), s.n, s.o, oh * ow);
       ASSERT_EQ(std::vector<uint64_t>(y.data(), y.data() + y.number_of_elements()), expected)
           << "pool " << pool;
     }
+}
+
+TEST(HalideXnorConvFused, SignOfBatchNormAfterPoolingMatchesSeparateSteps) {
+  expectFusedSignMatchesSeparateSteps({2, 70, 8, 6, 67, 3, 3, 1, 1}, {1, 2, 3});
+  // Fewer filters than a vector of signs (a partial word, summed bit by
+  // bit), odd 5 × 5 products, a 1 × 1 output, stride 2.
+  expectFusedSignMatchesSeparateSteps({2, 16, 5, 5, 12, 3, 3, 1, 1}, {1, 2});
+  expectFusedSignMatchesSeparateSteps({2, 12, 2, 2, 8, 2, 2, 1, 0}, {1});
+  expectFusedSignMatchesSeparateSteps({2, 70, 9, 9, 16, 3, 3, 2, 1}, {1, 2});
+  // Whole words (their bits summed in vectors): one and two a pixel.
+  expectFusedSignMatchesSeparateSteps({2, 64, 6, 5, 64, 3, 3, 1, 1}, {1, 2});
+  expectFusedSignMatchesSeparateSteps({1, 70, 5, 5, 128, 3, 3, 1, 1}, {1, 2});
 }
 
 INSTANTIATE_TEST_SUITE_P(ChannelsStridesPads, HalideXnorConv,

@@ -309,18 +309,31 @@ Func fusedSign(Kernel &k, Func product, const ConvGeometry &g) {
   RDom window(0, pool, 0, pool, "window");
   Expr tap = positive(x * pool + window.x, y * pool + window.y, o, n);
   Func pooled("pooled");
-  pooled(x, y, o, n) = select(gamma(o) < 0.0f, minimum(tap), maximum(tap)) == 1;
+  pooled(x, y, o, n) = select(gamma(o) < 0.0f, minimum(tap), maximum(tap));
+  k.stage("positive", positive);
+  k.stage("pooled", pooled);
   Func output("output");
   if (!k.request().packed) {
-    output(x, y, o, n) = select(pooled(x, y, o, n), 1.0f, -1.0f);
+    output(x, y, o, n) = select(pooled(x, y, o, n) == 1, 1.0f, -1.0f);
     return output;
   }
+  // Each filter's bit of its word (set for −1, as pack_signs sets it), then
+  // the 64 bits of a word summed: both run along filters, the axis the
+  // product is stored along, so the schedule reads it contiguously.
+  Func signBits("sign_bits");
+  signBits(x, y, o, n) = select(pooled(x, y, o, n) == 1, cast<uint64_t>(0),
+                                cast<uint64_t>(1) << cast<uint64_t>(o % 64));
+  k.stage("sign_bits", signBits);
   Var word("word");
   RDom bit(0, 64, "bit");
   Expr c = word * 64 + bit;
-  output(word, x, y, n) =
-      sum(select(c < filters && !pooled(x, y, min(c, filters - 1), n),
-                 cast<uint64_t>(1) << cast<uint64_t>(bit), cast<uint64_t>(0)));
+  Func words("sign_words");
+  words(word, x, y, n) = cast<uint64_t>(0);
+  words(word, x, y, n) += select(c < filters, signBits(x, y, min(c, filters - 1), n),
+                                 cast<uint64_t>(0));
+  k.stage("sign_words", words);
+  k.domain("bit", bit);
+  output(word, x, y, n) = words(word, x, y, n);
   setExtent(output.output_buffer(), 0, (filters + 63) / 64);
   setExtent(output.output_buffer(), 1, g.outW() / pool);
   setExtent(output.output_buffer(), 2, g.outH() / pool);

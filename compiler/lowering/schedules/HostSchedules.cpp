@@ -60,6 +60,41 @@ void schedulePackChannels(Kernel &k, ScheduleKnobs &knobs) {
   packed.vectorize(x, vector, guard);
 }
 
+/// The fused sign of an XNOR convolution: per image, each filter's sign
+/// (and its pooling window) runs along filters, the axis the popcounts are
+/// stored along; packed words then sum their 64 bits in vectors. (Along x,
+/// as the float output runs, every read of the popcounts was 64 filters
+/// away from the last: scalar inserts, half the kernel's time.)
+void scheduleFusedSign(Kernel &k, ScheduleKnobs &knobs, Func output) {
+  int vector = knobs.integer("sign_vector", 16, 1, 64,
+                             "filters whose signs are computed as one vector", true);
+  LoopLevel perImage = LoopLevel(output, arg(output, 3));
+  if (k.request().packed) {
+    int bitVector = knobs.integer("bit_vector", 8, 1, 64,
+                                  "bits of a word summed as one vector (whole words only)", true);
+    Func words = k.func("sign_words");
+    words.compute_at(perImage);
+    // Inside the loop over images, so without atomics. Only for whole
+    // words: with a partial last word (12 filters) Halide 14 crashes in
+    // lowering (unbounded nesting of lets), so those sum bit by bit.
+    if (k.request().conv.filters % 64 == 0)
+      words.update().atomic().vectorize(k.rdom("bit").x, bitVector);
+  }
+  // Vectors no wider than the filters, their tail shifted inwards.
+  while (vector > 1 && vector > k.request().conv.filters)
+    vector /= 2;
+  std::vector<const char *> perFilter{"pooled"};
+  if (k.request().pool > 1)
+    perFilter.insert(perFilter.begin(), "positive");
+  for (const char *name : perFilter) {
+    Func f = k.func(name);
+    Var x = arg(f, 0), y = arg(f, 1), o = arg(f, 2);
+    f.compute_at(perImage).reorder_storage(o, x, y).reorder(o, x, y);
+    if (vector > 1)
+      f.vectorize(o, vector, TailStrategy::ShiftInwards);
+  }
+}
+
 /// XNOR-popcount convolution: per image, the popcounts of a register tile
 /// of `filter_tile` filters (vectors of u64 lanes) × `x_tile` output pixels
 /// accumulate over (word, tap x, tap y); the padded packed image and the
@@ -77,11 +112,14 @@ void scheduleXnorConv(Kernel &k, ScheduleKnobs &knobs) {
   if (k.hasFunc("threshold"))
     k.func("threshold").compute_root();
   // The output is (x, y, o, n), or with the sign fused and packed (word, x,
-  // y, n): vectors along x either way.
-  Var x = arg(output, k.request().packed ? 1 : 0), n = arg(output, 3);
+  // y, n).
+  Var n = arg(output, 3);
   if (parallel)
     output.parallel(n);
-  output.vectorize(x, 8, guard);
+  if (!k.request().packed)
+    output.vectorize(arg(output, 0), 8, guard);
+  if (k.request().fusedSign)
+    scheduleFusedSign(k, knobs, output);
   k.func("padded_input").compute_at(output, n);
   mismatches.compute_at(output, n).vectorize(arg(mismatches, 0), vector, guard);
   RDom r = k.rdom("r");

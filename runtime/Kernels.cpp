@@ -379,6 +379,17 @@ void xnorConv2dSign(const uint64_t *x, const uint64_t *w, const float *gamma, co
                 {s.n, s.o, window.outH() * window.outW()}, epsilon);
 }
 
+void xnorDenseBatchNormSignPacked(const uint64_t *a, const uint64_t *w, const float *gamma,
+                                  const float *beta, const float *runningMean,
+                                  const float *runningVar, uint64_t *y, int64_t n,
+                                  int64_t units, int64_t words, int64_t length, float epsilon) {
+  std::vector<float> product(size_t(n * units)), signs(product.size());
+  xnorDense(a, w, product.data(), n, units, words, length);
+  batchnormSign(product.data(), gamma, beta, runningMean, runningVar, signs.data(),
+                {n, units, 1}, epsilon);
+  packSigns(signs.data(), y, n, units);
+}
+
 void xnorConv2dSignPacked(const uint64_t *x, const uint64_t *w, const float *gamma,
                           const float *beta, const float *runningMean,
                           const float *runningVar, uint64_t *y, const ConvShape &s,

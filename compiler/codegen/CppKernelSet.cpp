@@ -13,6 +13,10 @@ const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
     case Kind::XnorConv2D:
       return "kernels::xnorConv2dSignPacked({input}, {weight}, {gamma}, {beta}, "
              "{running_mean}, {running_var}, {output}, {conv}, {epsilon}, {pool_window});";
+    case Kind::XnorDenseBatchNormSign:
+      return "kernels::xnorDenseBatchNormSignPacked({input}, {weight}, {gamma}, {beta}, "
+             "{running_mean}, {running_var}, {output}, n, {units}, {words}, {length}, "
+             "{epsilon});";
     case Kind::Conv2DGradWeight:
       return "kernels::conv2dGradWeightPacked({input}, {weight}, {dy}, {dw}, {conv}, "
              "{quantization});";

@@ -142,7 +142,7 @@ KernelSignature signatureOf(const KernelRequest &request) {
   case Kind::XnorDenseBatchNormSign: {
     KernelSignature signature{in("input", 2, u64), in("weight", 2, u64)};
     appendBatchNormParams(signature);
-    signature.push_back(out("output", 3));
+    signature.push_back(out("output", 3, request.packed ? u64 : ArgType::F32));
     return signature;
   }
   }

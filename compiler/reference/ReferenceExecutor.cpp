@@ -673,17 +673,17 @@ LogicalResult Interpreter::execute(Operation *op) {
         return success();
       })
       .Case([&](XnorDenseBatchNormSignOp layer) -> LogicalResult {
-        Value out = layer.getResult();
-        std::vector<float> product(size_t(elements(out))), y(product.size());
+        std::vector<int64_t> shape{shapeOf(layer.getInput())[0],
+                                   shapeOf(layer.getWeight())[0]}; // [n, units]
+        std::vector<float> product(size_t(shape[0] * shape[1])), y(product.size());
         if (failed(xnorProduct(layer, layer.getInput(), layer.getWeight(),
                                int64_t(layer.getLength()), product.data())))
           return failure();
         ref::batchnormEvalForward(product.data(), f32(layer.getGamma()),
                                   f32(layer.getBeta()), f32(layer.getRunningMean()),
-                                  f32(layer.getRunningVar()), y.data(), channels(out),
+                                  f32(layer.getRunningVar()), y.data(), {shape[0], shape[1], 1},
                                   float(layer.getEpsilon().convertToDouble()));
-        ref::signForward(y.data(), define(out), elements(out));
-        return success();
+        return writeSigns(layer, y, shape, layer.getResult());
       })
       .Case([&](func::ReturnOp ret) {
         for (Value value : ret.getOperands()) {

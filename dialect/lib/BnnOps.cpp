@@ -490,6 +490,23 @@ template <typename Op> static LogicalResult verifyPackedSigns(Op op) {
 }
 
 LogicalResult BatchNormSignOp::verify() { return verifyPackedSigns(*this); }
+
+LogicalResult XnorDenseBatchNormSignOp::verify() {
+  if (!packedEncoding(getOutput().getType()))
+    return success();
+  FailureOr<PackedAttr> packed = packedOperand(*this, getOutput(), "signs", 2, 1);
+  if (failed(packed))
+    return failure();
+  auto weight = getWeight().getType().cast<RankedTensorType>();
+  auto input = getInput().getType().cast<RankedTensorType>();
+  int64_t units = weight.getShape()[0];
+  SmallVector<int64_t> expected{input.getShape()[0], wordsFor(units)};
+  auto output = getOutput().getType().cast<RankedTensorType>();
+  if (packed->getBits() != units || failed(verifyCompatibleShape(output.getShape(), expected)))
+    return emitOpError() << "packs the signs of its " << units << " units into "
+                         << shapes::formatShape(expected) << " i64 with bits = " << units;
+  return success();
+}
 LogicalResult BatchNormSignTrainOp::verify() { return verifyPackedSigns(*this); }
 
 LogicalResult Conv2DGradWeightOp::verify() {

@@ -471,6 +471,6 @@ LogicalResult XnorDenseBatchNormSignOp::describeKernelCall(KernelCall &call) {
   bindXnorProduct(*this, call, "xnor_dense_batchnorm_sign");
   call.epsilon = getEpsilon().convertToDouble();
   bindBatchNormParams(*this, call);
-  call.output("output", getResult(), View::Channels);
+  bindSigns(*this, call);
   return success();
 }

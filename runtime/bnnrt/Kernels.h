@@ -51,6 +51,12 @@ void packSigns(const float *x, uint64_t *packed, int64_t rows, int64_t length);
 /// y[r, u] = length − 2·popcount(a[r] XOR w[u]) over `words` words a row.
 void xnorDense(const uint64_t *a, const uint64_t *w, float *y, int64_t n,
                int64_t units, int64_t words, int64_t length);
+/// sign(batchnorm_eval(xnorDense)) with running statistics, the signs of
+/// the n × units results packed along units (packSigns layout).
+void xnorDenseBatchNormSignPacked(const uint64_t *a, const uint64_t *w, const float *gamma,
+                                  const float *beta, const float *runningMean,
+                                  const float *runningVar, uint64_t *y, int64_t n,
+                                  int64_t units, int64_t words, int64_t length, float epsilon);
 
 /// Signs of [items, channels, spatial] packed along channels, words
 /// innermost: packed[(item · spatial + p) · words + j] bit i is set when

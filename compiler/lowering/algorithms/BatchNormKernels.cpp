@@ -67,8 +67,8 @@ void markPerElement(Kernel &k, Func f) { k.stage("per_element", f); }
 /// (s, c, n) (sign +1): ±1 floats (spatial, channel, batch), or with
 /// `request.packed` the signs packed along channels, (word, spatial,
 /// batch), bit set for −1 as pack_signs does, padding bits 0.
-void outputSigns(Kernel &k, Expr positive, Var s, Var c, Var n) {
-  int64_t channels = k.request().units;
+void outputSigns(Kernel &k, const BatchNormValues &in, Expr positive, Var s, Var c, Var n) {
+  int64_t channels = in.channels;
   Func output("output");
   if (!k.request().packed) {
     output(s, c, n) = select(positive, 1.0f, -1.0f);
@@ -82,7 +82,7 @@ void outputSigns(Kernel &k, Expr positive, Var s, Var c, Var n) {
         sum(select(channel < int(channels) && !isPositive(s, min(channel, int(channels) - 1), n),
                    cast<uint64_t>(1) << cast<uint64_t>(bit), cast<uint64_t>(0)));
     setExtent(output.output_buffer(), 0, (channels + 63) / 64);
-    setExtent(output.output_buffer(), 1, k.request().length);
+    setExtent(output.output_buffer(), 1, in.spatial);
   }
   markPerElement(k, output);
   k.output("output", output);
@@ -117,7 +117,7 @@ void defineBatchNormTrainStages(Kernel &k, const BatchNormValues &in, bool signs
                                     (cast<double>(x(s, c, n)) - mean(c)) * invStd(c) +
                                 cast<double>(beta(c)));
   if (signs) {
-    outputSigns(k, normalised >= 0.0f, s, c, n);
+    outputSigns(k, in, normalised >= 0.0f, s, c, n);
   } else {
     Func output("output");
     output(s, c, n) = normalised;
@@ -210,7 +210,7 @@ void defineBatchNormSignStages(Kernel &k, const BatchNormValues &in) {
   Expr value = in.x(s, c, n);
   Expr positive = select(gamma(c) > 0.0f, value >= threshold(c),
                          gamma(c) < 0.0f, value <= threshold(c), beta(c) >= 0.0f);
-  outputSigns(k, positive, s, c, n);
+  outputSigns(k, in, positive, s, c, n);
 }
 
 void defineBatchNormSign(Kernel &k) { defineBatchNormSignStages(k, inputValues(k)); }

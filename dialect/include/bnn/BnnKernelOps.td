@@ -143,13 +143,16 @@ def Bnn_XnorDenseBatchNormSignOp
   let summary = "a binary dense layer in one kernel, evaluation";
   let description = [{
     xnor_dense followed by batchnorm_sign: the product compared with the
-    per-channel threshold, never stored.
+    per-channel threshold, never stored. The signs are ±1 floats, or packed
+    along units (`#bnn.packed<axis = 1>`) when the next binary layer reads
+    them so.
   }];
   let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,
                        F32Tensor:$gamma, F32Tensor:$beta,
                        F32Tensor:$running_mean, F32Tensor:$running_var,
                        I64Attr:$length, F64Attr:$epsilon);
-  let results = (outs F32Tensor:$output);
+  let results = (outs AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$output);
+  let hasVerifier = 1;
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 

@@ -102,13 +102,15 @@ struct PackGradWeightInput : OpRewritePattern<Conv2DGradWeightOp> {
   }
 };
 
-/// The packed type of ±1 image `signs` when every reader is a pack_signs
-/// along channels (so that its writer can write them packed itself).
+/// The packed type of ±1 signs `signs` (an [N, C, H, W] image or [N, C]
+/// units) when every reader is a pack_signs along axis 1 (so that its
+/// writer can write them packed itself).
 std::optional<RankedTensorType> packedByAllReaders(Value signs) {
   if (signs.use_empty())
     return std::nullopt;
   auto type = signs.getType().dyn_cast<RankedTensorType>();
-  if (!type || !type.getElementType().isF32() || type.getRank() != 4 || type.isDynamicDim(1))
+  if (!type || !type.getElementType().isF32() || (type.getRank() != 4 && type.getRank() != 2) ||
+      type.isDynamicDim(1))
     return std::nullopt;
   RankedTensorType packed = packedTensorType(type, 1);
   for (Operation *user : signs.getUsers()) {
@@ -129,8 +131,9 @@ void replaceSignWriter(PatternRewriter &rewriter, Operation *old, Operation *wri
   rewriter.replaceOp(old, writer->getResults());
 }
 
-/// A batchnorm + sign of a convolution whose signs are only read packed
-/// writes them packed itself: the ±1 floats are never stored.
+/// A batchnorm + sign (of a convolution or a dense layer) whose signs are
+/// only read packed writes them packed itself: the ±1 floats are never
+/// stored.
 template <typename SignOp> struct PackSignsAtSource : OpRewritePattern<SignOp> {
   using OpRewritePattern<SignOp>::OpRewritePattern;
   LogicalResult matchAndRewrite(SignOp norm, PatternRewriter &rewriter) const override {
@@ -225,6 +228,7 @@ struct BitpackPass : bnn::impl::BnnBitpackBase<BitpackPass> {
     RewritePatternSet patterns(&getContext());
     patterns.add<PackBinaryDense, PackBinaryConv, PackGradWeightInput,
                  PackSignsAtSource<BatchNormSignTrainOp>, PackSignsAtSource<BatchNormSignOp>,
+                 PackSignsAtSource<XnorDenseBatchNormSignOp>,
                  FuseXnorConvSign,
                  FuseXnorDenseBatchNormSignTrain,
                  FuseXnorDenseBatchNormSign>(&getContext());

@@ -58,11 +58,12 @@ func.func @fused_eval(%s: tensor<?x64xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>
 }
 
 // A binary dense after a whole fused binary layer reads ±1 too (SignValued):
-// its input is packed as well.
+// its input is packed as well, and as the packed signs are all that is read
+// of the fused layer, it writes them packed (1 bit a unit), never as floats.
 // CHECK-LABEL: func.func @after_fused_layer
-// CHECK: %[[S:.*]] = bnn.xnor_dense_batchnorm_sign
-// CHECK: %[[PA:.*]] = bnn.pack_signs %[[S]] : (tensor<?x4xf32>) -> tensor<?x1xi64, #bnn.packed<axis = 1, bits = 4>>
-// CHECK: bnn.xnor_dense %[[PA]], %{{.*}} {length = 4 : i64}
+// CHECK: %[[S:.*]] = bnn.xnor_dense_batchnorm_sign {{.*}} -> tensor<?x1xi64, #bnn.packed<axis = 1, bits = 4>>
+// CHECK-NOT: bnn.pack_signs %[[S]]
+// CHECK: bnn.xnor_dense %[[S]], %{{.*}} {length = 4 : i64}
 // CHECK-NOT: bnn.dense
 func.func @after_fused_layer(%p: tensor<?x1xi64, #bnn.packed<axis = 1, bits = 64>>, %pw: tensor<4x1xi64, #bnn.packed<axis = 1, bits = 64>>, %g: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>) -> tensor<?x2xf32> {
   %s = bnn.xnor_dense_batchnorm_sign %p, %pw, %g, %b, %m, %v {epsilon = 1.0e-5, length = 64 : i64} : (tensor<?x1xi64, #bnn.packed<axis = 1, bits = 64>>, tensor<4x1xi64, #bnn.packed<axis = 1, bits = 64>>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
@@ -99,3 +100,4 @@ func.func @partial_window_pool(%x: tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bit
   %o = bnn.batchnorm_sign %p, %g, %b, %m, %v {epsilon = 1.0e-5} : (tensor<?x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4x3x3xf32>
   return %o : tensor<?x4x3x3xf32>
 }
+

@@ -100,3 +100,11 @@ func.func @xnor_conv_rank(%a: tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>
   %y = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>, tensor<16x3x3x2xi64, #bnn.packed<axis = 1, bits = 100>>) -> tensor<?x16x9x9xf32>
   return
 }
+
+// -----
+
+func.func @xnor_dense_sign_packed_units(%a: tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>, %w: tensor<70x2xi64, #bnn.packed<axis = 1, bits = 100>>, %g: tensor<70xf32>) {
+  // expected-error @+1 {{packs the signs of its 70 units into [?, 2] i64 with bits = 70}}
+  %y = bnn.xnor_dense_batchnorm_sign %a, %w, %g, %g, %g, %g {epsilon = 1.0e-5, length = 100 : i64} : (tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>, tensor<70x2xi64, #bnn.packed<axis = 1, bits = 100>>, tensor<70xf32>, tensor<70xf32>, tensor<70xf32>, tensor<70xf32>) -> tensor<?x2xi64, #bnn.packed<axis = 1, bits = 64>>
+  return
+}

@@ -379,6 +379,23 @@ void xnorConv2dSign(const uint64_t *x, const uint64_t *w, const float *gamma, co
                 {s.n, s.o, window.outH() * window.outW()}, epsilon);
 }
 
+void conv2dSign(const float *x, const float *w, const float *gamma, const float *beta,
+                const float *runningMean, const float *runningVar, float *y,
+                const ConvShape &s, WeightQuantization quantization, float epsilon) {
+  std::vector<float> product(size_t(s.n * s.o * s.outH() * s.outW()));
+  conv2d(x, w, nullptr, product.data(), s, quantization);
+  batchnormSign(product.data(), gamma, beta, runningMean, runningVar, y,
+                {s.n, s.o, s.outH() * s.outW()}, epsilon);
+}
+
+void conv2dSignPacked(const float *x, const float *w, const float *gamma, const float *beta,
+                      const float *runningMean, const float *runningVar, uint64_t *y,
+                      const ConvShape &s, WeightQuantization quantization, float epsilon) {
+  std::vector<float> signs(size_t(s.n * s.o * s.outH() * s.outW()));
+  conv2dSign(x, w, gamma, beta, runningMean, runningVar, signs.data(), s, quantization, epsilon);
+  packChannels(signs.data(), y, s.n, s.o, s.outH() * s.outW());
+}
+
 void xnorDenseBatchNormSignPacked(const uint64_t *a, const uint64_t *w, const float *gamma,
                                   const float *beta, const float *runningMean,
                                   const float *runningVar, uint64_t *y, int64_t n,

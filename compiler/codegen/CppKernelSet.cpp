@@ -13,6 +13,9 @@ const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
     case Kind::XnorConv2D:
       return "kernels::xnorConv2dSignPacked({input}, {weight}, {gamma}, {beta}, "
              "{running_mean}, {running_var}, {output}, {conv}, {epsilon}, {pool_window});";
+    case Kind::Conv2D:
+      return "kernels::conv2dSignPacked({input}, {weight}, {gamma}, {beta}, {running_mean}, "
+             "{running_var}, {output}, {conv}, {quantization}, {epsilon});";
     case Kind::XnorDenseBatchNormSign:
       return "kernels::xnorDenseBatchNormSignPacked({input}, {weight}, {gamma}, {beta}, "
              "{running_mean}, {running_var}, {output}, n, {units}, {words}, {length}, "
@@ -74,6 +77,9 @@ const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
   case Kind::SquaredHinge:
     return "{loss}reference::squaredHinge({logits}, {labels}, {dlogits}, n, {units});";
   case Kind::Conv2D:
+    if (request.fusedSign)
+      return "kernels::conv2dSign({input}, {weight}, {gamma}, {beta}, {running_mean}, "
+             "{running_var}, {output}, {conv}, {quantization}, {epsilon});";
     return "kernels::conv2d({input}, {weight}, {bias}, {output}, {conv}, {quantization});";
   case Kind::Conv2DGradInput:
     return "kernels::conv2dGradInput({weight}, {dy}, {dx}, {conv}, {quantization});";

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <cpuid.h>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -33,11 +34,30 @@ Target withCuda(Target target) {
   return target.with_feature(Target::CUDA).with_feature(Target::CUDACapability80);
 }
 
+/// Whether this CPU runs AVX512-FP16 instructions (CPUID leaf 7, EDX bit 23).
+bool hostHasAvx512Fp16() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 23));
+}
+
 /// The host, or for a GPU kernel (`request.cuda`) the host with its NVIDIA
-/// GPU; the Halide runtime is compiled once apart.
-Target kernelTarget(const KernelRequest &request) {
+/// GPU; the Halide runtime is compiled once apart. Halide 14 names LLVM's
+/// "sapphirerapids" CPU for any host with AVX-512 BF16 and VNNI, which lets
+/// LLVM use AVX512-FP16 instructions as well; an AMD Zen 4 has the first
+/// two and not the last, and such an instruction stops the binary (SIGILL).
+/// The hand schedules are checked to emit none (test/lit/Schedules/
+/// host-isa.bnn); an autoscheduler's choices are not, so on such a host its
+/// kernels are compiled for cannonlake (no BF16 or VNNI patterns: slower
+/// bf16 gradients, never a wrong instruction).
+Target kernelTarget(const KernelRequest &request, bool autoscheduled) {
   Target target = get_host_target().with_feature(Target::NoRuntime);
+  if (autoscheduled && target.has_feature(Target::AVX512_SapphireRapids) && !hostHasAvx512Fp16())
+    target = target.without_feature(Target::AVX512_SapphireRapids);
   return request.cuda ? withCuda(target) : target;
+}
+
+Target kernelTarget(const ScheduledKernel &scheduled) {
+  return kernelTarget(scheduled.kernel.request(), !scheduled.autoscheduler.empty());
 }
 
 bool anyOnGpu(const std::vector<KernelRequest> &requests) {
@@ -137,7 +157,7 @@ std::unique_ptr<ScheduledKernel> scheduleKernel(const KernelRequest &request,
     handSchedule(unused, scheduled->knobs);
     scheduled->autoscheduler = chosen;
     scheduled->scheduleSource = autoschedule(scheduled->kernel, chosen, options.batchEstimate,
-                                             kernelTarget(request));
+                                             kernelTarget(request, true));
   }
   for (const std::string &error : scheduled->knobs.errors())
     errors.push_back(error);
@@ -260,8 +280,7 @@ bool compileKernels(const std::vector<KernelRequest> &requests,
       std::string base = dir + "/" + kernel.request().symbol;
       kernel.pipeline().compile_to(
           {{OutputFileType::object, base + ".o"}, {OutputFileType::c_header, base + ".h"}},
-          kernel.arguments(), kernel.request().symbol,
-          kernelTarget(kernel.request()));
+          kernel.arguments(), kernel.request().symbol, kernelTarget(*scheduled));
       objects.push_back(base + ".o");
     }
     // One runtime for all kernels: with any GPU kernel, the one that loads
@@ -292,7 +311,7 @@ bool textOfKernels(const std::vector<KernelRequest> &requests,
   std::ostringstream out;
   bool written = catchingHalideErrors(errors, [&] {
     for (const auto &scheduled : kernels) {
-      write(scheduled->kernel, std::string(pattern));
+      write(*scheduled, std::string(pattern));
       std::ifstream file(pattern);
       std::stringstream whole;
       whole << file.rdbuf();
@@ -309,13 +328,14 @@ bool lowerKernels(const std::vector<KernelRequest> &requests,
                   std::vector<std::string> &errors) {
   return textOfKernels(
       requests, options, text, errors,
-      [&](const Kernel &kernel, const std::string &path) {
+      [&](const ScheduledKernel &scheduled, const std::string &path) {
+        const Kernel &kernel = scheduled.kernel;
         kernel.pipeline().compile_to_lowered_stmt(path, kernel.arguments(), Text,
-                                                  kernelTarget(kernel.request()));
+                                                  kernelTarget(scheduled));
       },
       [&](const ScheduledKernel &scheduled, const std::string &stmt) {
         return "// kernel " + scheduled.kernel.request().symbol + " (target " +
-               kernelTarget(scheduled.kernel.request()).to_string() + ", " +
+               kernelTarget(scheduled).to_string() + ", " +
                (scheduled.autoscheduler.empty() ? "hand schedule" : scheduled.autoscheduler) +
                ")\n" + stmt;
       });
@@ -326,9 +346,10 @@ bool assemblyOfKernels(const std::vector<KernelRequest> &requests,
                        std::vector<std::string> &errors) {
   return textOfKernels(
       requests, options, text, errors,
-      [&](const Kernel &kernel, const std::string &path) {
+      [&](const ScheduledKernel &scheduled, const std::string &path) {
+        const Kernel &kernel = scheduled.kernel;
         kernel.pipeline().compile_to_assembly(path, kernel.arguments(), kernel.request().symbol,
-                                              kernelTarget(kernel.request()));
+                                              kernelTarget(scheduled));
       },
       [&](const ScheduledKernel &scheduled, const std::string &assembly) {
         return "// kernel " + scheduled.kernel.request().symbol + "\n" +

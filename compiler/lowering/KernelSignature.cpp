@@ -116,9 +116,15 @@ KernelSignature signatureOf(const KernelRequest &request) {
   case Kind::SquaredHinge:
     return {in("logits", 2), in("labels", 1, ArgType::I32),
             out("row_loss", 1), out("dlogits", 2)};
-  case Kind::Conv2D:
-    return withOptionalBias({in("input", 4), in("weight", 4)}, request.bias,
-                            out("output", 4));
+  case Kind::Conv2D: {
+    if (!request.fusedSign)
+      return withOptionalBias({in("input", 4), in("weight", 4)}, request.bias,
+                              out("output", 4));
+    KernelSignature signature{in("input", 4), in("weight", 4)};
+    appendBatchNormParams(signature);
+    signature.push_back(out("output", 4, request.packed ? u64 : ArgType::F32));
+    return signature;
+  }
   case Kind::Conv2DGradInput:
     return {in("weight", 4), in("dy", 4), out("dx", 4)};
   case Kind::Conv2DGradWeight:

@@ -379,6 +379,22 @@ LogicalResult Interpreter::execute(Operation *op) {
                            quantizationOf(conv.getWeights()));
         return success();
       })
+      .Case([&](Conv2DBatchNormSignOp layer) -> LogicalResult {
+        ref::ConvShape s;
+        if (failed(convShape(layer, layer.getInput(), layer.getWeight(), layer.getStride(),
+                             layer.getPad(), s)))
+          return failure();
+        std::vector<float> product(size_t(s.n * s.o * s.outH() * s.outW())),
+            normalised(product.size());
+        ref::conv2dForward(f32(layer.getInput()), f32(layer.getWeight()), nullptr,
+                           product.data(), s, quantizationOf(layer.getWeights()));
+        ref::batchnormEvalForward(product.data(), f32(layer.getGamma()), f32(layer.getBeta()),
+                                  f32(layer.getRunningMean()), f32(layer.getRunningVar()),
+                                  normalised.data(), {s.n, s.o, s.outH() * s.outW()},
+                                  float(layer.getEpsilon().convertToDouble()));
+        return writeSigns(layer, normalised, {s.n, s.o, s.outH(), s.outW()},
+                          layer.getResult());
+      })
       .Case([&](BatchNormOp norm) {
         float *y = define(norm.getResult());
         ref::batchnormEvalForward(f32(norm.getInput()), f32(norm.getGamma()),

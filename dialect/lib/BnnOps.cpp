@@ -491,6 +491,36 @@ template <typename Op> static LogicalResult verifyPackedSigns(Op op) {
 
 LogicalResult BatchNormSignOp::verify() { return verifyPackedSigns(*this); }
 
+LogicalResult Conv2DBatchNormSignOp::verify() {
+  auto input = getInput().getType().cast<RankedTensorType>();
+  auto weight = getWeight().getType().cast<RankedTensorType>();
+  if (input.getRank() != 4 || weight.getRank() != 4 || getStride().size() != 2 ||
+      getPad().size() != 2)
+    return emitOpError() << "takes an [N, C, H, W] image, [O, C, KH, KW] weights, and stride "
+                            "and pad for both axes";
+  SmallVector<int64_t> expected{input.getShape()[0], weight.getShape()[0], ShapedType::kDynamic,
+                                ShapedType::kDynamic};
+  for (size_t axis = 0; axis < 2; ++axis) {
+    int64_t extent = input.getShape()[2 + axis], kernel = weight.getShape()[2 + axis];
+    if (extent != ShapedType::kDynamic && getStride()[axis] > 0)
+      expected[2 + axis] = (extent + 2 * getPad()[axis] - kernel) / getStride()[axis] + 1;
+  }
+  if (packedEncoding(getOutput().getType())) {
+    FailureOr<PackedAttr> packed = packedOperand(*this, getOutput(), "signs", 4, 1);
+    if (failed(packed))
+      return failure();
+    if (packed->getBits() != weight.getShape()[0])
+      return emitOpError() << "packs the signs of " << weight.getShape()[0]
+                           << " filters, not " << packed->getBits();
+    expected = packedShape(expected, 1);
+  }
+  auto output = getOutput().getType().cast<RankedTensorType>();
+  if (failed(verifyCompatibleShape(output.getShape(), expected)))
+    return emitOpError() << "result must be " << shapes::formatShape(expected) << ", not "
+                         << shapes::formatShape(output.getShape());
+  return success();
+}
+
 LogicalResult XnorDenseBatchNormSignOp::verify() {
   if (!packedEncoding(getOutput().getType()))
     return success();

@@ -214,6 +214,26 @@ LogicalResult Conv2DOp::describeKernelCall(KernelCall &call) {
   return success();
 }
 
+/// The conv2d kernel family with the sign of batchnorm fused (evaluation).
+LogicalResult Conv2DBatchNormSignOp::describeKernelCall(KernelCall &call) {
+  call.family = "conv2d";
+  call.window = convWindow(getInput(), getWeight(), getStride(), getPad());
+  call.binary = hasBinaryWeights();
+  call.scaled = hasScaledWeights();
+  call.fusedSign = true;
+  call.pool = 1;
+  call.epsilon = getEpsilon().convertToDouble();
+  call.input("input", getInput(), View::Image);
+  call.input("weight", getWeight(), View::ConvWeight);
+  bindBatchNormParams(*this, call);
+  call.packed = bool(packedEncoding(getOutput().getType()));
+  call.output("output", getOutput(), call.packed ? View::Words : View::Image);
+  call.opsPerItem = 2.0 * double(call.window.channels * call.window.kernelH *
+                                 call.window.kernelW * call.window.filters) *
+                    double(imageShape(getOutput())[2] * imageShape(getOutput())[3]);
+  return success();
+}
+
 LogicalResult BatchNormOp::describeKernelCall(KernelCall &call) {
   return batchNormEvalCall(*this, call, "batchnorm");
 }

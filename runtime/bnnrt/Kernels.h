@@ -38,6 +38,14 @@ void biasGrad(const float *dy, float *db, int64_t n, int64_t channels,
 using reference::ConvShape;
 void conv2d(const float *x, const float *w, const float *bias, float *y,
             const ConvShape &shape, WeightQuantization quantization);
+/// sign(batchnorm_eval(conv2d)) with running statistics: ±1 floats
+/// [N, O, H', W'], or packed along channels (packChannels layout).
+void conv2dSign(const float *x, const float *w, const float *gamma, const float *beta,
+                const float *runningMean, const float *runningVar, float *y,
+                const ConvShape &shape, WeightQuantization quantization, float epsilon);
+void conv2dSignPacked(const float *x, const float *w, const float *gamma, const float *beta,
+                      const float *runningMean, const float *runningVar, uint64_t *y,
+                      const ConvShape &shape, WeightQuantization quantization, float epsilon);
 void conv2dGradInput(const float *w, const float *dy, float *dx,
                      const ConvShape &shape, WeightQuantization quantization);
 void conv2dGradWeight(const float *x, const float *w, const float *dy,

@@ -25,3 +25,12 @@ llvm_config.use_default_substitutions()
 llvm_config.add_tool_substitutions(
     ["bnnc", "bnn-opt", "bnn-reference", "not", "count"],
     [config.bnn_tools_dir, config.llvm_tools_dir])
+
+# Hosts whose CPU runs AVX512-FP16 instructions (the kernels' host-ISA test
+# is about the ones that do not).
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        if " avx512_fp16" in cpuinfo.read():
+            config.available_features.add("avx512fp16")
+except OSError:
+    pass

@@ -759,6 +759,56 @@ TEST(HalideXnorConvFused, SignOfBatchNormAfterPoolingMatchesSeparateSteps) {
   expectFusedSignMatchesSeparateSteps({1, 70, 5, 5, 128, 3, 3, 1, 1}, {1, 2});
 }
 
+// A first layer at evaluation: sign(batchnorm(conv2d)) of a real image in
+// one kernel (binary weights), ±1 floats and packed, against bnnrt's C++
+// composition (the float reference convolution, then the threshold); with
+// γ > 0, γ < 0 and γ = 0 channels, 70 filters (a partial word), stride 2.
+void expectConvSignMatchesSeparateSteps(const bnnrt::reference::ConvShape &s) {
+  std::vector<float> x = randomVector(size_t(s.n * s.c * s.h * s.w), 80);
+  std::vector<float> w = randomVector(size_t(s.o * s.c * s.kh * s.kw), 81);
+  std::vector<float> gamma = randomVector(size_t(s.o), 82), beta = randomVector(size_t(s.o), 83);
+  std::vector<float> mean = randomVector(size_t(s.o), 84), var = randomVector(size_t(s.o), 85);
+  for (float &v : var)
+    v = std::fabs(v) + 0.5f;
+  gamma[1] = 0.0f;
+  const float epsilon = 1e-5f;
+  const int oh = int(s.outH()), ow = int(s.outW()), words = int((s.o + 63) / 64);
+  std::vector<float> signs(size_t(s.n * s.o * oh * ow));
+  bnnrt::kernels::conv2dSign(x.data(), w.data(), gamma.data(), beta.data(), mean.data(),
+                             var.data(), signs.data(), s, bnnrt::kernels::WeightQuantization::Binary,
+                             epsilon);
+  for (bool packed : {false, true}) {
+    bnnc::KernelRequest request = quantizedRequest(Kind::Conv2D, 0, 0, Q::Binary);
+    request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
+    request.fusedSign = true;
+    request.packed = packed;
+    request.epsilon = epsilon;
+    bnnc::Kernel fused = bnnc::buildKernel(request);
+    std::vector<Halide::ImageParam> inputs = fused.inputs();
+    inputs[0].set(Halide::Buffer<float>(x.data(), int(s.w), int(s.h), int(s.c), int(s.n)));
+    inputs[1].set(Halide::Buffer<float>(w.data(), int(s.kw), int(s.kh), int(s.c), int(s.o)));
+    std::vector<float> *perChannel[] = {&gamma, &beta, &mean, &var};
+    for (int i = 0; i < 4; ++i)
+      inputs[size_t(2 + i)].set(Halide::Buffer<float>(perChannel[i]->data(), int(s.o)));
+    if (!packed) {
+      Halide::Buffer<float> y = fused.pipeline().realize({ow, oh, int(s.o), int(s.n)});
+      for (size_t i = 0; i < signs.size(); ++i)
+        ASSERT_EQ(y.data()[i], signs[i]) << "output " << i;
+      continue;
+    }
+    Halide::Buffer<uint64_t> y = fused.pipeline().realize({words, ow, oh, int(s.n)});
+    std::vector<uint64_t> expected(size_t(s.n * oh * ow * words));
+    bnnrt::kernels::packChannels(signs.data(), expected.data(), s.n, s.o, oh * ow);
+    ASSERT_EQ(std::vector<uint64_t>(y.data(), y.data() + y.number_of_elements()), expected);
+  }
+}
+
+TEST(HalideConvFused, SignOfBatchNormOfRealImageMatchesSeparateSteps) {
+  expectConvSignMatchesSeparateSteps({3, 1, 28, 28, 64, 3, 3, 1, 1});
+  expectConvSignMatchesSeparateSteps({2, 3, 9, 9, 70, 3, 3, 2, 1});
+  expectConvSignMatchesSeparateSteps({1, 1, 6, 6, 8, 3, 3, 1, 1});
+}
+
 INSTANTIATE_TEST_SUITE_P(ChannelsStridesPads, HalideXnorConv,
                          ::testing::Combine(::testing::Values(5, 64, 70),
                                             ::testing::Values(1, 2),

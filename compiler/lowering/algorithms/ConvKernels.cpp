@@ -60,6 +60,8 @@ Tap tapOf(Expr x, Expr y, Expr j, Expr i, const ConvGeometry &g) {
 
 } // namespace
 
+Func fusedSign(Kernel &k, Func product, const ConvGeometry &g);
+
 void defineConv2D(Kernel &k) {
   ConvGeometry g(k.request().conv);
   ImageParam input = image(k, "input", g.width, g.height, g.channels);
@@ -85,9 +87,24 @@ void defineConv2D(Kernel &k) {
   sum(x, y, o, n) += padded(x * int(g.stride) - int(g.pad) + r.x,
                             y * int(g.stride) - int(g.pad) + r.y, r.z, n) *
                      quantized(r.x, r.y, r.z, o);
-  output(x, y, o, n) = sum(x, y, o, n);
   k.stage("conv_sum", sum);
   k.domain("r", r);
+  if (k.request().fusedSign) {
+    // Evaluation of a first layer: the product of each image ("product",
+    // register tiles as below) goes straight to its threshold.
+    Func product("product");
+    product(x, y, o, n) = sum(x, y, o, n);
+    k.stage("product", product);
+    Func signs = fusedSign(k, product, g);
+    if (!k.request().packed) {
+      setExtent(signs.output_buffer(), 0, g.outW());
+      setExtent(signs.output_buffer(), 1, g.outH());
+      setExtent(signs.output_buffer(), 2, g.filters);
+    }
+    k.output("output", signs);
+    return;
+  }
+  output(x, y, o, n) = sum(x, y, o, n);
   setExtent(output.output_buffer(), 0, g.outW());
   setExtent(output.output_buffer(), 1, g.outH());
   k.output("output", output);
@@ -303,7 +320,7 @@ Func fusedSign(Kernel &k, Func product, const ConvGeometry &g) {
   k.stage("threshold", threshold);
   Func positive("positive");
   Expr value = product(x, y, o, n);
-  positive(x, y, o, n) = cast<uint8_t>(select(gamma(o) > 0.0f, value >= threshold(o),
+  positive(x, y, o, n) = cast<uint32_t>(select(gamma(o) > 0.0f, value >= threshold(o),
                                               gamma(o) < 0.0f, value <= threshold(o),
                                               beta(o) >= 0.0f));
   RDom window(0, pool, 0, pool, "window");

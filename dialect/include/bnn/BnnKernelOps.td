@@ -156,4 +156,25 @@ def Bnn_XnorDenseBatchNormSignOp
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Bnn_Conv2DBatchNormSignOp
+    : Bnn_Op<"conv2d_batchnorm_sign", [Pure, Bnn_SignValued, Bnn_KernelCall,
+                                       Bnn_QuantizedWeightsOpInterface]> {
+  let summary = "a real-input convolution and sign(batchnorm) in one kernel, evaluation";
+  let description = [{
+    conv2d (no bias) followed by batchnorm_sign with running statistics:
+    the product is compared with the per-channel threshold per image and
+    never stored. A network's first layer, whose input is a real image: its
+    signs are ±1 floats, or packed along channels (`#bnn.packed<axis = 1>`)
+    when the next binary layer reads them so.
+  }];
+  let arguments = (ins F32Tensor:$input, F32Tensor:$weight,
+                       F32Tensor:$gamma, F32Tensor:$beta,
+                       F32Tensor:$running_mean, F32Tensor:$running_var,
+                       Bnn_QuantizationAttr:$weights,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad, F64Attr:$epsilon);
+  let results = (outs AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // BNN_KERNEL_OPS_TD

@@ -181,6 +181,35 @@ struct FuseXnorConvSign : OpRewritePattern<BatchNormSignOp> {
   }
 };
 
+/// At evaluation, sign(batchnorm(conv2d)) of a real image (a first layer)
+/// is one convolution kernel with the threshold fused, which writes packed
+/// signs when the next binary layer reads them so: the float product of
+/// the largest layer is never stored.
+struct FuseConvSign : OpRewritePattern<BatchNormSignOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormSignOp norm,
+                                PatternRewriter &rewriter) const override {
+    auto conv = norm.getInput().getDefiningOp<Conv2DOp>();
+    if (!conv || !conv->hasOneUse() || conv.getBias() || isSignValued(conv.getInput()))
+      return failure();
+    auto input = conv.getInput().getType().dyn_cast<RankedTensorType>();
+    auto weight = conv.getWeight().getType().dyn_cast<RankedTensorType>();
+    if (!input || input.getRank() != 4 || !weight || !weight.hasStaticShape())
+      return failure();
+    Type type = norm.getOutput().getType();
+    std::optional<RankedTensorType> packed;
+    if (!packedEncoding(type) && (packed = packedByAllReaders(norm.getOutput())))
+      type = *packed;
+    Operation *fused = rewriter.create<Conv2DBatchNormSignOp>(
+        norm.getLoc(), type, conv.getInput(), conv.getWeight(), norm.getGamma(), norm.getBeta(),
+        norm.getRunningMean(), norm.getRunningVar(), conv.getWeightsAttr(), conv.getStrideAttr(),
+        conv.getPadAttr(), norm.getEpsilonAttr());
+    replaceSignWriter(rewriter, norm, fused, bool(packed));
+    rewriter.eraseOp(conv);
+    return success();
+  }
+};
+
 /// xnor_dense + batchnorm_sign_train -> one kernel, when the product is
 /// only otherwise read by the backward pass of that batchnorm.
 struct FuseXnorDenseBatchNormSignTrain : OpRewritePattern<BatchNormSignTrainOp> {
@@ -229,7 +258,7 @@ struct BitpackPass : bnn::impl::BnnBitpackBase<BitpackPass> {
     patterns.add<PackBinaryDense, PackBinaryConv, PackGradWeightInput,
                  PackSignsAtSource<BatchNormSignTrainOp>, PackSignsAtSource<BatchNormSignOp>,
                  PackSignsAtSource<XnorDenseBatchNormSignOp>,
-                 FuseXnorConvSign,
+                 FuseXnorConvSign, FuseConvSign,
                  FuseXnorDenseBatchNormSignTrain,
                  FuseXnorDenseBatchNormSign>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))

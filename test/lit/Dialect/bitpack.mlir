@@ -101,3 +101,18 @@ func.func @partial_window_pool(%x: tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bit
   return %o : tensor<?x4x3x3xf32>
 }
 
+
+// At evaluation the first layer (a real image) is one convolution with its
+// threshold fused, writing the signs packed for the binary layer after it.
+// CHECK-LABEL: func.func @first_layer
+// CHECK: %[[S:.*]] = bnn.conv2d_batchnorm_sign %arg0, %{{.*}}, %arg1, %arg2, %arg3, %arg4 {epsilon = 1.000000e-05 : f64, pad = array<i64: 1, 1>, stride = array<i64: 1, 1>, weights = #bnn.quant<binary>} : {{.*}} -> tensor<?x6x6x1xi64, #bnn.packed<axis = 1, bits = 8>>
+// CHECK-NOT: bnn.batchnorm_sign
+// CHECK: bnn.xnor_conv2d %[[S]]
+func.func @first_layer(%x: tensor<?x1x6x6xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>, %m: tensor<8xf32>, %v: tensor<8xf32>) -> tensor<?x4x6x6xf32> {
+  %w = bnn.param "w" : tensor<8x1x3x3xf32> init #bnn.init<glorot_uniform>
+  %y = bnn.conv2d %x, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>, weights = #bnn.quant<binary>} : (tensor<?x1x6x6xf32>, tensor<8x1x3x3xf32>) -> tensor<?x8x6x6xf32>
+  %s = bnn.batchnorm_sign %y, %g, %b, %m, %v {epsilon = 1.0e-5} : (tensor<?x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<?x8x6x6xf32>
+  %w2 = bnn.param "w2" : tensor<4x8x3x3xf32> init #bnn.init<glorot_uniform>
+  %z = bnn.conv2d %s, %w2 {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>, weights = #bnn.quant<binary>} : (tensor<?x8x6x6xf32>, tensor<4x8x3x3xf32>) -> tensor<?x4x6x6xf32>
+  return %z : tensor<?x4x6x6xf32>
+}

@@ -108,3 +108,19 @@ func.func @xnor_dense_sign_packed_units(%a: tensor<?x2xi64, #bnn.packed<axis = 1
   %y = bnn.xnor_dense_batchnorm_sign %a, %w, %g, %g, %g, %g {epsilon = 1.0e-5, length = 100 : i64} : (tensor<?x2xi64, #bnn.packed<axis = 1, bits = 100>>, tensor<70x2xi64, #bnn.packed<axis = 1, bits = 100>>, tensor<70xf32>, tensor<70xf32>, tensor<70xf32>, tensor<70xf32>) -> tensor<?x2xi64, #bnn.packed<axis = 1, bits = 64>>
   return
 }
+
+// -----
+
+func.func @conv_sign_packed_bits(%x: tensor<?x1x6x6xf32>, %w: tensor<8x1x3x3xf32>, %g: tensor<8xf32>) {
+  // expected-error @+1 {{packs the signs of 8 filters, not 16}}
+  %y = bnn.conv2d_batchnorm_sign %x, %w, %g, %g, %g, %g {epsilon = 1.0e-5, pad = array<i64: 1, 1>, stride = array<i64: 1, 1>, weights = #bnn.quant<binary>} : (tensor<?x1x6x6xf32>, tensor<8x1x3x3xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<?x6x6x1xi64, #bnn.packed<axis = 1, bits = 16>>
+  return
+}
+
+// -----
+
+func.func @conv_sign_shape(%x: tensor<?x1x6x6xf32>, %w: tensor<8x1x3x3xf32>, %g: tensor<8xf32>) {
+  // expected-error @+1 {{result must be [?, 8, 3, 3], not [?, 8, 6, 6]}}
+  %y = bnn.conv2d_batchnorm_sign %x, %w, %g, %g, %g, %g {epsilon = 1.0e-5, pad = array<i64: 1, 1>, stride = array<i64: 2, 2>, weights = #bnn.quant<binary>} : (tensor<?x1x6x6xf32>, tensor<8x1x3x3xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<?x8x6x6xf32>
+  return
+}

@@ -5,11 +5,19 @@
   check.py identical CKPT_A CKPT_B     (every param and moment equal)
   check.py close A.jsonl B.jsonl --key KEY [--rtol R] [--atol A]
       (every epoch's KEY agrees: |a - b| <= atol + rtol * max(|a|, |b|))
+  check.py fails-within SECONDS CMD...
+      (CMD exits non-zero within SECONDS; its output is printed, then
+      "exit status N within SECONDS s"; a CMD still running then is killed
+      with its processes and fails the check)
 """
 import argparse
 import json
+import os
+import signal
 import struct
+import subprocess
 import sys
+import time
 import zlib
 
 
@@ -102,6 +110,23 @@ elif command == "identical":
         if arrays != b["params"][name]:
             fail(f"{name} differs")
     print(f"identical after {a['epochs']} epochs, {a['steps']} steps")
+elif command == "fails-within":
+    limit = float(sys.argv[2])
+    started = time.monotonic()
+    process = subprocess.Popen(sys.argv[3:], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        sys.stdout.write(output.decode(errors="replace"))
+        fail(f"still running after {limit:g} s")
+    sys.stdout.write(output.decode(errors="replace"))
+    if process.returncode == 0:
+        fail("the command succeeded")
+    print(f"exit status {process.returncode} within {limit:g} s "
+          f"({time.monotonic() - started:.1f} s)")
 elif command == "close":
     parser = argparse.ArgumentParser(prog="check.py close")
     parser.add_argument("a")

@@ -16,7 +16,9 @@
 
 #include <chrono>
 #include <climits>
+#include <algorithm>
 #include <cstdio>
+#include <string>
 #include <thread>
 
 using namespace bnnrt;

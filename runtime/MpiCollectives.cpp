@@ -52,6 +52,8 @@ public:
   }
 
   void startBucket(size_t id) override {
+    if (processes == 1)
+      return; // started without mpirun: the means are the gradients
     if (requests.size() <= id)
       requests.resize(id + 1, MPI_REQUEST_NULL);
     if (overlap)
@@ -59,6 +61,8 @@ public:
   }
 
   void waitBucket(size_t id) override {
+    if (processes == 1)
+      return;
     std::vector<float> &values = buckets[id];
     if (!overlap)
       startSum(values.data(), values.size(), &requests[id], "gradient bucket");

@@ -63,22 +63,7 @@ trap 'rm -rf "$work"' EXIT
 
 # The first images of Fashion-MNIST as raw IDX files: the training subset
 # and the inference set.
-/usr/bin/python3 - "$work" $((STEPS * BATCH)) $((INFER_STEPS * BATCH)) <<'PY'
-import gzip, os, sys
-work, train, test = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-data = os.environ.get("BNN_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
-for prefix, count in (("train", train), ("t10k", test)):
-    with gzip.open(f"{data}/{prefix}-images-idx3-ubyte.gz") as f:
-        head = bytearray(f.read(16))
-        if count > int.from_bytes(head[4:8], "big"):
-            sys.exit(f"error: {prefix} has fewer than {count} images")
-        head[4:8] = count.to_bytes(4, "big")
-        open(f"{work}/{prefix}-images", "wb").write(bytes(head) + f.read(count * 784))
-    with gzip.open(f"{data}/{prefix}-labels-idx1-ubyte.gz") as f:
-        head = bytearray(f.read(8))
-        head[4:8] = count.to_bytes(4, "big")
-        open(f"{work}/{prefix}-labels", "wb").write(bytes(head) + f.read(count))
-PY
+/usr/bin/python3 bench/fmnist_subset.py "$work" $((STEPS * BATCH)) $((INFER_STEPS * BATCH))
 cat > "$work/train.toml" <<EOF
 [data]
 train = "idx:$work/train-images,$work/train-labels"

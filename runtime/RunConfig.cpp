@@ -119,6 +119,16 @@ public:
     return value;
   }
 
+  bool boolean(const toml::table &table, const std::string &section,
+               const std::string &key, bool fallback) const {
+    const toml::node *node = table.get(key);
+    if (!node)
+      return fallback;
+    if (!node->is_boolean())
+      fail(node->source(), "[" + section + "] " + key + " must be true or false");
+    return node->as_boolean()->get();
+  }
+
   double number(const toml::node &node, const std::string &what) const {
     if (node.is_integer())
       return double(node.as_integer()->get());
@@ -168,7 +178,7 @@ public:
   RunConfig read(const toml::table &root) const {
     RunConfig config;
     std::vector<std::string> sections = {"data", "train", "optimizer",
-                                          "params", "sweep"};
+                                          "params", "sweep", "distributed"};
     sections.insert(sections.end(), otherSections.begin(), otherSections.end());
     checkKeys(root, "", sections);
     if (const toml::table *data = section(root, "data", {"train", "test"})) {
@@ -194,6 +204,13 @@ public:
       config.optimizer.lrFinal =
           positive(*optimizer, "optimizer", "lr_final", config.optimizer.lr);
       checkDecay(*optimizer, config.optimizer);
+    }
+    if (const toml::table *distributed = section(
+            root, "distributed", {"sync_batchnorm", "overlap", "timeout_s"})) {
+      DistributedConfig &d = config.distributed;
+      d.syncBatchnorm = boolean(*distributed, "distributed", "sync_batchnorm", d.syncBatchnorm);
+      d.overlap = boolean(*distributed, "distributed", "overlap", d.overlap);
+      d.timeoutSeconds = positive(*distributed, "distributed", "timeout_s", d.timeoutSeconds);
     }
     if (const toml::node *params = root.get("params")) {
       const toml::table *table = params->as_table();

@@ -1,6 +1,7 @@
 //===- Trainer.cpp - The command line of a compiled model -----------------===//
 
 #include "bnnrt/Checkpoint.h"
+#include "bnnrt/Collectives.h"
 #include "bnnrt/Dataset.h"
 #include "bnnrt/Files.h"
 #include "bnnrt/Kernels.h"
@@ -169,6 +170,11 @@ struct CliOptions {
   bool appendMetrics = false; // later runs of a sweep add to the same file
   int64_t maxSteps = -1; // for tests: stop (as if killed) after this many steps
   int64_t interruptAfterSteps = -1; // for tests: raise SIGINT after this many
+  /// For tests of a data-parallel run: process `failRank` exits (or, with
+  /// failByHanging, stops answering) after `failAfterSteps` steps.
+  int failRank = -1;
+  int64_t failAfterSteps = -1;
+  bool failByHanging = false;
   bool profile = false;
   std::string profilePath; // --profile=FILE.json; empty: the table only
   std::string batchPath, outDir; // step
@@ -200,6 +206,49 @@ struct EpochMetrics {
 bool fail(const std::string &message) {
   std::fprintf(stderr, "%s\n", message.c_str());
   return false;
+}
+
+/// Whether this process speaks for a data-parallel run: prints, writes
+/// metrics, checkpoints and profiles (every process when run alone).
+bool isLeader() { return collectives().rank() == 0; }
+
+/// Every process's params, Adam moments and run state become rank 0's:
+/// all start from the same point, however each one got its own (its own
+/// initialisation, or rank 0 alone read a checkpoint).
+void shareLeaderState(Params &params, RunState &state) {
+  Collectives &comm = collectives();
+  if (comm.size() == 1)
+    return;
+  for (auto *tensors : {&params.values, &params.firstMoments, &params.secondMoments})
+    for (std::vector<float> &tensor : *tensors)
+      comm.broadcast(tensor.data(), int64_t(tensor.size() * sizeof(float)));
+  double counters[] = {double(state.epochsDone), double(state.stepInEpoch),
+                       double(state.steps), state.epochLossSum, double(state.epochWrong)};
+  comm.broadcast(counters, sizeof counters);
+  state.epochsDone = int64_t(counters[0]);
+  state.stepInEpoch = int64_t(counters[1]);
+  state.steps = int64_t(counters[2]);
+  state.epochLossSum = counters[3];
+  state.epochWrong = int64_t(counters[4]);
+}
+
+/// Averages the running statistics ({state} params) over the processes,
+/// which each update them from their own rows.
+void averageRunningStatistics(const ModelSpec &spec, Params &params) {
+  Collectives &comm = collectives();
+  if (comm.size() == 1)
+    return;
+  for (size_t i = 0; i < spec.params.size(); ++i)
+    if (spec.params[i].state)
+      comm.average(params.value(i), spec.params[i].size());
+}
+
+/// Whether every process agrees that `ok`; false on all of them if one
+/// failed (which printed why).
+bool allSucceeded(bool ok) {
+  double failures = ok ? 0 : 1;
+  collectives().sum(&failures, 1);
+  return failures == 0;
 }
 
 /// A number as %g writes it: "0.5", "2", "1e-05".
@@ -305,11 +354,15 @@ public:
     return true;
   }
 
-  /// Test error in percent, with the evaluation function.
+  /// Test error in percent, with the evaluation function. In a
+  /// data-parallel run each process evaluates a contiguous share of `data`
+  /// and the misclassified counts are summed.
   double evaluate(const Dataset &data) {
     int64_t batch = config.train.batch, wrong = 0;
-    for (int64_t start = 0; start < data.count; start += batch) {
-      int64_t n = std::min(batch, data.count - start);
+    int64_t rank = comm.rank(), processes = comm.size();
+    int64_t first = data.count * rank / processes, end = data.count * (rank + 1) / processes;
+    for (int64_t start = first; start < end; start += batch) {
+      int64_t n = std::min(batch, end - start);
       StepInput in{data.image(start), data.labels.data() + start, n, 0.0f, 0};
       in.paramsUnchanged = start > 0;
       StepOutput out;
@@ -321,7 +374,9 @@ public:
         wrong += predictedClass(out.logits + r * spec.classes, spec.classes) !=
                  data.labels[start + r];
     }
-    return 100.0 * double(wrong) / double(data.count);
+    double total = double(wrong);
+    comm.sum(&total, 1);
+    return 100.0 * total / double(data.count);
   }
 
   /// Trains from scratch or, with --resume, from the last checkpoint.
@@ -336,12 +391,19 @@ public:
                   " images) is smaller than one batch (" +
                   std::to_string(config.train.batch) + ")"),
              1;
+    if (config.train.batch % comm.size() != 0)
+      return fail("error: [train] batch " + std::to_string(config.train.batch) +
+                  " does not split evenly over " + std::to_string(comm.size()) +
+                  " processes; make the batch a multiple of the process count"),
+             1;
     RunState state;
-    if (!startOrResume(hyperParams, state))
+    if (!allSucceeded(startOrResume(hyperParams, state)))
       return 1;
+    shareLeaderState(params, state);
+    paramsWrittenOnHost();
     bool append = state.epochsDone || state.stepInEpoch || cli.appendMetrics;
     FILE *metrics = nullptr;
-    if (!cli.metricsPath.empty()) {
+    if (!cli.metricsPath.empty() && isLeader()) {
       metrics = std::fopen(cli.metricsPath.c_str(), append ? "a" : "w");
       if (!metrics)
         return fail(cli.metricsPath + ": error: cannot write metrics"), 1;
@@ -366,7 +428,9 @@ private:
     startHyperParams = hyperParams;
     params.initialize(hyperParams, config.train.seed);
     paramsWrittenOnHost();
-    if (!cli.resume || checkpointPath().empty())
+    // In a data-parallel run rank 0 alone reads the checkpoint (the others
+    // need no shared file system) and hands it on (shareLeaderState).
+    if (!cli.resume || checkpointPath().empty() || !isLeader())
       return true;
     if (access(checkpointPath().c_str(), F_OK) != 0 &&
         access(previousPath().c_str(), F_OK) != 0) {
@@ -419,11 +483,11 @@ private:
     int64_t batch = config.train.batch;
     double lr = learningRate(epoch);
     std::vector<int64_t> order = epochOrder(epoch, train.count);
-    bool terminal = isatty(fileno(stderr));
+    bool terminal = isatty(fileno(stderr)) && isLeader();
     auto started = std::chrono::steady_clock::now();
     for (int64_t b = state.stepInEpoch; b < batches; ++b) {
       // The step boundary: the state is that of b whole steps.
-      if (stopSignal)
+      if (stopAgreed())
         return stopForSignal(epoch, batches, state);
       fillBatch(train, order, b);
       StepInput in = trainInput(lr, ++state.steps);
@@ -432,16 +496,16 @@ private:
         StepTimer timer("train");
         spec.trainStep(params, workspace, in, out);
       }
-      if (!std::isfinite(out.loss))
+      StepMetrics step = globalMetrics(out);
+      if (!std::isfinite(step.loss))
         return diverged(std::string("the training loss became ") +
-                            (std::isnan(out.loss) ? "NaN" : "infinite"),
+                            (std::isnan(step.loss) ? "NaN" : "infinite"),
                         epoch, b + 1, batches, state,
                         whereItBegan(train, batches, epoch, b, state.steps));
-      state.epochLossSum += out.loss;
-      for (int64_t r = 0; r < batch; ++r)
-        state.epochWrong +=
-            predictedClass(out.logits + r * spec.classes, spec.classes) !=
-            yBatch[size_t(r)];
+      if (config.distributed.syncBatchnorm)
+        averageRunningStatistics(spec, params);
+      state.epochLossSum += step.loss;
+      state.epochWrong += step.wrong;
       state.stepInEpoch = b + 1;
       if (terminal)
         progress(epoch, b + 1, batches, state.epochLossSum / double(b + 1));
@@ -454,6 +518,8 @@ private:
                     .count();
     m.loss = state.epochLossSum / double(batches);
     m.trainError = 100.0 * double(state.epochWrong) / double(batches * batch);
+    // The checkpoint and the evaluation get one set of running statistics.
+    averageRunningStatistics(spec, params);
     m.testError = evaluate(test);
     history.push_back(m);
     state.epochsDone = epoch + 1;
@@ -474,9 +540,34 @@ private:
 
   /// The input of a train step on the batch in xBatch/yBatch.
   StepInput trainInput(double lr, int64_t adamStep) {
-    return StepInput{xBatch.data(), yBatch.data(), config.train.batch, float(lr),
+    return StepInput{xBatch.data(), yBatch.data(), localBatch(), float(lr),
                      adamStep, config.train.backward == "bf16"};
   }
+
+  /// This process's rows of each global batch ([train] batch).
+  int64_t localBatch() const { return config.train.batch / comm.size(); }
+
+  /// A step's loss (the mean over the global batch), misclassified rows
+  /// and whether a process was asked to stop, all over the processes.
+  struct StepMetrics {
+    double loss = 0;
+    int64_t wrong = 0;
+  };
+  StepMetrics globalMetrics(const StepOutput &out) {
+    int64_t rows = localBatch();
+    double wrong = 0;
+    for (int64_t r = 0; r < rows; ++r)
+      wrong += predictedClass(out.logits + r * spec.classes, spec.classes) != yBatch[size_t(r)];
+    double values[] = {out.loss, wrong, stopSignal ? 1.0 : 0.0};
+    comm.sum(values, 3);
+    stopRequested = values[2] > 0;
+    return {values[0] / comm.size(), int64_t(values[1])};
+  }
+
+  /// Whether to stop for a signal at this step boundary. A process alone
+  /// stops when it got one; the processes of a data-parallel run stop
+  /// together at the boundary after the step in which any of them got one.
+  bool stopAgreed() const { return comm.size() == 1 ? stopSignal != 0 : stopRequested; }
 
   /// Where the non-finite loss of step `b` of epoch `epoch` (Adam step
   /// `failingStep`) began, as a clause of the error: "; it first appeared
@@ -490,6 +581,11 @@ private:
   /// own and writes nothing: no checkpoint, no metrics.
   std::string whereItBegan(const Dataset &train, int64_t batches, int64_t epoch,
                            int64_t b, int64_t failingStep) {
+    // A replay would need every process to replay in step (rank 0 alone
+    // holds the checkpoint it starts from).
+    if (comm.size() > 1)
+      return "; the op where it first appeared is unknown in a data-parallel run (resume "
+             "from the last checkpoint with one process to find it)";
     Params replay(spec.params);
     RunState at;
     std::string error;
@@ -562,14 +658,18 @@ private:
     return order;
   }
 
-  /// Batch `b` of the epoch's order into xBatch and yBatch.
+  /// This process's rows of batch `b` of the epoch's order into xBatch and
+  /// yBatch: every process has the same order and takes its own
+  /// consecutive rows of the global batch, so the shards are disjoint and
+  /// together they are the batch a single process would train on.
   void fillBatch(const Dataset &train, const std::vector<int64_t> &order,
                  int64_t b) {
-    int64_t batch = config.train.batch, size = train.imageSize();
+    int64_t batch = localBatch(), size = train.imageSize();
+    int64_t first = b * config.train.batch + comm.rank() * batch;
     xBatch.resize(size_t(batch * size));
     yBatch.resize(size_t(batch));
     for (int64_t r = 0; r < batch; ++r) {
-      int64_t index = order[size_t(b * batch + r)];
+      int64_t index = order[size_t(first + r)];
       std::copy(train.image(index), train.image(index) + size,
                 xBatch.begin() + r * size);
       yBatch[size_t(r)] = train.labels[size_t(index)];
@@ -581,11 +681,24 @@ private:
   int testHooks(const RunState &state) {
     if (cli.interruptAfterSteps >= 0 && state.steps == cli.interruptAfterSteps)
       std::raise(SIGINT);
+    if (comm.rank() == cli.failRank && state.steps == cli.failAfterSteps)
+      failThisProcess();
     if (cli.maxSteps >= 0 && state.steps >= cli.maxSteps)
       return fail("stopped after " + std::to_string(state.steps) +
                   " steps (--max-steps), mid-epoch, without a checkpoint"),
              1;
     return 0;
+  }
+
+  /// --debug-fail-rank: this process dies (exit 3, MPI left unfinished) or
+  /// stops answering, as a crashed or wedged machine would.
+  [[noreturn]] void failThisProcess() const {
+    std::fprintf(stderr, "process %d: --debug-fail-rank: %s\n", comm.rank(),
+                 cli.failByHanging ? "hanging" : "exiting");
+    std::fflush(stderr);
+    while (cli.failByHanging)
+      sleep(60);
+    _exit(3);
   }
 
   bool paramsFinite() const {
@@ -606,6 +719,8 @@ private:
         : access(checkpointPath().c_str(), F_OK) == 0
             ? "; the last checkpoint (" + checkpointPath() + ") is kept"
             : "; no checkpoint written";
+    if (!isLeader())
+      return 1; // every process diverged in the same step: one says so
     return fail("error: " + what + " in epoch " + std::to_string(epoch + 1) +
                 " at step " + std::to_string(step) + " of " +
                 std::to_string(batches) + " (Adam step " +
@@ -617,7 +732,9 @@ private:
   /// The first SIGINT/SIGTERM: a checkpoint of where the run stands, a line
   /// saying how to go on, and the status of a process killed by it.
   int stopForSignal(int64_t epoch, int64_t batches, const RunState &state) {
-    int signal = stopSignal;
+    // A process of a data-parallel run that got no signal itself stops
+    // with the others, as if it had got the common SIGTERM.
+    int signal = stopSignal ? int(stopSignal) : SIGTERM;
     std::string where = "in epoch " + std::to_string(epoch + 1) +
                         " after step " + std::to_string(state.stepInEpoch) +
                         " of " + std::to_string(batches);
@@ -627,6 +744,8 @@ private:
                       state.stepInEpoch, batches, state);
     if (!saveProgress(state))
       return 1;
+    if (!isLeader())
+      return 128 + signal;
     std::string saved =
         checkpointPath().empty()
             ? "; nothing saved (no --checkpoint-dir)"
@@ -640,9 +759,10 @@ private:
     return 128 + signal;
   }
 
+  /// The checkpoint, written by rank 0 alone (atomically, as always).
   bool saveProgress(const RunState &state) {
     std::string error;
-    if (checkpointPath().empty())
+    if (checkpointPath().empty() || !isLeader())
       return true;
     if (!saveCheckpointKeepingPrevious(checkpointPath(), previousPath(), spec,
                                        params, state, error))
@@ -675,6 +795,8 @@ private:
               double imagesPerSecond,
               const std::map<std::string, double> &hyperParams, FILE *metrics,
               bool terminal) {
+    if (!isLeader())
+      return;
     if (terminal)
       std::fprintf(stderr, "\n");
     std::printf("epoch %lld/%lld  loss %.4f  train error %.2f%%  test error "
@@ -700,6 +822,8 @@ private:
   const ModelSpec &spec;
   const RunConfig &config;
   const CliOptions &cli;
+  Collectives &comm = collectives();
+  bool stopRequested = false; // by any process, as of the last step
   Workspace workspace;
   /// The checkpoint this run resumed from or last wrote: the state a replay
   /// (whereItBegan) starts from. Empty: the run's initial params (another
@@ -762,9 +886,14 @@ void printHelp(const ModelSpec &spec, const char *program) {
       "        where train, eval, step and infer run their kernels: cuda (the\n"
       "        default of a binary compiled with --target=host-cuda) keeps the\n"
       "        data on the GPU; cpu runs the host kernels\n\n"
+      "mpirun -n P %s train|eval|step ...\n"
+      "        a binary compiled with bnnc compile --mpi trains data-parallel:\n"
+      "        each process takes batch/P rows of every batch, the gradients are\n"
+      "        averaged over MPI, rank 0 prints and writes checkpoints ([distributed]\n"
+      "        in the run configuration; docs/distributed.md)\n\n"
       "hyper-parameters:",
       program, spec.name.c_str(), spec.source.c_str(), program, program,
-      program, program, program, program);
+      program, program, program, program, program);
   for (const HyperParamSpec &h : spec.hyperParams)
     std::printf(" %s (default %g)", h.name.c_str(), h.defaultValue);
   std::printf("%s\n", spec.hyperParams.empty() ? " none" : "");
@@ -774,6 +903,21 @@ bool parseNumber(const std::string &text, double &value) {
   char *end = nullptr;
   value = std::strtod(text.c_str(), &end);
   return end != text.c_str() && !*end;
+}
+
+/// --debug-fail-rank RANK:STEPS[:hang] (tests of a data-parallel run).
+bool parseFailRank(const std::string &text, CliOptions &cli) {
+  int rank = -1;
+  long long steps = -1;
+  char how[8] = "exit";
+  int fields = std::sscanf(text.c_str(), "%d:%lld:%7s", &rank, &steps, how);
+  std::string mode = how;
+  if (fields < 2 || rank < 0 || steps < 1 || (mode != "exit" && mode != "hang"))
+    return fail("error: --debug-fail-rank expects RANK:STEPS[:exit|:hang], got '" + text + "'");
+  cli.failRank = rank;
+  cli.failAfterSteps = steps;
+  cli.failByHanging = mode == "hang";
+  return true;
 }
 
 bool parseCli(int argc, char **argv, CliOptions &cli) {
@@ -833,6 +977,8 @@ bool parseCli(int argc, char **argv, CliOptions &cli) {
     } else if (arg == "--interrupt-after-steps") {
       if (!value(text)) return false;
       cli.interruptAfterSteps = std::atoll(text.c_str());
+    } else if (arg == "--debug-fail-rank") {
+      if (!value(text) || !parseFailRank(text, cli)) return false;
     } else if (arg == "--set") {
       if (!value(text)) return false;
       auto eq = text.find('=');
@@ -943,7 +1089,8 @@ bool checkSweepInits(const ModelSpec &spec, const RunConfig &config,
 
 bool loadData(const std::string &spec, Dataset &data) {
   std::string error;
-  std::fprintf(stderr, "loading %s\n", spec.c_str());
+  if (isLeader())
+    std::fprintf(stderr, "loading %s\n", spec.c_str());
   return loadDataset(spec, data, error) || fail(error);
 }
 
@@ -997,7 +1144,8 @@ int trainGrid(const ModelSpec &spec, const RunConfig &config, const CliOptions &
   std::vector<std::pair<GridPoint, std::vector<EpochMetrics>>> results;
   for (const GridPoint &point : gridPoints(config.sweep)) {
     std::string name = gridPointName(point);
-    std::printf("== %s\n", formatGridPoint(point).c_str());
+    if (isLeader())
+      std::printf("== %s\n", formatGridPoint(point).c_str());
     RunConfig pointConfig = config;
     applyGridPoint(point, pointConfig, hyper);
     CliOptions runCli = cli;
@@ -1012,6 +1160,8 @@ int trainGrid(const ModelSpec &spec, const RunConfig &config, const CliOptions &
       return status;
     results.emplace_back(point, history);
   }
+  if (!isLeader())
+    return 0;
   std::printf("\n");
   for (const auto &[name, grid] : config.sweep)
     std::printf("%-10s ", name.c_str());
@@ -1058,16 +1208,22 @@ int evaluateCheckpoint(const ModelSpec &spec, const RunConfig &config,
   Trainer trainer(spec, config, cli);
   RunState state;
   std::string error;
-  if (!loadCheckpoint(cli.checkpointPath, spec, trainer.params, state, error))
-    return fail(error), 1;
+  bool loaded = !isLeader() ||
+                loadCheckpoint(cli.checkpointPath, spec, trainer.params, state, error) ||
+                fail(error);
+  if (!allSucceeded(loaded))
+    return 1;
+  shareLeaderState(trainer.params, state);
   paramsWrittenOnHost();
   Dataset testSet;
   if (!loadData(config.data.test, testSet) ||
       !trainer.checkData(testSet, config.data.test))
     return 1;
-  std::printf("test error %.2f%% on %s (%lld images, checkpoint after epoch %lld)\n",
-              trainer.evaluate(testSet), config.data.test.c_str(),
-              (long long)testSet.count, (long long)state.epochsDone);
+  double testError = trainer.evaluate(testSet);
+  if (isLeader())
+    std::printf("test error %.2f%% on %s (%lld images, checkpoint after epoch %lld)\n",
+                testError, config.data.test.c_str(), (long long)testSet.count,
+                (long long)state.epochsDone);
   return 0;
 }
 
@@ -1120,6 +1276,8 @@ int inferPacked(const ModelSpec &spec, RunConfig config, const CliOptions &cli) 
   double seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - started)
                        .count();
+  if (!isLeader())
+    return 0;
   std::printf("test error %.2f%% on %s (%lld images, batch %lld, %.0f "
               "images/s)\n",
               testError, data.c_str(), (long long)testSet.count,
@@ -1147,18 +1305,36 @@ bool loadStepInputs(const ModelSpec &spec, const CliOptions &cli,
 /// `step`: the evaluation and one train step on one batch from a file, each
 /// result written out, so another executor can be compared on the same
 /// inputs and params.
-int runOneStep(const ModelSpec &spec, const CliOptions &cli) {
+///
+/// Under mpirun each process takes its consecutive share of the batch's
+/// rows (the global batch) and writes its results to DIR/rank<R> (rank 0:
+/// DIR): its logits, the loss of the global batch, its params after the
+/// step, which the tests compare with each other and with one process's
+/// step on the whole batch.
+int runOneStep(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli) {
+  Collectives &comm = collectives();
   Params params(spec.params);
   RunState state;
   Batch batch;
   if (!loadStepInputs(spec, cli, params, state, batch))
     return 1;
+  if (batch.size % comm.size() != 0)
+    return fail("error: " + cli.batchPath + ": " + std::to_string(batch.size) +
+                " rows do not split evenly over " + std::to_string(comm.size()) +
+                " processes"),
+           1;
+  int64_t rows = batch.size / comm.size(), first = rows * comm.rank();
+  std::string outDir =
+      comm.rank() == 0 ? cli.outDir : cli.outDir + "/rank" + std::to_string(comm.rank());
+  std::string error;
+  if (!makeDirectories(outDir, error))
+    return fail(error), 1;
   paramsWrittenOnHost();
   Workspace workspace;
   workspace.device = activeDevice;
-  StepInput in{batch.x.data(), batch.labels.data(), batch.size, 0.0f, 0};
+  StepInput in{batch.x.data() + first * inputSize(spec), batch.labels.data() + first, rows,
+               0.0f, 0};
   StepOutput evalOut, trainOut;
-  std::string error;
   {
     StepTimer timer("eval");
     spec.evalStep(params, workspace, in, evalOut);
@@ -1170,7 +1346,7 @@ int runOneStep(const ModelSpec &spec, const CliOptions &cli) {
     in.paramsUnchanged = false;
   }
   // Written before the train step, which may reuse the logits' buffer.
-  if (!writeStepOutputs(cli.outDir + "/eval.bin", batch.size, spec.classes,
+  if (!writeStepOutputs(outDir + "/eval.bin", rows, spec.classes,
                         evalOut.loss, evalOut.logits, error))
     return fail(error), 1;
   in.lr = float(cli.lr);
@@ -1179,21 +1355,27 @@ int runOneStep(const ModelSpec &spec, const CliOptions &cli) {
     StepTimer timer("train");
     spec.trainStep(params, workspace, in, trainOut);
   }
+  double loss = trainOut.loss;
+  comm.sum(&loss, 1);
+  if (config.distributed.syncBatchnorm)
+    averageRunningStatistics(spec, params);
   paramsReadOnHost();
-  if (!writeStepOutputs(cli.outDir + "/train.bin", batch.size, spec.classes,
-                        trainOut.loss, trainOut.logits, error) ||
-      !saveCheckpoint(cli.outDir + "/checkpoint.bin", spec, params, state,
-                      error))
+  if (!writeStepOutputs(outDir + "/train.bin", rows, spec.classes,
+                        float(loss / comm.size()), trainOut.logits, error) ||
+      !saveCheckpoint(outDir + "/checkpoint.bin", spec, params, state, error))
     return fail(error), 1;
   return 0;
 }
 
 int runCommand(const ModelSpec &spec, const RunConfig &config,
                const CliOptions &cli) {
+  // Writing one file needs one process.
+  if ((cli.command == "init" || cli.command == "export") && !isLeader())
+    return 0;
   if (cli.command == "init")
     return initialize(spec, config, cli);
   if (cli.command == "step")
-    return runOneStep(spec, cli);
+    return runOneStep(spec, config, cli);
   if (cli.command == "export")
     return exportWeights(spec, cli);
   if (cli.command == "infer")
@@ -1238,6 +1420,8 @@ bool chooseDevice(const ModelSpec &spec, const CliOptions &cli, ModelSpec &activ
 int reportProfile(const CliOptions &cli, int status) {
   Profiler &profiler = Profiler::global();
   profiler.stop();
+  if (!isLeader())
+    return status; // rank 0's profile stands for the run's
   ProfileReport report = profiler.report();
   std::printf("\n%s", formatProfileTable(report).c_str());
   std::fflush(stdout);
@@ -1249,9 +1433,26 @@ int reportProfile(const CliOptions &cli, int status) {
   return status;
 }
 
-} // namespace
+/// Runs the command; under mpirun a process that failed ends the others
+/// at once (they would wait for it until the timeout), and every process
+/// leaves MPI before it exits.
+int runAsProcessOfRun(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli,
+                      const ModelSpec &active, bool bf16, bool gpu) {
+  if (cli.profile)
+    Profiler::global().start(
+        profiledSites(spec.kernelSites, bf16 && cli.command == "train" && !gpu, gpu));
+  int status = runCommand(active, config, cli);
+  status = cli.profile ? reportProfile(cli, status) : status;
+  if (status == 1 && collectives().size() > 1) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    collectives().abortAll(1);
+  }
+  return status;
+}
 
-int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
+/// The command line, with the processes of the run set up.
+int runCliIn(int argc, char **argv, const ModelSpec &spec) {
   CliOptions cli;
   if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
     printHelp(spec, argv[0]);
@@ -1287,9 +1488,17 @@ int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
     std::fprintf(stderr, "note: %s: backward = \"bf16\" has no GPU kernels: on the GPU the "
                          "gradients run in f32\n",
                  cli.configPath.c_str());
-  if (cli.profile)
-    Profiler::global().start(
-        profiledSites(spec.kernelSites, bf16 && cli.command == "train" && !gpu, gpu != nullptr));
-  int status = runCommand(active, config, cli);
-  return cli.profile ? reportProfile(cli, status) : status;
+  collectives().configure(config.distributed.overlap, config.distributed.timeoutSeconds);
+  return runAsProcessOfRun(spec, config, cli, active, bf16, gpu != nullptr);
+}
+
+} // namespace
+
+int bnnrt::runCli(int argc, char **argv, const ModelSpec &spec) {
+  // MPI first: a run of several processes, or this one alone.
+  std::unique_ptr<Collectives> processes = spec.openMpi ? spec.openMpi() : nullptr;
+  setCollectives(processes.get());
+  int status = runCliIn(argc, argv, spec);
+  setCollectives(nullptr);
+  return status;
 }

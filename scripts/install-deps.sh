@@ -15,6 +15,8 @@ PACKAGES=(
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer, and its OpenMP runtime
   # for libbnnrt
   clang-16 libfuzzer-16-dev libomp-16-dev
+  # data-parallel training (bnnc compile --mpi) and its tests (mpirun)
+  libopenmpi-dev openmpi-bin
   # data for the examples
   dataset-fashion-mnist
   # plots of `bnnc report`

@@ -98,12 +98,18 @@ public:
     if (function->hasAttr("bnn.model") && !gpu)
       findParamOnlyOps(function.getBody().front());
     findLastUses(function.getBody().front());
+    if (!function.getOps<AllReduceOp>().empty())
+      out << "  Collectives &comm = collectives();\n";
     for (Operation &op : function.getBody().front()) {
       currentOp = &op;
       currentKernel = halideKernels ? "" : "bnnrt C++";
+      waitForBucketsUsedBy(&op, siteFunction);
       if (failed(emitOp(&op)))
         return failure();
       flushOp(&op, siteFunction);
+      // Open MPI moves a started bucket's data only inside MPI calls.
+      if (!bucketsInFlight.empty() && !isa<func::ReturnOp>(op))
+        out << "  comm.progress();\n";
       releaseAfter(&op);
     }
     out << "}\n\n";
@@ -360,6 +366,8 @@ private:
         os << "  out.logits = " << use(logits) << ";\n";
       return success();
     }
+    if (auto allReduce = dyn_cast<AllReduceOp>(op))
+      return startBucket(allReduce);
     auto kernelOp = dyn_cast<KernelCallOpInterface>(op);
     if (!kernelOp)
       return op->emitOpError() << "has no kernel in the C++ plan";
@@ -369,6 +377,58 @@ private:
     if (failed(kernelOp.describeKernelCall(call)))
       return failure();
     return emitKernelCall(op, call);
+  }
+
+  //===--- gradient buckets (bnn.allreduce) -------------------------------===//
+  //
+  // An all-reduce is a call of the runtime's collectives, not a kernel: its
+  // gradients are copied into the bucket's contiguous buffer and the
+  // collective is started where the op stands (right after the last of its
+  // gradients), then waited for just before the first op that reads one
+  // of its means, which are slices of that buffer. Start and wait are
+  // profiler sites of their own: the wait's time is the communication the
+  // backward pass did not hide.
+
+  LogicalResult startBucket(AllReduceOp allReduce) {
+    if (gpu)
+      return allReduce.emitOpError()
+             << "is not supported in GPU plans: data-parallel runs train on the host "
+                "(drop --target=host-cuda or --mpi)";
+    size_t id = bucketsInFlight.size() + bucketsDone;
+    std::string buffer = "bucket" + std::to_string(id);
+    int64_t offset = 0;
+    for (auto [gradient, mean] : llvm::zip(allReduce.getGradients(), allReduce.getMeans())) {
+      int64_t count = gradient.getType().cast<ShapedType>().getNumElements();
+      os << "  kernels::copy(" << use(gradient) << ", " << buffer << " + " << offset << ", "
+         << count << ");\n";
+      names[mean] = buffer + " + " + std::to_string(offset);
+      offset += count;
+    }
+    declarations << "  float *" << buffer << " = comm.bucket(" << id << ", " << offset << ");\n";
+    os << "  comm.startBucket(" << id << ");\n";
+    bucketsInFlight[allReduce] = id;
+    currentKernel = llvm::formatv("MPI_Iallreduce bucket {0} ({1} bytes): copy, start", id,
+                                  offset * int64_t(sizeof(float)));
+    return success();
+  }
+
+  /// The waits for the buckets whose means `op` reads, each a site.
+  void waitForBucketsUsedBy(Operation *op, llvm::StringRef siteFunction) {
+    for (Value operand : op->getOperands()) {
+      auto allReduce = operand.getDefiningOp<AllReduceOp>();
+      auto pending = allReduce ? bucketsInFlight.find(allReduce) : bucketsInFlight.end();
+      if (pending == bucketsInFlight.end())
+        continue;
+      size_t id = pending->second;
+      bucketsInFlight.erase(pending);
+      ++bucketsDone;
+      sites.push_back({siteFunction.str(), allReduce->getName().getStringRef().str(),
+                       locationText(allReduce.getLoc()),
+                       llvm::formatv("MPI_Iallreduce bucket {0}: wait", id).str(), "", "", 0,
+                       false});
+      out << "  { bnnrt::KernelTimer timer(" << sites.size() - 1 << ", n);\n"
+          << "    comm.waitBucket(" << id << ");\n  }\n";
+    }
   }
 
   /// Windows the kernels cannot compute: the plan and the kernels take one
@@ -740,6 +800,10 @@ private:
   const bnnc::EmitOptions &options;
   std::vector<KernelSiteRecord> &sites;
   bool gpu;
+  /// Started buckets not yet waited for (by their all-reduce), with their
+  /// ids; buckets are numbered in the order they start.
+  llvm::DenseMap<Operation *, size_t> bucketsInFlight;
+  size_t bucketsDone = 0;
   Operation *currentOp = nullptr;
   std::string currentKernel, currentBf16Kernel;
   double currentOpsPerItem = 0;
@@ -773,7 +837,8 @@ std::string quote(llvm::StringRef text) {
 }
 
 void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
-              llvm::ArrayRef<KernelSiteRecord> sites, bool cuda, llvm::raw_ostream &os) {
+              llvm::ArrayRef<KernelSiteRecord> sites, bool cuda, bool mpi,
+              llvm::raw_ostream &os) {
   os << "ModelSpec makeSpec() {\n  ModelSpec spec;\n"
      << "  spec.name = " << quote(model.getName()) << ";\n"
      << "  spec.source = " << quote(source) << ";\n";
@@ -808,6 +873,8 @@ void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
        << ";\n    site.binaryOps = " << (site.binaryOps ? "true" : "false")
        << ";\n    spec.kernelSites.push_back(site);\n  }\n";
   os << "  spec.trainStep = trainStep;\n  spec.evalStep = evalStep;\n";
+  if (mpi)
+    os << "  spec.openMpi = openMpiCollectives;\n";
   if (cuda)
     os << "  spec.cudaTrainStep = trainStepCuda;\n  spec.cudaEvalStep = evalStepCuda;\n"
        << "  spec.openCuda = openCudaDevice;\n";
@@ -867,6 +934,8 @@ LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
      << model.getName() << "'. Do not edit; recompile the model instead.\n"
      << "#include \"bnnrt/Kernels.h\"\n#include \"bnnrt/Model.h\"\n"
      << "#include \"bnnrt/Reference.h\"\n";
+  if (options.mpi)
+    os << "#include \"bnnrt/MpiCollectives.h\"\n";
   if (halideKernels && !halideKernels->empty()) {
     // The headers Halide wrote for the kernels: a call whose arguments do
     // not match a kernel's signature does not compile.
@@ -878,7 +947,7 @@ LogicalResult bnnc::emitCpp(ModuleOp module, llvm::StringRef sourceName,
   }
   os << "\nnamespace {\nusing namespace bnnrt;\nusing kernels::ConvShape;\nusing kernels::WeightQuantization;\n\n"
      << body.str();
-  emitSpec(model, module, sourceName, sites, cuda, os);
+  emitSpec(model, module, sourceName, sites, cuda, options.mpi, os);
   os << "} // namespace\n\n"
      << "int main(int argc, char **argv) {\n"
      << "  static const ModelSpec spec = makeSpec();\n"

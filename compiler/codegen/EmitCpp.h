@@ -30,6 +30,10 @@ struct EmitOptions {
   /// their buffers mirrored on it (bnnrt/CudaDevice.h); the binary runs
   /// them, or the host functions with `--device cpu`.
   bool cudaKernels = false;
+  /// `bnnc compile --mpi`: the binary opens MPI's collectives
+  /// (bnnrt/MpiCollectives.h, libbnnrt_mpi) for its bnn.allreduce ops and
+  /// its trainer; without it they run as one process.
+  bool mpi = false;
 };
 
 /// Writes the plan of the (single) bnn.model function of `module` and its

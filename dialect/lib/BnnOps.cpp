@@ -353,6 +353,26 @@ LogicalResult AdamUpdateOp::verify() {
   return success();
 }
 
+LogicalResult AllReduceOp::verify() {
+  if (getGradients().empty())
+    return emitOpError() << "needs at least one tensor (an empty bucket)";
+  if (getGradients().size() != getMeans().size())
+    return emitOpError() << "has " << getGradients().size() << " operands but "
+                         << getMeans().size() << " results: one mean per operand";
+  for (auto [index, pair] : llvm::enumerate(llvm::zip(getGradients(), getMeans()))) {
+    auto [operand, result] = pair;
+    if (operand.getType() != result.getType())
+      return emitOpError() << "result #" << index << " has type " << result.getType()
+                           << ", its operand " << operand.getType();
+    // The runtime sizes the bucket's buffer once, when the plan is built.
+    if (!operand.getType().cast<ShapedType>().hasStaticShape())
+      return emitOpError() << "operand #" << index << " has the dynamic type "
+                           << operand.getType()
+                           << ": a bucket's size must be known at compile time";
+  }
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Kernel-level ops
 //===----------------------------------------------------------------------===//

@@ -9,7 +9,9 @@
 #ifndef BNNRT_MODEL_H
 #define BNNRT_MODEL_H
 
-// The plan calls both: timers around its kernel calls, finite checks after.
+// The plan calls these: timers around its kernel calls, finite checks
+// after, the collectives of its bnn.allreduce ops.
+#include "bnnrt/Collectives.h"
 #include "bnnrt/FiniteCheck.h"
 #include "bnnrt/Profile.h"
 
@@ -169,6 +171,9 @@ struct ModelSpec {
   StepFunction cudaTrainStep = nullptr;
   StepFunction cudaEvalStep = nullptr;
   std::unique_ptr<Device> (*openCuda)(std::string &why) = nullptr;
+  /// Compiled with --mpi: opens MPI (a data-parallel run under mpirun, or
+  /// a run of one process without it); null: always one process.
+  std::unique_ptr<Collectives> (*openMpi)() = nullptr;
   /// The plan's kernel calls, indexed by their KernelTimer's site; empty in
   /// plans that do not time their kernels.
   std::vector<KernelSite> kernelSites;

@@ -37,10 +37,26 @@ struct OptimizerConfig {
   double lrFinal = 1e-5; // decayed geometrically from lr over the run
 };
 
+/// [distributed]: data-parallel runs under mpirun (docs/distributed.md).
+struct DistributedConfig {
+  /// Average the batchnorm running statistics over the processes after
+  /// every step; without it each process keeps its own during an epoch and
+  /// they are averaged once, before the epoch's evaluation and checkpoint.
+  bool syncBatchnorm = false;
+  /// Start each gradient bucket's all-reduce as soon as it is ready
+  /// (MPI_Iallreduce); false: a blocking MPI_Allreduce where the plan
+  /// waits for it (to measure how much communication the overlap hides).
+  bool overlap = true;
+  /// A collective that has not completed after this long means another
+  /// process died or hangs: the run stops with an error.
+  double timeoutSeconds = 120;
+};
+
 struct RunConfig {
   DataConfig data;
   TrainConfig train;
   OptimizerConfig optimizer;
+  DistributedConfig distributed;
   /// [params]: run-time hyper-parameters of the model, e.g. lambda.
   std::map<std::string, double> params;
   /// [sweep]: one run per combination of the values (a grid), e.g.

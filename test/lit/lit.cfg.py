@@ -1,5 +1,6 @@
 # lit configuration for bnnc: model files (.bnn) and IR (.mlir).
 import os
+import shutil
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -34,3 +35,14 @@ try:
             config.available_features.add("avx512fp16")
 except OSError:
     pass
+
+# Data-parallel tests run compiled models under Open MPI's mpirun, which
+# scripts/install-deps.sh installs: without it these tests fail (they are
+# never skipped). As root mpirun needs --allow-run-as-root; --oversubscribe
+# lets 4 processes share 2 cores; one OpenMP thread per process. Where the
+# kernel forbids cross-memory attach (containers), vader's single-copy
+# mechanism would fail: plain copies through shared memory instead.
+config.substitutions.append(
+    ("%mpirun", (shutil.which("mpirun") or "mpirun-is-not-installed")
+     + " --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1"))
+config.environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"

@@ -120,6 +120,28 @@ TEST(RunConfig, BackwardArithmetic) {
             std::string::npos);
 }
 
+// [distributed]: per-process batchnorm statistics, overlapped all-reduces
+// and a 120 s timeout unless set; wrong types are errors at the value.
+TEST(RunConfig, Distributed) {
+  RunConfig config;
+  std::string error;
+  ASSERT_TRUE(parseRunConfig("[train]\nepochs = 1\n", "run.toml", config, error)) << error;
+  EXPECT_FALSE(config.distributed.syncBatchnorm);
+  EXPECT_TRUE(config.distributed.overlap);
+  EXPECT_EQ(config.distributed.timeoutSeconds, 120);
+  ASSERT_TRUE(parseRunConfig(
+      "[distributed]\nsync_batchnorm = true\noverlap = false\ntimeout_s = 2.5\n",
+      "run.toml", config, error))
+      << error;
+  EXPECT_TRUE(config.distributed.syncBatchnorm);
+  EXPECT_FALSE(config.distributed.overlap);
+  EXPECT_EQ(config.distributed.timeoutSeconds, 2.5);
+  EXPECT_EQ(parseError("[distributed]\nsync_batchnorm = 1\n"),
+            "run.toml:2:18: error: [distributed] sync_batchnorm must be true or false");
+  EXPECT_EQ(parseError("[distributed]\ntimeout_s = 0\n"),
+            "run.toml:2:13: error: [distributed] timeout_s must be positive");
+}
+
 TEST(RunConfig, SyntaxErrorsNameTheFileAndLine) {
   std::string error = parseError("[train]\nepochs = = 3\n");
   EXPECT_EQ(error.rfind("run.toml:2:", 0), 0u) << error;

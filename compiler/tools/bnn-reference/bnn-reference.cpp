@@ -91,6 +91,7 @@ int usage() {
                "--out DIR [--lr X]\n"
                "  bnn-reference compare DIR_A DIR_B [--rtol R] [--stol S] [--atol A] "
                "[--lr X]\n"
+               "                [--params-only] [--exact-signs NAME,...]\n"
                "\n"
                "IR.mlir is `bnnc --emit=train` output (any later stage runs too).\n"
                "run: the evaluation function, then one train step (Adam step = the\n"
@@ -101,7 +102,11 @@ int usage() {
                "Adam v of the checkpoints; fails (exit 1) when an element has\n"
                "|a-b| > atol + rtol*|b| + stol*max|b| (defaults rtol %g, stol %g,\n"
                "atol %g); param values also get lr*|u_a-u_b|, Adam's update from\n"
-               "each run's moments (--lr: the runs' learning rate, default %g).\n",
+               "each run's moments (--lr: the runs' learning rate, default %g).\n"
+               "--params-only: the checkpoints alone (a process of a data-parallel\n"
+               "step holds the logits of its rows only); --exact-signs: these\n"
+               "params' values must have the same sign in both, element by element\n"
+               "(the binary weights a model uses).\n",
                kDefaultRtol, kDefaultStol, kDefaultAtol, kDefaultLr);
   return 2;
 }
@@ -116,10 +121,13 @@ struct Args {
   std::vector<std::string> positional;
   std::vector<std::pair<std::string, std::string>> options;
 
-  bool parse(int argc, char **argv, const std::vector<std::string> &known) {
+  bool parse(int argc, char **argv, const std::vector<std::string> &known,
+             const std::vector<std::string> &flags = {}) {
     for (int i = 2; i < argc; ++i) {
       std::string arg = argv[i];
-      if (arg.size() > 1 && arg[0] == '-') {
+      if (std::find(flags.begin(), flags.end(), arg) != flags.end()) {
+        options.push_back({arg, ""});
+      } else if (arg.size() > 1 && arg[0] == '-') {
         std::string value;
         size_t equals = arg.find('=');
         if (equals != std::string::npos) {
@@ -299,6 +307,34 @@ int run(const Args &args) {
   return 0;
 }
 
+/// "a,b,c" as {"a", "b", "c"}.
+std::vector<std::string> splitNames(const std::string &text) {
+  std::vector<std::string> names;
+  for (size_t start = 0; start <= text.size();) {
+    size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start)
+      names.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return names;
+}
+
+/// The elements whose signs (as a binary layer reads them: w < 0 or not)
+/// differ: none may.
+TensorDiff compareSigns(const std::string &name, const std::vector<float> &a,
+                        const std::vector<float> &b) {
+  TensorDiff d;
+  d.name = name;
+  d.elements = int64_t(a.size());
+  if (a.size() != b.size()) {
+    d.problem = "sizes differ";
+    return d;
+  }
+  for (size_t i = 0; i < a.size(); ++i)
+    d.failures += (a[i] < 0) != (b[i] < 0);
+  return d;
+}
+
 /// What a compare line adds after the numbers.
 std::string notes(const TensorDiff &d) {
   std::string text;
@@ -323,23 +359,30 @@ int compare(const Args &args) {
                     " must be a number >= 0");
   const std::string &dirA = args.positional[0], &dirB = args.positional[1];
 
+  bool paramsOnly = args.get("--params-only") != nullptr;
+  std::vector<std::string> exactSigns;
+  if (const std::string *names = args.get("--exact-signs"))
+    exactSigns = splitNames(*names);
+
   std::string error;
   bnnrt::StepOutputs evalA, evalB, trainA, trainB;
   CheckpointTensors checkA, checkB;
-  if (!bnnrt::readStepOutputs(dirA + "/eval.bin", evalA, error) ||
-      !bnnrt::readStepOutputs(dirB + "/eval.bin", evalB, error) ||
-      !bnnrt::readStepOutputs(dirA + "/train.bin", trainA, error) ||
-      !bnnrt::readStepOutputs(dirB + "/train.bin", trainB, error) ||
+  if ((!paramsOnly && (!bnnrt::readStepOutputs(dirA + "/eval.bin", evalA, error) ||
+                       !bnnrt::readStepOutputs(dirB + "/eval.bin", evalB, error) ||
+                       !bnnrt::readStepOutputs(dirA + "/train.bin", trainA, error) ||
+                       !bnnrt::readStepOutputs(dirB + "/train.bin", trainB, error))) ||
       !readCheckpointTensors(dirA + "/checkpoint.bin", checkA, error) ||
       !readCheckpointTensors(dirB + "/checkpoint.bin", checkB, error))
     return fail(error);
 
   std::vector<TensorDiff> diffs;
   std::vector<std::string> problems;
-  diffs.push_back(compareTensors("eval.loss", {evalA.loss}, {evalB.loss}, tolerance));
-  diffs.push_back(compareTensors("eval.logits", evalA.logits, evalB.logits, tolerance));
-  diffs.push_back(compareTensors("train.loss", {trainA.loss}, {trainB.loss}, tolerance));
-  diffs.push_back(compareTensors("train.logits", trainA.logits, trainB.logits, tolerance));
+  if (!paramsOnly) {
+    diffs.push_back(compareTensors("eval.loss", {evalA.loss}, {evalB.loss}, tolerance));
+    diffs.push_back(compareTensors("eval.logits", evalA.logits, evalB.logits, tolerance));
+    diffs.push_back(compareTensors("train.loss", {trainA.loss}, {trainB.loss}, tolerance));
+    diffs.push_back(compareTensors("train.logits", trainA.logits, trainB.logits, tolerance));
+  }
   if (checkA.model != checkB.model)
     problems.push_back("checkpoints of models '" + checkA.model + "' and '" +
                        checkB.model + "'");
@@ -360,7 +403,14 @@ int compare(const Args &args) {
     diffs.push_back(compareTensors(a.name, a.value, b.value, tolerance, &allowance));
     diffs.push_back(compareTensors(a.name + ".m", a.firstMoment, b.firstMoment, tolerance));
     diffs.push_back(compareTensors(a.name + ".v", a.secondMoment, b.secondMoment, tolerance));
+    auto named = std::find(exactSigns.begin(), exactSigns.end(), a.name);
+    if (named != exactSigns.end()) {
+      diffs.push_back(compareSigns(a.name + ".sign", a.value, b.value));
+      exactSigns.erase(named);
+    }
   }
+  for (const std::string &name : exactSigns)
+    problems.push_back("--exact-signs names '" + name + "', which the checkpoints lack");
 
   std::printf("comparing %s against %s (rtol %g, stol %g, atol %g, lr %g)\n",
               dirA.c_str(), dirB.c_str(), tolerance.rtol, tolerance.stol,
@@ -413,7 +463,8 @@ int main(int argc, char **argv) {
     return run(args);
   }
   if (command == "compare") {
-    if (!args.parse(argc, argv, {"--rtol", "--stol", "--atol", "--lr"}))
+    if (!args.parse(argc, argv, {"--rtol", "--stol", "--atol", "--lr", "--exact-signs"},
+                    {"--params-only"}))
       return 2;
     return compare(args);
   }

@@ -46,6 +46,10 @@
 #ifndef BNNC_RUNTIME_LIBRARY
 #define BNNC_RUNTIME_LIBRARY ""
 #endif
+#ifndef BNNC_MPI_RUNTIME_LIBRARY // bnnc configured without Open MPI
+#define BNNC_MPI_RUNTIME_LIBRARY ""
+#define BNNC_MPI_LIBRARIES ""
+#endif
 #ifndef BNNC_HALIDE_INCLUDE_DIR
 #define BNNC_HALIDE_INCLUDE_DIR ""
 #endif
@@ -146,6 +150,19 @@ cl::opt<std::string> swapKernelArgs(
              "arguments of a kernel family's calls"),
     cl::Hidden, cl::cat(bnncCategory));
 
+cl::opt<bool> mpi(
+    "mpi",
+    cl::desc("Data-parallel training: average the gradients over the processes "
+             "of an mpirun (bnn-data-parallel) and link Open MPI; started "
+             "without mpirun the binary runs as one process"),
+    cl::init(false), cl::cat(bnncCategory));
+
+cl::opt<int64_t> bucketBytes(
+    "bucket-bytes",
+    cl::desc("With --mpi: fuse gradients into all-reduces of at least this many "
+             "bytes (default 4 MiB)"),
+    cl::init(4194304), cl::cat(bnncCategory));
+
 cl::opt<bool> verifyDiagnostics(
     "verify-diagnostics",
     cl::desc("Check errors against `expected-error {{...}}` comments in the "
@@ -185,12 +202,19 @@ bool buildExecutable(llvm::StringRef cppPath, llvm::StringRef kernelDir,
     args.append({sanitize, "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"});
   for (const std::string &object : objects)
     args.push_back(object);
+  // --mpi: the MPI side of the runtime, before libbnnrt which it calls.
+  llvm::SmallVector<llvm::StringRef> mpiLibraries;
+  if (mpi) {
+    args.push_back(BNNC_MPI_RUNTIME_LIBRARY);
+    llvm::StringRef(BNNC_MPI_LIBRARIES).split(mpiLibraries, ',', -1, false);
+  }
   for (llvm::StringRef arg : {llvm::StringRef(BNNC_RUNTIME_LIBRARY),
                               llvm::StringRef("-ltomlplusplus"),
                               llvm::StringRef("-lz"), llvm::StringRef("-lpthread"),
                               llvm::StringRef("-ldl"), llvm::StringRef("-o"),
                               outputPath})
     args.push_back(arg);
+  args.append(mpiLibraries.begin(), mpiLibraries.end());
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*compiler, args, std::nullopt, {}, 0,
                                          0, &message);
@@ -210,6 +234,7 @@ mlir::LogicalResult emitPlan(mlir::ModuleOp module, llvm::raw_ostream &os,
   options.swapKernelArgs = swapKernelArgs;
   options.bf16Kernels = emit != Stage::Ptx;
   options.cudaKernels = target == Target::HostCuda || emit == Stage::Ptx;
+  options.mpi = mpi;
   return bnnc::emitCpp(module, inputFile, os,
                        kernels == KernelBackend::Halide ? &requests : nullptr,
                        options);
@@ -364,12 +389,26 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
     mlir::PassManager passes(&diagnostics.mlirContext());
     if (!hasTrainStep(*module))
       passes.addPass(bnn::createBnnGenerateTrainStep());
+    if (mpi) {
+      bnn::BnnDataParallelOptions dataParallel;
+      dataParallel.bucketBytes = bucketBytes;
+      passes.addPass(bnn::createBnnDataParallel(dataParallel));
+    }
     if (last >= Stage::Fused)
       passes.addNestedPass<mlir::func::FuncOp>(bnn::createBnnFuse());
     if (last >= Stage::Packed)
       passes.addNestedPass<mlir::func::FuncOp>(bnn::createBnnBitpack());
     if (mlir::failed(passes.run(*module)))
       return false;
+  }
+  if (mpi && target == Target::HostCuda) {
+    llvm::errs() << "bnnc: error: --mpi trains on the host; drop --target=host-cuda\n";
+    return false;
+  }
+  if (mpi && compileMode && !*BNNC_MPI_RUNTIME_LIBRARY) {
+    llvm::errs() << "bnnc: error: --mpi: this bnnc was built without Open MPI "
+                    "(install libopenmpi-dev and configure again)\n";
+    return false;
   }
   if (target == Target::HostCuda && kernels != KernelBackend::Halide) {
     llvm::errs() << "bnnc: error: --target=host-cuda needs Halide kernels; drop "
@@ -441,6 +480,7 @@ int main(int argc, char **argv) {
       "  bnnc --set lambda=0.5 m.bnn    override a param's default\n"
       "  bnnc compile m.bnn -o NAME     build the training binary NAME\n"
       "  bnnc compile m.mlir -o NAME    the same from IR of any stage\n"
+      "  bnnc compile --mpi m.bnn -o NAME   data-parallel: mpirun -n 2 ./NAME train\n"
       "  bnnc --emit=schedule m.bnn     the kernels' schedule parameters\n"
       "  bnnc compile --schedule=S.toml m.bnn -o NAME   with edited schedules\n"
       "  bnnc experiment E.toml         compile model variants, train every point of a grid (resumable)\n"

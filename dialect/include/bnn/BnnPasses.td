@@ -58,4 +58,25 @@ def BnnBitpack : Pass<"bnn-bitpack", "mlir::func::FuncOp"> {
   let dependentDialects = ["::bnn::BnnDialect"];
 }
 
+def BnnDataParallel : Pass<"bnn-data-parallel", "mlir::ModuleOp"> {
+  let summary = "Average the gradients over processes (bnn.allreduce) before Adam";
+  let description = [{
+    In every train step (`bnn.train_step`), the gradients that
+    `bnn.adam_update` reads are averaged over the processes of a
+    data-parallel run by `bnn.allreduce` ops, fused into buckets: in the
+    order the backward pass produces them, a bucket takes gradients until
+    it holds at least `bucket-bytes`, and its all-reduce stands right after
+    its last gradient, so that the collective overlaps the rest of the
+    backward pass. The Adam updates are put in bucket order, so the
+    updates of the first bucket run while the later buckets travel. Running
+    statistics ({state} params) are not touched. A train step that has
+    all-reduces already is left as it is.
+  }];
+  let options = [
+    Option<"bucketBytes", "bucket-bytes", "int64_t", /*default=*/"4194304",
+           "Close a bucket once its gradients hold at least this many bytes">,
+  ];
+  let dependentDialects = ["::bnn::BnnDialect"];
+}
+
 #endif // BNN_PASSES_TD

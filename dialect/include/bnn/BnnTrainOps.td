@@ -142,4 +142,27 @@ def Bnn_AdamUpdateOp : Bnn_Op<"adam_update", [Bnn_KernelCall]> {
   let hasVerifier = 1;
 }
 
+def Bnn_AllReduceOp : Bnn_Op<"allreduce"> {
+  let summary = "average tensors over the processes of a data-parallel run";
+  let description = [{
+    Made by `bnn-data-parallel`: each result is the mean over every process
+    of the operand in its position (the gradient of the global batch when
+    the operands are gradients of the local one). The operands form one
+    bucket: the runtime copies them into one contiguous buffer and makes
+    one collective of it (`MPI_Iallreduce`), started where the op stands
+    and waited for just before the first use of a result. With one process
+    the results equal the operands. Not pure: every process must execute
+    the same collectives in the same order, so none may be removed or
+    moved by a generic pass.
+  }];
+  let arguments = (ins Variadic<F32Tensor>:$gradients);
+  let results = (outs Variadic<F32Tensor>:$means);
+  // Not `type($gradients) -> type($means)`: its parser instantiates
+  // AsmParser::parseTypeList's lambda here, compiled by GCC, and the linker
+  // may hand that copy to Debian's clang-built MLIR (func.return's parser),
+  // whose closure layout differs: a heap corruption at the first return.
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // BNN_TRAIN_OPS_TD

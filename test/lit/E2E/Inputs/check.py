@@ -3,13 +3,22 @@
   check.py loss-falls METRICS.jsonl MAX_FINAL_TEST_ERROR
   check.py same-init CKPT_A CKPT_B     (weights equal, only beta differs)
   check.py identical CKPT_A CKPT_B     (every param and moment equal)
-  check.py close A.jsonl B.jsonl --key KEY [--rtol R] [--atol A]
-      (every epoch's KEY agrees: |a - b| <= atol + rtol * max(|a|, |b|))
+  check.py close A.jsonl B.jsonl --key KEY [--rtol R] [--atol A] [--last]
+      (every epoch's KEY agrees: |a - b| <= atol + rtol * max(|a|, |b|);
+      with --last, the last epoch's only)
+  check.py fails-within SECONDS CMD...
+      (CMD exits non-zero within SECONDS; its output is printed, then
+      "exit status N within SECONDS s"; a CMD still running then is killed
+      with its processes and fails the check)
 """
 import argparse
 import json
+import os
+import signal
 import struct
+import subprocess
 import sys
+import time
 import zlib
 
 
@@ -102,6 +111,23 @@ elif command == "identical":
         if arrays != b["params"][name]:
             fail(f"{name} differs")
     print(f"identical after {a['epochs']} epochs, {a['steps']} steps")
+elif command == "fails-within":
+    limit = float(sys.argv[2])
+    started = time.monotonic()
+    process = subprocess.Popen(sys.argv[3:], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        sys.stdout.write(output.decode(errors="replace"))
+        fail(f"still running after {limit:g} s")
+    sys.stdout.write(output.decode(errors="replace"))
+    if process.returncode == 0:
+        fail("the command succeeded")
+    print(f"exit status {process.returncode} within {limit:g} s "
+          f"({time.monotonic() - started:.1f} s)")
 elif command == "close":
     parser = argparse.ArgumentParser(prog="check.py close")
     parser.add_argument("a")
@@ -109,11 +135,14 @@ elif command == "close":
     parser.add_argument("--key", required=True)
     parser.add_argument("--rtol", type=float, default=0.0)
     parser.add_argument("--atol", type=float, default=0.0)
+    parser.add_argument("--last", action="store_true")
     args = parser.parse_args(sys.argv[2:])
     rows_a = [json.loads(line) for line in open(args.a)]
     rows_b = [json.loads(line) for line in open(args.b)]
     if not rows_a or len(rows_a) != len(rows_b):
         fail(f"{len(rows_a)} epochs in {args.a}, {len(rows_b)} in {args.b}")
+    if args.last:
+        rows_a, rows_b = rows_a[-1:], rows_b[-1:]
     worst = 0.0
     for row_a, row_b in zip(rows_a, rows_b):
         if row_a["epoch"] != row_b["epoch"]:
@@ -128,5 +157,7 @@ elif command == "close":
         worst = max(worst, abs(a - b))
     print(f"{args.key} within {args.atol} + {args.rtol}*|x| over "
           f"{len(rows_a)} epochs; largest |a - b| = {worst:.3g}")
+    if args.last:
+        print(f"last epoch: {rows_a[-1][args.key]} and {rows_b[-1][args.key]}")
 else:
     fail(f"unknown command {command}")

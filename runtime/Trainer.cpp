@@ -364,7 +364,7 @@ public:
     for (int64_t start = first; start < end; start += batch) {
       int64_t n = std::min(batch, end - start);
       StepInput in{data.image(start), data.labels.data() + start, n, 0.0f, 0};
-      in.paramsUnchanged = start > 0;
+      in.paramsUnchanged = start > first; // this process's first batch packs the weights
       StepOutput out;
       {
         StepTimer timer("eval");

@@ -504,7 +504,8 @@ void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
   // slice of dw then stays in cache for the whole batch (a 7 × 7 layer of
   // 256 filters has a 2.4 MB dw, read and written once per image
   // otherwise), at the price of the image's copies made once per tile.
-  bool tileMajor = knobs.flag("images_inside_tiles", batchParts == 1 && positions < 100,
+  // Measured slower on the example CNN's 7 × 7 layers (docs/performance.md).
+  bool tileMajor = knobs.flag("images_inside_tiles", false,
                               "images inside each filter tile (batch_parts = 1)");
   Func byFilter = k.func("dw_by_filter"), perImage = k.func("dw_per_image");
   Var o = arg(byFilter, 0), c = arg(byFilter, 1), j = arg(byFilter, 2), i = arg(byFilter, 3);

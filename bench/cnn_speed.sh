@@ -15,7 +15,7 @@
 #                     is the second epoch's images/s from --metrics, so
 #                     start-up and first-touch costs stay out of it (the
 #                     binary has no option to time a number of steps)
-#   bnnc train bf16   the same with `backward = "bf16"` (convolution
+#   bnnc train bf16   the same with `backward = "bf16"` (the default; convolution
 #                     gradients with bfloat16 products, vdpbf16ps)
 #   PyTorch train     torch_bnn.py --steps STEPS after 2 warm-up steps on the
 #                     same images (--train-limit), same batch
@@ -72,8 +72,10 @@ test = "idx:$work/t10k-images,$work/t10k-labels"
 epochs = 2
 batch = $BATCH
 EOF
-# The same run with the convolution gradients in bf16 (vdpbf16ps).
+# The same run with the convolution gradients in f32 and in bf16
+# (vdpbf16ps, the default), each named.
 cp "$work/train.toml" "$work/train_bf16.toml"
+echo 'backward = "f32"' >> "$work/train.toml"
 echo 'backward = "bf16"' >> "$work/train_bf16.toml"
 cat > "$work/infer.toml" <<EOF
 [data]

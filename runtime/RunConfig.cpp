@@ -191,6 +191,7 @@ public:
       config.train.batch = integer(*train, "train", "batch", 100, 1);
       config.train.seed = uint64_t(integer(*train, "train", "seed", 0, 0));
       config.train.backward = string(*train, "train", "backward", config.train.backward);
+      config.train.backwardChosen = train->contains("backward");
       checkBackward(*train, config.train.backward);
     }
     if (const toml::table *optimizer =

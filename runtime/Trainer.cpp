@@ -1474,7 +1474,8 @@ int runCliIn(int argc, char **argv, const ModelSpec &spec) {
   bool bf16 = config.train.backward == "bf16";
   bool anyBf16Kernel = std::any_of(spec.kernelSites.begin(), spec.kernelSites.end(),
                                    [](const KernelSite &s) { return !s.bf16Kernel.empty(); });
-  if (bf16 && !anyBf16Kernel && cli.command == "train")
+  bool noteBf16 = bf16 && config.train.backwardChosen && cli.command == "train";
+  if (noteBf16 && !anyBf16Kernel)
     std::fprintf(stderr, "note: %s: backward = \"bf16\", but this binary has no bf16 "
                          "gradient kernels (only convolutions have them, and only with "
                          "Halide kernels): its gradients run in f32\n",
@@ -1484,7 +1485,7 @@ int runCliIn(int argc, char **argv, const ModelSpec &spec) {
   if (!chooseDevice(spec, cli, active, gpu))
     return 1;
   activeDevice = gpu.get();
-  if (gpu && bf16 && cli.command == "train")
+  if (gpu && noteBf16)
     std::fprintf(stderr, "note: %s: backward = \"bf16\" has no GPU kernels: on the GPU the "
                          "gradients run in f32\n",
                  cli.configPath.c_str());

@@ -103,16 +103,18 @@ TEST(RunConfig, BadValuesNameTheFileLineAndKey) {
       << error; // a constant rate is fine
 }
 
-// [train] backward: f32 by default, bf16 chosen; int8 (not built yet) and
+// [train] backward: bf16 by default, f32 chosen; int8 (not built yet) and
 // anything else refused at the value.
 TEST(RunConfig, BackwardArithmetic) {
   RunConfig config;
   std::string error;
   ASSERT_TRUE(parseRunConfig("[train]\nepochs = 1\n", "run.toml", config, error)) << error;
-  EXPECT_EQ(config.train.backward, "f32");
-  ASSERT_TRUE(parseRunConfig("[train]\nbackward = \"bf16\"\n", "run.toml", config, error))
-      << error;
   EXPECT_EQ(config.train.backward, "bf16");
+  EXPECT_FALSE(config.train.backwardChosen);
+  ASSERT_TRUE(parseRunConfig("[train]\nbackward = \"f32\"\n", "run.toml", config, error))
+      << error;
+  EXPECT_EQ(config.train.backward, "f32");
+  EXPECT_TRUE(config.train.backwardChosen);
   EXPECT_EQ(parseError("[train]\nbackward = \"int8\"\n"),
             "run.toml:2:12: error: [train] backward must be \"f32\" or \"bf16\", got \"int8\" "
             "(int8 gradients are not implemented yet)");

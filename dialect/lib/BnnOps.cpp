@@ -449,6 +449,29 @@ LogicalResult XnorDenseOp::verify() {
   return success();
 }
 
+/// Checks that `output` is the [N, O, H', W'] result of a convolution of
+/// an image of `n` items and `extents` (H, W) with `filters` filters of
+/// `kernel` (KH, KW), pooled by `window` (1: none), or those signs packed
+/// along O when its type is packed.
+static LogicalResult verifyConvResult(Operation *op, Value output, int64_t n, int64_t filters,
+                                      llvm::ArrayRef<int64_t> extents,
+                                      llvm::ArrayRef<int64_t> kernel,
+                                      llvm::ArrayRef<int64_t> stride,
+                                      llvm::ArrayRef<int64_t> pad, int64_t window) {
+  SmallVector<int64_t> expected{n, filters, ShapedType::kDynamic, ShapedType::kDynamic};
+  for (size_t axis = 0; axis < 2; ++axis)
+    if (extents[axis] != ShapedType::kDynamic && stride[axis] > 0)
+      expected[2 + axis] =
+          ((extents[axis] + 2 * pad[axis] - kernel[axis]) / stride[axis] + 1) / window;
+  if (packedEncoding(output.getType()))
+    expected = packedShape(expected, 1);
+  llvm::ArrayRef<int64_t> actual = output.getType().cast<RankedTensorType>().getShape();
+  if (failed(verifyCompatibleShape(actual, expected)))
+    return op->emitOpError() << "result must be " << shapes::formatShape(expected) << ", not "
+                             << shapes::formatShape(actual);
+  return success();
+}
+
 LogicalResult XnorConv2DOp::verify() {
   FailureOr<PackedAttr> input =
       packedOperand(*this, getInput(), "an [N, C, H, W] image", 4, 1);
@@ -470,24 +493,11 @@ LogicalResult XnorConv2DOp::verify() {
   bool packedResult = bool(packedEncoding(getOutput().getType()));
   if (packedResult && !fusedSign)
     return emitOpError() << "writes packed signs only with a fused sign";
+  // Packed [N, H, W, words] operands: H and W are axes 1 and 2.
   llvm::ArrayRef<int64_t> x = getInput().getType().cast<RankedTensorType>().getShape();
   llvm::ArrayRef<int64_t> w = getWeight().getType().cast<RankedTensorType>().getShape();
-  int64_t window = poolWindow();
-  SmallVector<int64_t> expected{x[0], w[0], ShapedType::kDynamic, ShapedType::kDynamic};
-  for (int axis = 0; axis < 2; ++axis) {
-    int64_t extent = x[size_t(1 + axis)], kernel = w[size_t(1 + axis)];
-    if (extent != ShapedType::kDynamic && getStride()[size_t(axis)] > 0)
-      expected[size_t(2 + axis)] =
-          ((extent + 2 * getPad()[size_t(axis)] - kernel) / getStride()[size_t(axis)] + 1) /
-          window;
-  }
-  if (packedResult)
-    expected = packedShape(expected, 1);
-  auto output = getOutput().getType().cast<RankedTensorType>();
-  if (failed(verifyCompatibleShape(output.getShape(), expected)))
-    return emitOpError() << "result must be " << shapes::formatShape(expected) << ", not "
-                         << shapes::formatShape(output.getShape());
-  return success();
+  return verifyConvResult(*this, getOutput(), x[0], w[0], x.slice(1, 2), w.slice(1, 2),
+                          getStride(), getPad(), poolWindow());
 }
 
 /// A packed sign output of a batchnorm: [N, C, ...] signs along channels.
@@ -518,13 +528,6 @@ LogicalResult Conv2DBatchNormSignOp::verify() {
       getPad().size() != 2)
     return emitOpError() << "takes an [N, C, H, W] image, [O, C, KH, KW] weights, and stride "
                             "and pad for both axes";
-  SmallVector<int64_t> expected{input.getShape()[0], weight.getShape()[0], ShapedType::kDynamic,
-                                ShapedType::kDynamic};
-  for (size_t axis = 0; axis < 2; ++axis) {
-    int64_t extent = input.getShape()[2 + axis], kernel = weight.getShape()[2 + axis];
-    if (extent != ShapedType::kDynamic && getStride()[axis] > 0)
-      expected[2 + axis] = (extent + 2 * getPad()[axis] - kernel) / getStride()[axis] + 1;
-  }
   if (packedEncoding(getOutput().getType())) {
     FailureOr<PackedAttr> packed = packedOperand(*this, getOutput(), "signs", 4, 1);
     if (failed(packed))
@@ -532,13 +535,10 @@ LogicalResult Conv2DBatchNormSignOp::verify() {
     if (packed->getBits() != weight.getShape()[0])
       return emitOpError() << "packs the signs of " << weight.getShape()[0]
                            << " filters, not " << packed->getBits();
-    expected = packedShape(expected, 1);
   }
-  auto output = getOutput().getType().cast<RankedTensorType>();
-  if (failed(verifyCompatibleShape(output.getShape(), expected)))
-    return emitOpError() << "result must be " << shapes::formatShape(expected) << ", not "
-                         << shapes::formatShape(output.getShape());
-  return success();
+  return verifyConvResult(*this, getOutput(), input.getShape()[0], weight.getShape()[0],
+                          input.getShape().slice(2, 2), weight.getShape().slice(2, 2),
+                          getStride(), getPad(), 1);
 }
 
 LogicalResult XnorDenseBatchNormSignOp::verify() {

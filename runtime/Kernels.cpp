@@ -287,21 +287,12 @@ void batchnormSignTrain(const float *x, const float *gamma, const float *beta,
                         float *y, float *mean, float *invStd,
                         float *runningMean, float *runningVar,
                         const BatchNormShape &s, float epsilon,
-                        float momentum) {
-  int64_t count = s.n * s.spatial;
+                        float momentum, const float *batchSums) {
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < s.c; ++c) {
-    double sum = 0.0, squares = 0.0;
-    for (int64_t b = 0; b < s.n; ++b)
-      for (int64_t p = 0; p < s.spatial; ++p)
-        sum += x[channelIndex(s, b, c, p)];
-    double mu = sum / double(count);
-    for (int64_t b = 0; b < s.n; ++b)
-      for (int64_t p = 0; p < s.spatial; ++p) {
-        double d = x[channelIndex(s, b, c, p)] - mu;
-        squares += d * d;
-      }
-    double variance = squares / double(count);
+    reference::ChannelStatistics stats = reference::channelStatistics(x, s, c, batchSums);
+    double mu = stats.mean, squares = stats.squares, count = stats.count;
+    double variance = squares / count;
     double inv = 1.0 / std::sqrt(variance + epsilon);
     mean[c] = float(mu);
     invStd[c] = float(inv);
@@ -311,7 +302,7 @@ void batchnormSignTrain(const float *x, const float *gamma, const float *beta,
         float normalised = float(gamma[c] * (x[i] - mu) * inv + beta[c]);
         y[i] = reference::sign(normalised);
       }
-    double unbiased = count > 1 ? squares / double(count - 1) : variance;
+    double unbiased = count > 1 ? squares / (count - 1) : variance;
     runningMean[c] = float(momentum * runningMean[c] + (1 - momentum) * mu);
     runningVar[c] = float(momentum * runningVar[c] + (1 - momentum) * unbiased);
   }
@@ -320,7 +311,7 @@ void batchnormSignTrain(const float *x, const float *gamma, const float *beta,
 void batchnormSteGrad(const float *x, const float *gamma, const float *beta,
                       const float *dy, const float *mean, const float *invStd,
                       float *dx, float *dgamma, float *dbeta,
-                      const BatchNormShape &s) {
+                      const BatchNormShape &s, const float *gradSums) {
   int64_t count = s.n * s.spatial;
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < s.c; ++c) {
@@ -329,7 +320,11 @@ void batchnormSteGrad(const float *x, const float *gamma, const float *beta,
       return std::fabs(normalised) <= 1.0f ? double(dy[i]) : 0.0;
     };
     double sumDy = 0.0, sumDyXhat = 0.0;
-    for (int64_t b = 0; b < s.n; ++b)
+    if (gradSums) {
+      sumDy = gradSums[c];
+      sumDyXhat = gradSums[s.c + c];
+    }
+    for (int64_t b = 0; b < s.n && !gradSums; ++b)
       for (int64_t p = 0; p < s.spatial; ++p) {
         int64_t i = channelIndex(s, b, c, p);
         double xhat = (double(x[i]) - mean[c]) * invStd[c];
@@ -448,10 +443,10 @@ void batchnormSignPacked(const float *x, const float *gamma, const float *beta,
 void batchnormSignTrainPacked(const float *x, const float *gamma, const float *beta,
                               uint64_t *y, float *mean, float *invStd, float *runningMean,
                               float *runningVar, const BatchNormShape &s, float epsilon,
-                              float momentum) {
+                              float momentum, const float *batchSums) {
   std::vector<float> signs(size_t(s.n * s.c * s.spatial));
   batchnormSignTrain(x, gamma, beta, signs.data(), mean, invStd, runningMean, runningVar, s,
-                     epsilon, momentum);
+                     epsilon, momentum, batchSums);
   packChannels(signs.data(), y, s.n, s.c, s.spatial);
 }
 

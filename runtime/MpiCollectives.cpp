@@ -93,6 +93,16 @@ public:
     scale(values, count);
   }
 
+  void reduceBatchNormSums(float *values, int64_t count, bool mean) override {
+    if (processes == 1)
+      return;
+    MPI_Request request;
+    startSum(values, size_t(count), &request, "batchnorm sums");
+    await(request, "MPI_Iallreduce of batchnorm sums ([distributed] sync_batchnorm)");
+    if (mean)
+      scale(values, count);
+  }
+
   void broadcast(void *data, int64_t bytes) override {
     auto *at = static_cast<char *>(data);
     for (int64_t done = 0; done < bytes;) {

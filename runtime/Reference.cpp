@@ -186,25 +186,35 @@ int64_t bnIndex(const BatchNormShape &s, int64_t b, int64_t c, int64_t p) {
 }
 } // namespace
 
+ChannelStatistics channelStatistics(const float *x, const BatchNormShape &s, int64_t c,
+                                    const float *batchSums) {
+  if (batchSums) {
+    double count = batchSums[2 * s.c + c];
+    double mean = batchSums[c] / count;
+    return {mean, std::max(double(batchSums[s.c + c]) - mean * mean * count, 0.0), count};
+  }
+  double count = double(s.n * s.spatial), sum = 0.0;
+  for (int64_t b = 0; b < s.n; ++b)
+    for (int64_t p = 0; p < s.spatial; ++p)
+      sum += x[bnIndex(s, b, c, p)];
+  double mean = sum / count, squares = 0.0;
+  for (int64_t b = 0; b < s.n; ++b)
+    for (int64_t p = 0; p < s.spatial; ++p) {
+      double d = x[bnIndex(s, b, c, p)] - mean;
+      squares += d * d;
+    }
+  return {mean, squares, count};
+}
+
 void batchnormTrainForward(const float *x, const float *gamma,
                            const float *beta, float *y, float *savedMean,
                            float *savedInvStd, float *runningMean,
                            float *runningVar, const BatchNormShape &s,
-                           float epsilon, float momentum) {
-  int64_t count = s.n * s.spatial;
+                           float epsilon, float momentum, const float *batchSums) {
   for (int64_t c = 0; c < s.c; ++c) {
-    double sum = 0.0;
-    for (int64_t b = 0; b < s.n; ++b)
-      for (int64_t p = 0; p < s.spatial; ++p)
-        sum += x[bnIndex(s, b, c, p)];
-    double mean = sum / count;
-    double squares = 0.0;
-    for (int64_t b = 0; b < s.n; ++b)
-      for (int64_t p = 0; p < s.spatial; ++p) {
-        double d = x[bnIndex(s, b, c, p)] - mean;
-        squares += d * d;
-      }
-    double variance = squares / count;
+    ChannelStatistics stats = channelStatistics(x, s, c, batchSums);
+    double mean = stats.mean, count = stats.count;
+    double variance = stats.squares / count;
     double invStd = 1.0 / std::sqrt(variance + epsilon);
     savedMean[c] = float(mean);
     savedInvStd[c] = float(invStd);
@@ -213,9 +223,44 @@ void batchnormTrainForward(const float *x, const float *gamma,
         int64_t i = bnIndex(s, b, c, p);
         y[i] = float(gamma[c] * (x[i] - mean) * invStd + beta[c]);
       }
-    double unbiased = count > 1 ? squares / (count - 1) : variance;
+    double unbiased = count > 1 ? stats.squares / (count - 1) : variance;
     runningMean[c] = float(momentum * runningMean[c] + (1 - momentum) * mean);
     runningVar[c] = float(momentum * runningVar[c] + (1 - momentum) * unbiased);
+  }
+}
+
+void batchnormSums(const float *x, float *sums, const BatchNormShape &s) {
+  for (int64_t c = 0; c < s.c; ++c) {
+    double sum = 0.0, squares = 0.0;
+    for (int64_t b = 0; b < s.n; ++b)
+      for (int64_t p = 0; p < s.spatial; ++p) {
+        double v = x[bnIndex(s, b, c, p)];
+        sum += v;
+        squares += v * v;
+      }
+    sums[c] = float(sum);
+    sums[s.c + c] = float(squares);
+    sums[2 * s.c + c] = float(s.n * s.spatial);
+  }
+}
+
+void batchnormGradSums(const float *x, const float *gamma, const float *beta,
+                       const float *dy, const float *savedMean, const float *savedInvStd,
+                       float *sums, const BatchNormShape &s) {
+  for (int64_t c = 0; c < s.c; ++c) {
+    double sumDy = 0.0, sumDyXhat = 0.0;
+    for (int64_t b = 0; b < s.n; ++b)
+      for (int64_t p = 0; p < s.spatial; ++p) {
+        int64_t i = bnIndex(s, b, c, p);
+        double xhat = (double(x[i]) - savedMean[c]) * savedInvStd[c];
+        double g = dy[i];
+        if (beta && std::fabs(float(gamma[c] * xhat + beta[c])) > 1.0f)
+          g = 0.0; // outside the STE window
+        sumDy += g;
+        sumDyXhat += g * xhat;
+      }
+    sums[c] = float(sumDy);
+    sums[s.c + c] = float(sumDyXhat);
   }
 }
 
@@ -235,17 +280,22 @@ void batchnormEvalForward(const float *x, const float *gamma, const float *beta,
 void batchnormBackward(const float *x, const float *gamma, const float *dy,
                        const float *savedMean, const float *savedInvStd,
                        float *dx, float *dgamma, float *dbeta,
-                       const BatchNormShape &s) {
+                       const BatchNormShape &s, const float *gradSums) {
   int64_t count = s.n * s.spatial;
   for (int64_t c = 0; c < s.c; ++c) {
     double sumDy = 0.0, sumDyXhat = 0.0;
-    for (int64_t b = 0; b < s.n; ++b)
-      for (int64_t p = 0; p < s.spatial; ++p) {
-        int64_t i = bnIndex(s, b, c, p);
-        double xhat = (x[i] - savedMean[c]) * savedInvStd[c];
-        sumDy += dy[i];
-        sumDyXhat += dy[i] * xhat;
-      }
+    if (gradSums) {
+      sumDy = gradSums[c];
+      sumDyXhat = gradSums[s.c + c];
+    } else {
+      for (int64_t b = 0; b < s.n; ++b)
+        for (int64_t p = 0; p < s.spatial; ++p) {
+          int64_t i = bnIndex(s, b, c, p);
+          double xhat = (x[i] - savedMean[c]) * savedInvStd[c];
+          sumDy += dy[i];
+          sumDyXhat += dy[i] * xhat;
+        }
+    }
     dbeta[c] = float(sumDy);
     dgamma[c] = float(sumDyXhat);
     for (int64_t b = 0; b < s.n; ++b)

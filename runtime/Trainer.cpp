@@ -502,8 +502,6 @@ private:
                             (std::isnan(step.loss) ? "NaN" : "infinite"),
                         epoch, b + 1, batches, state,
                         whereItBegan(train, batches, epoch, b, state.steps));
-      if (config.distributed.syncBatchnorm)
-        averageRunningStatistics(spec, params);
       state.epochLossSum += step.loss;
       state.epochWrong += step.wrong;
       state.stepInEpoch = b + 1;
@@ -540,8 +538,10 @@ private:
 
   /// The input of a train step on the batch in xBatch/yBatch.
   StepInput trainInput(double lr, int64_t adamStep) {
-    return StepInput{xBatch.data(), yBatch.data(), localBatch(), float(lr),
-                     adamStep, config.train.backward == "bf16"};
+    StepInput in{xBatch.data(), yBatch.data(), localBatch(), float(lr),
+                 adamStep, config.train.backward == "bf16"};
+    in.syncBatchnorm = config.distributed.syncBatchnorm;
+    return in;
   }
 
   /// This process's rows of each global batch ([train] batch).
@@ -1351,14 +1351,13 @@ int runOneStep(const ModelSpec &spec, const RunConfig &config, const CliOptions 
     return fail(error), 1;
   in.lr = float(cli.lr);
   in.step = ++state.steps; // Adam continues the checkpoint's moments
+  in.syncBatchnorm = config.distributed.syncBatchnorm;
   {
     StepTimer timer("train");
     spec.trainStep(params, workspace, in, trainOut);
   }
   double loss = trainOut.loss;
   comm.sum(&loss, 1);
-  if (config.distributed.syncBatchnorm)
-    averageRunningStatistics(spec, params);
   paramsReadOnHost();
   if (!writeStepOutputs(outDir + "/train.bin", rows, spec.classes,
                         float(loss / comm.size()), trainOut.logits, error) ||

@@ -2,6 +2,28 @@
 
 const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
   using Kind = KernelRequest::Kind;
+  if (request.givenSums) // synchronised batchnorm: the sums are an input
+    switch (request.kind) {
+    case Kind::BatchNormSignTrain:
+      if (request.packed)
+        return "kernels::batchnormSignTrainPacked({x}, {gamma}, {beta}, {output}, {mean}, "
+               "{inv_std}, {running_mean}, {running_var}, {channels:x}, {epsilon}, {momentum}, "
+               "{batch_sums});";
+      return "kernels::batchnormSignTrain({x}, {gamma}, {beta}, {output}, {mean}, {inv_std}, "
+             "{running_mean}, {running_var}, {channels:x}, {epsilon}, {momentum}, {batch_sums});";
+    case Kind::BatchNormTrain:
+      return "reference::batchnormTrainForward({x}, {gamma}, {beta}, {output}, {mean}, "
+             "{inv_std}, {running_mean}, {running_var}, {channels:x}, {epsilon}, {momentum}, "
+             "{batch_sums});";
+    case Kind::BatchNormSteGrad:
+      return "kernels::batchnormSteGrad({x}, {gamma}, {beta}, {dy}, {mean}, {inv_std}, {dx}, "
+             "{dgamma}, {dbeta}, {channels:x}, {grad_sums});";
+    case Kind::BatchNormGrad:
+      return "reference::batchnormBackward({x}, {gamma}, {dy}, {mean}, {inv_std}, {dx}, "
+             "{dgamma}, {dbeta}, {channels:x}, {grad_sums});";
+    default:
+      return "";
+    }
   if (request.packed)
     switch (request.kind) {
     case Kind::BatchNormSignTrain:
@@ -62,6 +84,14 @@ const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
   case Kind::BatchNormEval:
     return "reference::batchnormEvalForward({x}, {gamma}, {beta}, {running_mean}, "
            "{running_var}, {output}, {channels:x}, {epsilon});";
+  case Kind::BatchNormSums:
+    return "reference::batchnormSums({x}, {sums}, {channels:x});";
+  case Kind::BatchNormGradSums:
+    if (request.fusedSign)
+      return "reference::batchnormGradSums({x}, {gamma}, {beta}, {dy}, {mean}, {inv_std}, "
+             "{sums}, {channels:x});";
+    return "reference::batchnormGradSums({x}, {gamma}, nullptr, {dy}, {mean}, {inv_std}, "
+           "{sums}, {channels:x});";
   case Kind::BiasGrad:
     return "kernels::biasGrad({dy}, {db}, n, {units}, {length});";
   case Kind::Adam:

@@ -394,6 +394,8 @@ private:
       return allReduce.emitOpError()
              << "is not supported in GPU plans: data-parallel runs train on the host "
                 "(drop --target=host-cuda or --mpi)";
+    if (allReduce.getSyncBatchnorm())
+      return reduceBatchNormSums(allReduce);
     size_t id = bucketsInFlight.size() + bucketsDone;
     std::string buffer = "bucket" + std::to_string(id);
     int64_t offset = 0;
@@ -409,6 +411,26 @@ private:
     bucketsInFlight[allReduce] = id;
     currentKernel = llvm::formatv("MPI_Iallreduce bucket {0} ({1} bytes): copy, start", id,
                                   offset * int64_t(sizeof(float)));
+    return success();
+  }
+
+  /// A synchronised batchnorm's sums (bnn-sync-batchnorm): copied into a
+  /// buffer of their own and, when the run asks for it, reduced there at
+  /// once; the next kernel needs them.
+  LogicalResult reduceBatchNormSums(AllReduceOp allReduce) {
+    if (allReduce.getGradients().size() != 1)
+      return allReduce.emitOpError() << "with sync_batchnorm reduces one tensor of sums";
+    size_t id = bucketsInFlight.size() + bucketsDone++;
+    std::string buffer = "bucket" + std::to_string(id);
+    Value sums = allReduce.getGradients()[0];
+    int64_t count = sums.getType().cast<ShapedType>().getNumElements();
+    declarations << "  float *" << buffer << " = comm.bucket(" << id << ", " << count << ");\n";
+    os << "  kernels::copy(" << use(sums) << ", " << buffer << ", " << count << ");\n"
+       << "  if (in.syncBatchnorm)\n    comm.reduceBatchNormSums(" << buffer << ", " << count
+       << ", " << (allReduce.getSum() ? "false" : "true") << ");\n";
+    names[allReduce.getMeans()[0]] = buffer;
+    currentKernel = allReduce.getSum() ? "MPI_Iallreduce: batchnorm sums (sync_batchnorm)"
+                                       : "MPI_Iallreduce: batchnorm gradient sums (sync_batchnorm)";
     return success();
   }
 
@@ -513,6 +535,7 @@ private:
     request.bias = call.bias;
     request.packed = call.packed;
     request.fusedSign = call.fusedSign;
+    request.givenSums = call.givenSums;
     request.pool = call.pool;
     request.epsilon = call.epsilon;
     request.momentum = call.momentum;
@@ -658,6 +681,8 @@ private:
                             const KernelCall &call, const Bindings &b) {
     std::string text, scratchProduct;
     llvm::StringRef pattern = bnnc::cppKernelTemplate(request);
+    if (pattern.empty())
+      return op->emitOpError() << "has no kernel in bnnrt's C++ kernel set (--kernels=cpp)";
     size_t position = 0;
     for (size_t open; (open = pattern.find('{', position)) != llvm::StringRef::npos;) {
       size_t close = pattern.find('}', open);

@@ -37,7 +37,8 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
                    (flagged ? flag : "") + (request.scaled ? "_scaled" : "") +
                    (request.bias ? "_bias" : "") + (request.fusedSign ? "_sign" : "") +
                    (request.pool > 1 ? "_pool" + std::to_string(request.pool) : "") +
-                   (request.packed ? "_packed" : "") + (request.bf16 ? "_bf16" : "");
+                   (request.packed ? "_packed" : "") + (request.bf16 ? "_bf16" : "") +
+                   (request.givenSums ? "_sync" : "");
   if (request.length || request.units)
     request.symbol += "_" + std::to_string(request.length) +
                       (request.units ? "x" + std::to_string(request.units) : "");

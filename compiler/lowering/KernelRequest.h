@@ -64,6 +64,12 @@ struct KernelRequest {
   /// schedules): the plan of a `--target=host-cuda` binary calls it when
   /// the run uses the GPU, and the host kernel otherwise.
   bool cuda = false;
+  /// batchnorm_train, batchnorm_sign_train, batchnorm_grad,
+  /// batchnorm_ste_grad: the per-channel sums behind the statistics are an
+  /// input (`batch_sums` [3, C] / `grad_sums` [2, C], over every process of
+  /// a data-parallel run) instead of summed over `x`. batchnorm_grad_sums
+  /// uses `fusedSign` for the STE window.
+  bool givenSums = false;
 
   /// The extents of each signature argument (-1 for the batch). Part of
   /// the kernel's identity: calls with other extents (packing the signs of
@@ -79,7 +85,7 @@ struct KernelRequest {
            epsilon == other.epsilon && momentum == other.momentum &&
            conv == other.conv && bias == other.bias && scaled == other.scaled &&
            packed == other.packed && fusedSign == other.fusedSign && pool == other.pool &&
-           bf16 == other.bf16 && cuda == other.cuda &&
+           bf16 == other.bf16 && cuda == other.cuda && givenSums == other.givenSums &&
            argExtents == other.argExtents;
   }
 };

@@ -76,18 +76,35 @@ KernelSignature signatureOf(const KernelRequest &request) {
   case Kind::BatchNormSignTrain: {
     KernelSignature signature{in("x", 3)};
     appendBatchNormParams(signature);
+    if (request.givenSums)
+      signature.push_back(in("batch_sums", 2)); // (channel, Σx | Σx² | count)
     signature.push_back(out("output", 3, request.packed ? u64 : ArgType::F32));
     appendBatchStatistics(signature);
     return signature;
   }
-  case Kind::BatchNormSteGrad:
-    return {in("x", 3),    in("gamma", 1),  in("beta", 1),  in("dy", 3),
-            in("mean", 1), in("inv_std", 1), out("dx", 3),  out("dgamma", 1),
-            out("dbeta", 1)};
   case Kind::BatchNormGrad:
-    return {in("x", 3),       in("gamma", 1), in("dy", 3),
-            in("mean", 1),    in("inv_std", 1), out("dx", 3),
-            out("dgamma", 1), out("dbeta", 1)};
+  case Kind::BatchNormSteGrad:
+  case Kind::BatchNormGradSums: {
+    // beta: for the STE window of sign(batchnorm).
+    bool window = request.kind == Kind::BatchNormSteGrad ||
+                  (request.kind == Kind::BatchNormGradSums && request.fusedSign);
+    KernelSignature signature{in("x", 3), in("gamma", 1)};
+    if (window)
+      signature.push_back(in("beta", 1));
+    for (KernelArg arg : {in("dy", 3), in("mean", 1), in("inv_std", 1)})
+      signature.push_back(arg);
+    if (request.kind == Kind::BatchNormGradSums) {
+      signature.push_back(out("sums", 2)); // (channel, Σdy | Σdy·x̂)
+      return signature;
+    }
+    if (request.givenSums)
+      signature.push_back(in("grad_sums", 2));
+    for (KernelArg arg : {out("dx", 3), out("dgamma", 1), out("dbeta", 1)})
+      signature.push_back(arg);
+    return signature;
+  }
+  case Kind::BatchNormSums:
+    return {in("x", 3), out("sums", 2)}; // (channel, Σx | Σx² | count)
   case Kind::BatchNormSign:
   case Kind::BatchNormEval: {
     KernelSignature signature{in("x", 3)};

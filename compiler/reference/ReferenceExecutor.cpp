@@ -239,14 +239,16 @@ private:
 
   /// batchnorm_train's computation: y (normalised), mean, inv_std, and the
   /// running statistics updated in place.
+  /// With `batchSums` (synchronised batchnorm), the statistics are theirs.
   void batchnormTrain(Value x, Value gamma, Value beta, Value runningMean,
-                      Value runningVar, const llvm::APFloat &epsilon,
+                      Value runningVar, Value batchSums, const llvm::APFloat &epsilon,
                       const llvm::APFloat &momentum, float *y, float *mean,
                       float *invStd) {
     ref::batchnormTrainForward(f32(x), f32(gamma), f32(beta), y, mean, invStd,
                                f32(runningMean), f32(runningVar), channels(x),
                                float(epsilon.convertToDouble()),
-                               float(momentum.convertToDouble()));
+                               float(momentum.convertToDouble()),
+                               batchSums ? f32(batchSums) : nullptr);
   }
 
   /// ±1 floats from packed sign words: bit set = −1 (the first `length`
@@ -427,7 +429,8 @@ LogicalResult Interpreter::execute(Operation *op) {
         return success();
       })
       .Case([&](AllReduceOp allReduce) -> LogicalResult {
-        // One process: the mean over the processes is the value itself.
+        // One process: the mean (or sum) over the processes is the value
+        // itself.
         for (auto [gradient, mean] :
              llvm::zip(allReduce.getGradients(), allReduce.getMeans())) {
           const float *g = f32(gradient);
@@ -468,7 +471,7 @@ LogicalResult Interpreter::execute(Operation *op) {
         float *mean = define(norm.getMean());
         float *invStd = define(norm.getInvStd());
         batchnormTrain(norm.getInput(), norm.getGamma(), norm.getBeta(),
-                       norm.getRunningMean(), norm.getRunningVar(),
+                       norm.getRunningMean(), norm.getRunningVar(), norm.getBatchSums(),
                        norm.getEpsilon(), norm.getMomentum(), y, mean, invStd);
         return success();
       })
@@ -544,7 +547,8 @@ LogicalResult Interpreter::execute(Operation *op) {
         ref::batchnormBackward(f32(grad.getInput()), f32(grad.getGamma()),
                                f32(grad.getOutputGrad()), f32(grad.getMean()),
                                f32(grad.getInvStd()), dx, dgamma, dbeta,
-                               channels(grad.getInput()));
+                               channels(grad.getInput()),
+                               grad.getGradSums() ? f32(grad.getGradSums()) : nullptr);
         return success();
       })
       .Case([&](MaxPoolGradOp grad) -> LogicalResult {
@@ -607,8 +611,8 @@ LogicalResult Interpreter::execute(Operation *op) {
         float *mean = define(norm.getMean());
         float *invStd = define(norm.getInvStd());
         batchnormTrain(x, norm.getGamma(), norm.getBeta(), norm.getRunningMean(),
-                       norm.getRunningVar(), norm.getEpsilon(), norm.getMomentum(),
-                       y.data(), mean, invStd);
+                       norm.getRunningVar(), norm.getBatchSums(), norm.getEpsilon(),
+                       norm.getMomentum(), y.data(), mean, invStd);
         return writeSigns(norm, y, x, norm.getOutput());
       })
       .Case([&](BatchNormSteGradOp grad) {
@@ -635,7 +639,20 @@ LogicalResult Interpreter::execute(Operation *op) {
         float *dgamma = define(grad.getGammaGrad());
         float *dbeta = define(grad.getBetaGrad());
         ref::batchnormBackward(in, gamma, dy.data(), mean, invStd, dx, dgamma,
-                               dbeta, s);
+                               dbeta, s, grad.getGradSums() ? f32(grad.getGradSums()) : nullptr);
+        return success();
+      })
+      .Case([&](BatchNormSumsOp sums) {
+        ref::batchnormSums(f32(sums.getInput()), define(sums.getSums()),
+                           channels(sums.getInput()));
+        return success();
+      })
+      .Case([&](BatchNormGradSumsOp sums) {
+        ref::batchnormGradSums(f32(sums.getInput()), f32(sums.getGamma()),
+                               sums.getBeta() ? f32(sums.getBeta()) : nullptr,
+                               f32(sums.getOutputGrad()), f32(sums.getMean()),
+                               f32(sums.getInvStd()), define(sums.getSums()),
+                               channels(sums.getInput()));
         return success();
       })
       .Case([&](PackSignsOp pack) -> LogicalResult {
@@ -692,7 +709,7 @@ LogicalResult Interpreter::execute(Operation *op) {
         float *mean = define(layer.getMean());
         float *invStd = define(layer.getInvStd());
         batchnormTrain(p, layer.getGamma(), layer.getBeta(), layer.getRunningMean(),
-                       layer.getRunningVar(), layer.getEpsilon(),
+                       layer.getRunningVar(), /*batchSums=*/Value(), layer.getEpsilon(),
                        layer.getMomentum(), y.data(), mean, invStd);
         ref::signForward(y.data(), signs, elements(p));
         return success();

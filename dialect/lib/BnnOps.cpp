@@ -557,7 +557,48 @@ LogicalResult XnorDenseBatchNormSignOp::verify() {
                          << shapes::formatShape(expected) << " i64 with bits = " << units;
   return success();
 }
-LogicalResult BatchNormSignTrainOp::verify() { return verifyPackedSigns(*this); }
+//===--- synchronised batchnorm (bnn-sync-batchnorm) ----------------------===//
+
+/// `sums` (when present) holds `rows` per-channel sums for the channels of
+/// `channelVector` (gamma: [C]).
+static LogicalResult verifyChannelSums(Operation *op, Value sums, StringRef what, int64_t rows,
+                                       Value channelVector) {
+  if (!sums)
+    return success();
+  std::optional<ArrayRef<int64_t>> channels = shapeOf(channelVector);
+  int64_t count = channels && channels->size() == 1 ? (*channels)[0] : ShapedType::kDynamic;
+  return expectShape(sums, what, {rows, count}, [op] { return op->emitOpError(); });
+}
+
+LogicalResult BatchNormTrainOp::verify() {
+  return verifyChannelSums(*this, getBatchSums(), "batch_sums (Σx, Σx², count)", 3, getGamma());
+}
+
+LogicalResult BatchNormSignTrainOp::verify() {
+  if (failed(verifyChannelSums(*this, getBatchSums(), "batch_sums (Σx, Σx², count)", 3,
+                               getGamma())))
+    return failure();
+  return verifyPackedSigns(*this);
+}
+
+LogicalResult BatchNormGradOp::verify() {
+  return verifyChannelSums(*this, getGradSums(), "grad_sums (Σdy, Σdy·x̂)", 2, getGamma());
+}
+
+LogicalResult BatchNormSteGradOp::verify() {
+  return verifyChannelSums(*this, getGradSums(), "grad_sums (Σdy, Σdy·x̂)", 2, getGamma());
+}
+
+LogicalResult BatchNormSumsOp::verify() {
+  std::optional<ArrayRef<int64_t>> input = shapeOf(getInput());
+  if (!input || input->size() < 2)
+    return emitOpError() << "takes an input with a channel axis ([N, C, ...])";
+  return expectShape(getSums(), "result", {3, (*input)[1]}, [this] { return emitOpError(); });
+}
+
+LogicalResult BatchNormGradSumsOp::verify() {
+  return verifyChannelSums(*this, getSums(), "result", 2, getGamma());
+}
 
 LogicalResult Conv2DGradWeightOp::verify() {
   if (!packedEncoding(getInput().getType()))

@@ -87,7 +87,7 @@ Operation *BatchNormOp::buildTrainingForm(OpBuilder &builder,
   return builder.create<BatchNormTrainOp>(
       getLoc(), TypeRange{getType(), stats, stats}, mapped.getInput(),
       mapped.getGamma(), mapped.getBeta(), mapped.getRunningMean(),
-      mapped.getRunningVar(), getEpsilonAttr(), getMomentumAttr());
+      mapped.getRunningVar(), /*batch_sums=*/Value(), getEpsilonAttr(), getMomentumAttr());
 }
 
 /// Each output gradient goes to the input that won its window.
@@ -194,7 +194,7 @@ LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &builder,
     return success();
   auto grad = builder.create<BatchNormGradOp>(
       getLoc(), TypeRange{x.getType(), gamma.getType(), beta.getType()}, x,
-      gamma, resultGrads[0], getMean(), getInvStd());
+      gamma, resultGrads[0], getMean(), getInvStd(), /*grad_sums=*/Value());
   sink.accumulate(x, grad.getInputGrad());
   sink.accumulate(gamma, grad.getGammaGrad());
   sink.accumulate(beta, grad.getBetaGrad());

@@ -109,6 +109,10 @@ LogicalResult batchNormTrainCall(Op op, KernelCall &call, llvm::StringRef family
   batchNormCall(call, family, op.getInput(), op.getEpsilon().convertToDouble(),
                 op.getMomentum().convertToDouble());
   bindBatchNormParams(op, call);
+  if (Value sums = op.getBatchSums()) { // synchronised batchnorm
+    call.givenSums = true;
+    call.input("batch_sums", sums, View::Matrix);
+  }
   bindSigns(op, call);
   bindBatchStatistics(op, call);
   return success();
@@ -125,6 +129,10 @@ LogicalResult batchNormGradCall(Op op, KernelCall &call, llvm::StringRef family,
   call.input("dy", op.getOutputGrad(), View::Channels);
   call.input("mean", op.getMean(), View::Flat);
   call.input("inv_std", op.getInvStd(), View::Flat);
+  if (Value sums = op.getGradSums()) { // synchronised batchnorm
+    call.givenSums = true;
+    call.input("grad_sums", sums, View::Matrix);
+  }
   call.output("dx", op.getInputGrad(), View::Channels);
   call.output("dgamma", op.getGammaGrad(), View::Flat);
   call.output("dbeta", op.getBetaGrad(), View::Flat);
@@ -410,6 +418,28 @@ LogicalResult BatchNormSignTrainOp::describeKernelCall(KernelCall &call) {
 
 LogicalResult BatchNormSteGradOp::describeKernelCall(KernelCall &call) {
   return batchNormGradCall(*this, call, "batchnorm_ste_grad", getBeta());
+}
+
+LogicalResult BatchNormSumsOp::describeKernelCall(KernelCall &call) {
+  batchNormCall(call, "batchnorm_sums", getInput(), 0.0);
+  call.output("sums", getSums(), View::Matrix);
+  return success();
+}
+
+/// The sums of a batchnorm backward pass; with `beta`, of the STE-windowed
+/// gradient (fusedSign: the window of sign(batchnorm)).
+LogicalResult BatchNormGradSumsOp::describeKernelCall(KernelCall &call) {
+  batchNormCall(call, "batchnorm_grad_sums", getInput(), 0.0);
+  call.input("gamma", getGamma(), View::Flat);
+  if (getBeta()) {
+    call.fusedSign = true;
+    call.input("beta", getBeta(), View::Flat);
+  }
+  call.input("dy", getOutputGrad(), View::Channels);
+  call.input("mean", getMean(), View::Flat);
+  call.input("inv_std", getInvStd(), View::Flat);
+  call.output("sums", getSums(), View::Matrix);
+  return success();
 }
 
 /// Signs packed along the last axis (dense layers: `pack_signs`) or along

@@ -38,6 +38,12 @@ public:
   /// In place, over the processes (blocking).
   virtual void sum(double *values, int count) { (void)values, (void)count; }
   virtual void average(float *values, int64_t count) { (void)values, (void)count; }
+  /// Synchronised batchnorm: the per-channel sums of a batchnorm, in place,
+  /// summed (`mean` false) or averaged over the processes (blocking; the
+  /// plan runs it only with `[distributed] sync_batchnorm = true`).
+  virtual void reduceBatchNormSums(float *values, int64_t count, bool mean) {
+    (void)values, (void)count, (void)mean;
+  }
   /// Rank 0's `bytes` at `data` to every process.
   virtual void broadcast(void *data, int64_t bytes) { (void)data, (void)bytes; }
 

@@ -98,12 +98,13 @@ using reference::BatchNormShape;
 void batchnormSign(const float *x, const float *gamma, const float *beta,
                    const float *runningMean, const float *runningVar, float *y,
                    const BatchNormShape &shape, float epsilon);
-/// sign(batchnorm_train(x)): batch statistics, running update, signs only.
+/// sign(batchnorm_train(x)): batch statistics, running update, signs only;
+/// `batchSums` as in reference::batchnormTrainForward.
 void batchnormSignTrain(const float *x, const float *gamma, const float *beta,
                         float *y, float *mean, float *invStd,
                         float *runningMean, float *runningVar,
                         const BatchNormShape &shape, float epsilon,
-                        float momentum);
+                        float momentum, const float *batchSums = nullptr);
 /// batchnormSign / batchnormSignTrain writing the signs packed along
 /// channels (packChannels layout).
 void batchnormSignPacked(const float *x, const float *gamma, const float *beta,
@@ -112,13 +113,14 @@ void batchnormSignPacked(const float *x, const float *gamma, const float *beta,
 void batchnormSignTrainPacked(const float *x, const float *gamma, const float *beta,
                               uint64_t *y, float *mean, float *invStd, float *runningMean,
                               float *runningVar, const BatchNormShape &shape, float epsilon,
-                              float momentum);
+                              float momentum, const float *batchSums = nullptr);
 /// batchnorm backward of the STE gradient of sign(batchnorm(x)); the window
-/// 1{|γ(x−mean)·inv_std + β| ≤ 1} is recomputed from x.
+/// 1{|γ(x−mean)·inv_std + β| ≤ 1} is recomputed from x. `gradSums` as in
+/// reference::batchnormBackward.
 void batchnormSteGrad(const float *x, const float *gamma, const float *beta,
                       const float *dy, const float *mean, const float *invStd,
                       float *dx, float *dgamma, float *dbeta,
-                      const BatchNormShape &shape);
+                      const BatchNormShape &shape, const float *gradSums = nullptr);
 
 /// reference::adamStep in float arithmetic, vectorised and in parallel.
 void adamStep(float *param, const float *grad, float *m, float *v,

@@ -146,6 +146,10 @@ struct StepInput {
   /// on this workspace: the plan skips recomputing those values. Set for
   /// every batch of an evaluation after the first.
   bool paramsUnchanged = false;
+  /// [distributed] sync_batchnorm: the plan's batchnorm sums (the
+  /// all-reduces that bnn-sync-batchnorm made) are reduced over the
+  /// processes, so that batch statistics are the global batch's.
+  bool syncBatchnorm = false;
 };
 
 struct StepOutput {

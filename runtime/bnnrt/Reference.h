@@ -82,11 +82,32 @@ struct BatchNormShape {
 /// Training: batch statistics (biased variance), saved for the backward
 /// pass as mean and 1/sqrt(var + eps); running statistics updated as
 /// running = momentum · running + (1 - momentum) · batch (unbiased var).
+///
+/// Synchronised batchnorm (data-parallel runs): with `batchSums` ([3][c]:
+/// Σx, Σx² and the count per channel, summed over the processes) the
+/// statistics are those of the sums, not of x; with `gradSums` ([2][c]:
+/// Σdy and Σdy·x̂, averaged over the processes) the backward pass takes
+/// its two sums from there.
 void batchnormTrainForward(const float *x, const float *gamma,
                            const float *beta, float *y, float *savedMean,
                            float *savedInvStd, float *runningMean,
                            float *runningVar, const BatchNormShape &shape,
-                           float epsilon, float momentum);
+                           float epsilon, float momentum,
+                           const float *batchSums = nullptr);
+/// The batch statistics of channel `c`: mean, Σ(x − mean)² and the count
+/// of values, from x or (when not null) from `batchSums`.
+struct ChannelStatistics {
+  double mean, squares, count;
+};
+ChannelStatistics channelStatistics(const float *x, const BatchNormShape &shape, int64_t c,
+                                    const float *batchSums);
+/// Σx, Σx² and the count of each channel of x, as [3][c].
+void batchnormSums(const float *x, float *sums, const BatchNormShape &shape);
+/// Σdy and Σdy·x̂ of each channel as [2][c]; with `beta` (not null) of the
+/// gradient windowed by the STE of sign(γ·x̂ + β).
+void batchnormGradSums(const float *x, const float *gamma, const float *beta,
+                       const float *dy, const float *savedMean, const float *savedInvStd,
+                       float *sums, const BatchNormShape &shape);
 /// Evaluation: running statistics.
 void batchnormEvalForward(const float *x, const float *gamma, const float *beta,
                           const float *runningMean, const float *runningVar,
@@ -94,7 +115,7 @@ void batchnormEvalForward(const float *x, const float *gamma, const float *beta,
 void batchnormBackward(const float *x, const float *gamma, const float *dy,
                        const float *savedMean, const float *savedInvStd,
                        float *dx, float *dgamma, float *dbeta,
-                       const BatchNormShape &shape);
+                       const BatchNormShape &shape, const float *gradSums = nullptr);
 
 //===--- pooling ----------------------------------------------------------===//
 

@@ -76,6 +76,8 @@ void defineDenseGradWeight(Kernel &k);
 // Batch normalisation and the per-channel bias gradient: BatchNormKernels.cpp.
 void defineBatchNormTrain(Kernel &k, bool signs);
 void defineBatchNormGrad(Kernel &k, bool steWindow);
+void defineBatchNormSums(Kernel &k);
+void defineBatchNormGradSums(Kernel &k);
 void defineBatchNormEval(Kernel &k);
 void defineBatchNormSign(Kernel &k);
 void defineBiasGrad(Kernel &k);

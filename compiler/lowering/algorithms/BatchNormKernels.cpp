@@ -90,18 +90,23 @@ void outputSigns(Kernel &k, const BatchNormValues &in, Expr positive, Var s, Var
 
 } // namespace
 
-void defineBatchNormTrainStages(Kernel &k, const BatchNormValues &in, bool signs) {
-  Var s("s"), c("c"), n("n");
-  ImageParam gamma = channelInput(k, "gamma"), beta = channelInput(k, "beta"),
-             runningMean = channelInput(k, "running_mean"),
-             runningVar = channelInput(k, "running_var");
-  double epsilon = k.request().epsilon, momentum = k.request().momentum;
-  Expr count = countOf(in);
+namespace {
+
+/// The batch statistics of a batchnorm per channel: mean, Σ(x − mean)²
+/// and the count of values, in double.
+struct BatchStatistics {
+  Func mean, squares, count;
+};
+
+/// The statistics of the input `in` itself.
+BatchStatistics localStatistics(Kernel &k, const BatchNormValues &in) {
+  Var c("c");
   Func x = in.x;
-  Func mean("batch_mean");
+  Func mean("batch_mean"), count("batch_count");
+  count(c) = countOf(in);
   Func total = channelSum(k, in, [&](Expr si, Expr ni) { return cast<double>(x(si, c, ni)); },
                           "sum_values");
-  mean(c) = total(c) / count;
+  mean(c) = total(c) / count(c);
   Func squares = channelSum(
       k, in,
       [&](Expr si, Expr ni) {
@@ -109,6 +114,36 @@ void defineBatchNormTrainStages(Kernel &k, const BatchNormValues &in, bool signs
         return d * d;
       },
       "sum_squares");
+  return {mean, squares, count};
+}
+
+/// The statistics of the input "batch_sums" (channel, Σx | Σx² | count),
+/// summed over the processes of a data-parallel run.
+BatchStatistics givenStatistics(Kernel &k) {
+  Var c("c");
+  ImageParam sums = k.input("batch_sums");
+  setExtent(sums, 0, k.request().units);
+  setExtent(sums, 1, 3);
+  Func mean("batch_mean"), squares("batch_squares"), count("batch_count");
+  count(c) = cast<double>(sums(c, 2));
+  mean(c) = cast<double>(sums(c, 0)) / count(c);
+  // E[x²] − mean², never below 0 by rounding.
+  squares(c) = max(cast<double>(sums(c, 1)) - mean(c) * mean(c) * count(c), f64(0.0));
+  return {mean, squares, count};
+}
+
+} // namespace
+
+void defineBatchNormTrainStages(Kernel &k, const BatchNormValues &in, bool signs) {
+  Var s("s"), c("c"), n("n");
+  ImageParam gamma = channelInput(k, "gamma"), beta = channelInput(k, "beta"),
+             runningMean = channelInput(k, "running_mean"),
+             runningVar = channelInput(k, "running_var");
+  double epsilon = k.request().epsilon, momentum = k.request().momentum;
+  BatchStatistics stats = k.request().givenSums ? givenStatistics(k) : localStatistics(k, in);
+  Func mean = stats.mean, squares = stats.squares;
+  Expr count = stats.count(c);
+  Func x = in.x;
   Func invStd("batch_inv_std");
   invStd(c) = f64(1.0) / sqrt(squares(c) / count + f64(epsilon));
   k.stage("batch_mean", mean);
@@ -142,41 +177,110 @@ void defineBatchNormTrain(Kernel &k, bool signs) {
   defineBatchNormTrainStages(k, inputValues(k), signs);
 }
 
-/// The batchnorm backward pass; with `steWindow`, of sign(batchnorm(x)):
-/// the straight-through window is recomputed from x, γ and β.
-void defineBatchNormGrad(Kernel &k, bool steWindow) {
+namespace {
+
+/// The per-channel sums of a batchnorm backward pass, Σdy and Σdy·x̂ of the
+/// (with the STE window: windowed) output gradient, and what computes them.
+struct GradientSums {
+  Func xhat, windowed, sumDy, sumDyXhat;
+};
+
+/// x̂ and the windowed gradient of `in` (with `steWindow`, of sign(batchnorm(x)):
+/// the window is recomputed from x, γ and β); the sums over them unless
+/// the kernel takes them as the input "grad_sums" (channel, Σdy | Σdy·x̂).
+GradientSums gradientSums(Kernel &k, const BatchNormValues &in, bool steWindow) {
   Var s("s"), c("c"), n("n");
-  BatchNormValues in = inputValues(k);
   ImageParam gamma = channelInput(k, "gamma"), mean = channelInput(k, "mean"),
              invStd = channelInput(k, "inv_std");
   ImageParam dy = k.input("dy");
-  Expr count = countOf(in);
   Func x = in.x;
-  Func xhat("xhat"), windowed("windowed");
-  xhat(s, c, n) = (cast<double>(x(s, c, n)) - cast<double>(mean(c))) *
-                  cast<double>(invStd(c));
+  GradientSums g{Func("xhat"), Func("windowed"), Func("sum_dy"), Func("sum_dy_xhat")};
+  g.xhat(s, c, n) = (cast<double>(x(s, c, n)) - cast<double>(mean(c))) *
+                    cast<double>(invStd(c));
   Expr gradient = cast<double>(dy(s, c, n));
   if (steWindow) {
     ImageParam beta = channelInput(k, "beta");
-    Expr normalised = cast<float>(cast<double>(gamma(c)) * xhat(s, c, n) +
+    Expr normalised = cast<float>(cast<double>(gamma(c)) * g.xhat(s, c, n) +
                                   cast<double>(beta(c)));
-    windowed(s, c, n) = select(abs(normalised) <= 1.0f, gradient, cast<double>(0));
+    g.windowed(s, c, n) = select(abs(normalised) <= 1.0f, gradient, cast<double>(0));
   } else {
-    windowed(s, c, n) = gradient;
+    g.windowed(s, c, n) = gradient;
   }
-  Func sumDy = channelSum(k, in, [&](Expr si, Expr ni) { return windowed(si, c, ni); },
-                          "sum_dy");
-  Func sumDyXhat = channelSum(
-      k, in, [&](Expr si, Expr ni) { return windowed(si, c, ni) * xhat(si, c, ni); },
+  if (k.request().givenSums) {
+    ImageParam sums = k.input("grad_sums");
+    setExtent(sums, 0, k.request().units);
+    setExtent(sums, 1, 2);
+    g.sumDy(c) = cast<double>(sums(c, 0));
+    g.sumDyXhat(c) = cast<double>(sums(c, 1));
+    return g;
+  }
+  g.sumDy = channelSum(k, in, [&](Expr si, Expr ni) { return g.windowed(si, c, ni); },
+                       "sum_dy");
+  g.sumDyXhat = channelSum(
+      k, in, [&](Expr si, Expr ni) { return g.windowed(si, c, ni) * g.xhat(si, c, ni); },
       "sum_dy_xhat");
+  return g;
+}
+
+/// (channel, row) as floats from one per-channel Func per row.
+Func stackRows(const std::vector<Func> &rows, const std::string &name) {
+  Var c("c"), row("row");
+  Expr value = cast<double>(0);
+  for (size_t r = rows.size(); r-- > 0;)
+    value = select(row == int(r), rows[r](c), value);
+  Func stacked(name);
+  stacked(c, row) = cast<float>(value);
+  return stacked;
+}
+
+} // namespace
+
+/// The batchnorm backward pass; with `steWindow`, of sign(batchnorm(x)).
+void defineBatchNormGrad(Kernel &k, bool steWindow) {
+  Var s("s"), c("c"), n("n");
+  BatchNormValues in = inputValues(k);
+  ImageParam gamma = channelInput(k, "gamma"), invStd = channelInput(k, "inv_std");
+  Expr count = countOf(in);
+  GradientSums g = gradientSums(k, in, steWindow);
   Func dx("dx");
   dx(s, c, n) = cast<float>(cast<double>(gamma(c)) * cast<double>(invStd(c)) / count *
-                            (count * windowed(s, c, n) - sumDy(c) -
-                             xhat(s, c, n) * sumDyXhat(c)));
+                            (count * g.windowed(s, c, n) - g.sumDy(c) -
+                             g.xhat(s, c, n) * g.sumDyXhat(c)));
   markPerElement(k, dx);
   k.output("dx", dx);
-  k.output("dgamma", asFloat(sumDyXhat(c), "dgamma"));
-  k.output("dbeta", asFloat(sumDy(c), "dbeta"));
+  k.output("dgamma", asFloat(g.sumDyXhat(c), "dgamma"));
+  k.output("dbeta", asFloat(g.sumDy(c), "dbeta"));
+}
+
+/// Σdy and Σdy·x̂ alone (synchronised batchnorm: reduced over the
+/// processes before the input gradient is computed).
+void defineBatchNormGradSums(Kernel &k) {
+  BatchNormValues in = inputValues(k);
+  GradientSums g = gradientSums(k, in, k.request().fusedSign);
+  Func sums = stackRows({g.sumDy, g.sumDyXhat}, "sums");
+  setExtent(sums.output_buffer(), 1, 2);
+  k.output("sums", sums);
+}
+
+/// Σx, Σx² and the count of each channel of "x".
+void defineBatchNormSums(Kernel &k) {
+  Var c("c");
+  BatchNormValues in = inputValues(k);
+  Func x = in.x;
+  Func values = channelSum(k, in, [&](Expr si, Expr ni) { return cast<double>(x(si, c, ni)); },
+                           "sum_values");
+  Func squares = channelSum(
+      k, in,
+      [&](Expr si, Expr ni) {
+        Expr v = cast<double>(x(si, c, ni));
+        return v * v;
+      },
+      "sum_squares");
+  Func count("batch_count");
+  count(c) = countOf(in);
+  Func sums = stackRows({values, squares, count}, "sums");
+  setExtent(sums.output_buffer(), 1, 3);
+  k.output("sums", sums);
 }
 
 void defineBatchNormEval(Kernel &k) {

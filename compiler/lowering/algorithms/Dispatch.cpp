@@ -20,6 +20,8 @@ void defineAlgorithm(Kernel &kernel) {
   case Kind::BatchNormGrad: return defineBatchNormGrad(kernel, false);
   case Kind::BatchNormSteGrad: return defineBatchNormGrad(kernel, true);
   case Kind::BatchNormEval: return defineBatchNormEval(kernel);
+  case Kind::BatchNormSums: return defineBatchNormSums(kernel);
+  case Kind::BatchNormGradSums: return defineBatchNormGradSums(kernel);
   case Kind::BatchNormSign: return defineBatchNormSign(kernel);
   case Kind::BiasGrad: return defineBiasGrad(kernel);
   case Kind::Adam: return defineAdam(kernel);

@@ -590,6 +590,7 @@ void scheduleForHost(Kernel &k, ScheduleKnobs &knobs) {
   case Kind::BatchNormTrain: case Kind::BatchNormSignTrain:
   case Kind::BatchNormGrad: case Kind::BatchNormSteGrad:
   case Kind::BatchNormEval: case Kind::BatchNormSign: return scheduleBatchNorm(k, knobs);
+  case Kind::BatchNormSums: case Kind::BatchNormGradSums: return scheduleChannelSums(k, knobs);
   case Kind::BiasGrad: return scheduleChannelSums(k, knobs);
   case Kind::Adam: return scheduleAdam(k, knobs);
   case Kind::Sign: case Kind::HTanh: case Kind::Relu:

@@ -394,8 +394,11 @@ bool compile(bnnc::DiagnosticSink &diagnostics, llvm::raw_ostream &os) {
       dataParallel.bucketBytes = bucketBytes;
       passes.addPass(bnn::createBnnDataParallel(dataParallel));
     }
-    if (last >= Stage::Fused)
+    if (last >= Stage::Fused) {
       passes.addNestedPass<mlir::func::FuncOp>(bnn::createBnnFuse());
+      if (mpi) // its collectives run when the run configuration asks
+        passes.addNestedPass<mlir::func::FuncOp>(bnn::createBnnSyncBatchNorm());
+    }
     if (last >= Stage::Packed)
       passes.addNestedPass<mlir::func::FuncOp>(bnn::createBnnBitpack());
     if (mlir::failed(passes.run(*module)))

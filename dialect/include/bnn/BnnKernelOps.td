@@ -31,9 +31,11 @@ def Bnn_BatchNormSignTrainOp : Bnn_Op<"batchnorm_sign_train", [Bnn_SignValued, B
     batchnorm_train. The signs are ±1 floats, or (after bnn-bitpack, when
     binary convolutions and their weight gradients are all that read them)
     packed along channels, `#bnn.packed<axis = 1>`: 1 bit an activation.
+    `batch_sums` as in batchnorm_train (synchronised batchnorm).
   }];
   let arguments = (ins F32Tensor:$input, F32Tensor:$gamma, F32Tensor:$beta,
                        F32Tensor:$running_mean, F32Tensor:$running_var,
+                       Optional<F32Tensor>:$batch_sums,
                        F64Attr:$epsilon, F64Attr:$momentum);
   let results = (outs AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$output,
                       F32Tensor:$mean, F32Tensor:$inv_std);
@@ -46,14 +48,48 @@ def Bnn_BatchNormSteGradOp : Bnn_Op<"batchnorm_ste_grad", [Pure, Bnn_KernelCall]
   let description = [{
     `output_grad` is the gradient of sign(batchnorm(x)); the STE window
     1{|γ·(x−mean)·inv_std + β| ≤ 1} is applied on the fly, then the
-    batchnorm backward pass.
+    batchnorm backward pass. `grad_sums` as in batchnorm_grad (of the
+    windowed gradient).
   }];
   let arguments = (ins F32Tensor:$input, F32Tensor:$gamma, F32Tensor:$beta,
                        F32Tensor:$output_grad, F32Tensor:$mean,
-                       F32Tensor:$inv_std);
+                       F32Tensor:$inv_std, Optional<F32Tensor>:$grad_sums);
   let results = (outs F32Tensor:$input_grad, F32Tensor:$gamma_grad,
                       F32Tensor:$beta_grad);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Bnn_BatchNormSumsOp : Bnn_Op<"batchnorm_sums", [Pure, Bnn_KernelCall]> {
+  let summary = "per-channel Σx, Σx² and count of a batchnorm's input, [3, C]";
+  let description = [{
+    Made by `bnn-sync-batchnorm`: the local half of synchronised batchnorm
+    statistics. Row 0 is Σx, row 1 Σx², row 2 the number of values summed
+    (batch × positions), for every channel; summed over the processes they
+    give the global batch's mean and variance (`batch_sums` of
+    batchnorm_train).
+  }];
+  let arguments = (ins F32Tensor:$input);
+  let results = (outs F32Tensor:$sums);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Bnn_BatchNormGradSumsOp : Bnn_Op<"batchnorm_grad_sums", [Pure, Bnn_KernelCall]> {
+  let summary = "per-channel Σdy and Σdy·x̂ of a batchnorm backward pass, [2, C]";
+  let description = [{
+    Made by `bnn-sync-batchnorm`: row 0 is Σdy, row 1 Σdy·x̂ with
+    x̂ = (x − mean)·inv_std, for every channel. With `beta`, dy is first
+    windowed by the straight-through estimator of sign(γ·x̂ + β), as in
+    batchnorm_ste_grad. Averaged over the processes they are the
+    `grad_sums` of batchnorm_grad / batchnorm_ste_grad.
+  }];
+  let arguments = (ins F32Tensor:$input, F32Tensor:$gamma,
+                       F32Tensor:$output_grad, F32Tensor:$mean,
+                       F32Tensor:$inv_std, Optional<F32Tensor>:$beta);
+  let results = (outs F32Tensor:$sums);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
 }
 
 def Bnn_PackSignsOp : Bnn_Op<"pack_signs", [Pure, Bnn_KernelCall]> {

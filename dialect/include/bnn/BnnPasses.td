@@ -79,4 +79,23 @@ def BnnDataParallel : Pass<"bnn-data-parallel", "mlir::ModuleOp"> {
   let dependentDialects = ["::bnn::BnnDialect"];
 }
 
+def BnnSyncBatchNorm : Pass<"bnn-sync-batchnorm", "mlir::func::FuncOp"> {
+  let summary = "Batch statistics of the global batch: batchnorm sums all-reduced";
+  let description = [{
+    Synchronised batchnorm for data-parallel training. In a train step, a
+    batchnorm with batch statistics (batchnorm_train, batchnorm_sign_train)
+    takes its statistics from `bnn.batchnorm_sums` of its input, summed
+    over the processes (`bnn.allreduce {sum, sync_batchnorm}`), and its
+    backward pass (batchnorm_grad, batchnorm_ste_grad) its two per-channel
+    sums from `bnn.batchnorm_grad_sums`, averaged over the processes. Each
+    process then computes the step of the concatenated batch. The
+    collectives run only when the run configuration sets
+    `[distributed] sync_batchnorm = true`; otherwise each process uses its
+    own sums, which is ordinary batchnorm. Runs after bnn-fuse, before
+    bnn-bitpack (which then leaves these batchnorms unfused with their
+    dense layer: their input is needed before the sums come back).
+  }];
+  let dependentDialects = ["::bnn::BnnDialect"];
+}
+
 #endif // BNN_PASSES_TD

@@ -14,12 +14,19 @@ def Bnn_BatchNormTrainOp : Bnn_Op<"batchnorm_train",
     updates the running statistics held by its `running_mean` and
     `running_var` params: running = momentum·running + (1-momentum)·batch
     (unbiased variance).
+
+    With `batch_sums` ([3, C]: Σx, Σx² and the count of values per channel,
+    made by `bnn.batchnorm_sums` and summed over the processes by
+    `bnn-sync-batchnorm`), the statistics are those sums' instead of the
+    input's: synchronised batchnorm.
   }];
   let arguments = (ins F32Tensor:$input, F32Tensor:$gamma, F32Tensor:$beta,
                        F32Tensor:$running_mean, F32Tensor:$running_var,
+                       Optional<F32Tensor>:$batch_sums,
                        F64Attr:$epsilon, F64Attr:$momentum);
   let results = (outs F32Tensor:$output, F32Tensor:$mean, F32Tensor:$inv_std);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
 }
 
 class Bnn_GradOp<string mnemonic, string what, list<Trait> traits = []>
@@ -77,11 +84,19 @@ def Bnn_BiasGradOp : Bnn_GradOp<"bias_grad",
 
 def Bnn_BatchNormGradOp : Bnn_GradOp<"batchnorm_grad",
     "backward of batchnorm_train with the saved batch statistics", [Bnn_KernelCall]> {
+  let description = [{
+    The input gradient needs two per-channel sums over the batch, Σdy and
+    Σdy·x̂, which are also the beta and gamma gradients. With `grad_sums`
+    ([2, C], made by `bnn.batchnorm_grad_sums` and averaged over the
+    processes by `bnn-sync-batchnorm`) those sums are taken from it: the
+    backward pass of synchronised batchnorm.
+  }];
   let arguments = (ins F32Tensor:$input, F32Tensor:$gamma,
                        F32Tensor:$output_grad, F32Tensor:$mean,
-                       F32Tensor:$inv_std);
+                       F32Tensor:$inv_std, Optional<F32Tensor>:$grad_sums);
   let results = (outs F32Tensor:$input_grad, F32Tensor:$gamma_grad,
                       F32Tensor:$beta_grad);
+  let hasVerifier = 1;
 }
 
 def Bnn_MaxPoolGradOp : Bnn_GradOp<"maxpool_grad",
@@ -154,8 +169,15 @@ def Bnn_AllReduceOp : Bnn_Op<"allreduce"> {
     the results equal the operands. Not pure: every process must execute
     the same collectives in the same order, so none may be removed or
     moved by a generic pass.
+
+    With `sum`, the results are the sums over the processes instead of the
+    means. With `sync_batchnorm` (made by `bnn-sync-batchnorm` for batch
+    statistics), the collective is blocking and runs only when the run
+    configuration sets `[distributed] sync_batchnorm = true`; otherwise
+    the results equal the operands.
   }];
-  let arguments = (ins Variadic<F32Tensor>:$gradients);
+  let arguments = (ins Variadic<F32Tensor>:$gradients, UnitAttr:$sum,
+                       UnitAttr:$sync_batchnorm);
   let results = (outs Variadic<F32Tensor>:$means);
   // Not `type($gradients) -> type($means)`: its parser instantiates
   // AsmParser::parseTypeList's lambda here, compiled by GCC, and the linker

@@ -50,6 +50,9 @@ struct KernelCall {
   /// a fused `pool` × `pool` max pool (1: none).
   bool fusedSign = false;
   int64_t pool = 1;
+  /// Batch-statistics batchnorm and its backward pass: the per-channel sums
+  /// come in as `batch_sums` / `grad_sums` (synchronised batchnorm).
+  bool givenSums = false;
   double epsilon = 0.0, momentum = 0.0;
   /// Convolution / pooling window (filters = channels for pooling).
   struct Window {

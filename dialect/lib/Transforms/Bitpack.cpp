@@ -217,7 +217,8 @@ struct FuseXnorDenseBatchNormSignTrain : OpRewritePattern<BatchNormSignTrainOp> 
   LogicalResult matchAndRewrite(BatchNormSignTrainOp norm,
                                 PatternRewriter &rewriter) const override {
     auto xnor = norm.getInput().getDefiningOp<XnorDenseOp>();
-    if (!xnor)
+    // Synchronised batchnorm needs the product before the sums come back.
+    if (!xnor || norm.getBatchSums())
       return failure();
     for (Operation *user : xnor->getUsers())
       if (user != norm.getOperation() && !isa<BatchNormSteGradOp>(user))

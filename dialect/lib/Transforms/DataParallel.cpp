@@ -79,7 +79,8 @@ void allReduceBucket(ArrayRef<AdamUpdateOp> bucket, Operation *terminator) {
   else
     builder.setInsertionPointToStart(terminator->getBlock());
   auto allReduce = builder.create<AllReduceOp>(
-      FusedLoc::get(terminator->getContext(), locations), types, grads);
+      FusedLoc::get(terminator->getContext(), locations), types, grads, /*sum=*/false,
+      /*sync_batchnorm=*/false);
   for (auto [bucketUpdate, mean] : llvm::zip(bucket, allReduce.getMeans())) {
     AdamUpdateOp update = bucketUpdate; // ArrayRef hands out const ops
     update.getGradMutable().assign(mean);

@@ -23,7 +23,7 @@ struct FuseSteIntoBatchNormGrad : OpRewritePattern<BatchNormGradOp> {
   LogicalResult matchAndRewrite(BatchNormGradOp grad,
                                 PatternRewriter &rewriter) const override {
     auto ste = grad.getOutputGrad().getDefiningOp<SteGradOp>();
-    if (!ste)
+    if (!ste || grad.getGradSums()) // sums of the unwindowed gradient
       return failure();
     auto norm = ste.getInput().getDefiningOp<BatchNormTrainOp>();
     if (!norm || ste.getInput() != norm.getOutput() ||
@@ -33,7 +33,8 @@ struct FuseSteIntoBatchNormGrad : OpRewritePattern<BatchNormGradOp> {
       return failure();
     rewriter.replaceOpWithNewOp<BatchNormSteGradOp>(
         grad, grad.getResultTypes(), grad.getInput(), grad.getGamma(),
-        norm.getBeta(), ste.getOutputGrad(), grad.getMean(), grad.getInvStd());
+        norm.getBeta(), ste.getOutputGrad(), grad.getMean(), grad.getInvStd(),
+        /*grad_sums=*/Value());
     return success();
   }
 };
@@ -50,7 +51,7 @@ struct FuseBatchNormTrainSign : OpRewritePattern<BatchNormTrainOp> {
       return failure();
     auto fused = rewriter.create<BatchNormSignTrainOp>(
         norm.getLoc(), norm.getResultTypes(), norm.getInput(), norm.getGamma(),
-        norm.getBeta(), norm.getRunningMean(), norm.getRunningVar(),
+        norm.getBeta(), norm.getRunningMean(), norm.getRunningVar(), norm.getBatchSums(),
         norm.getEpsilonAttr(), norm.getMomentumAttr());
     for (Operation *sign : llvm::make_early_inc_range(output.getUsers()))
       rewriter.replaceOp(sign, fused.getOutput());

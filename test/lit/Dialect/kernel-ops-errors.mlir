@@ -124,3 +124,35 @@ func.func @conv_sign_shape(%x: tensor<?x1x6x6xf32>, %w: tensor<8x1x3x3xf32>, %g:
   %y = bnn.conv2d_batchnorm_sign %x, %w, %g, %g, %g, %g {epsilon = 1.0e-5, pad = array<i64: 1, 1>, stride = array<i64: 2, 2>, weights = #bnn.quant<binary>} : (tensor<?x1x6x6xf32>, tensor<8x1x3x3xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<?x8x6x6xf32>
   return
 }
+
+// -----
+
+func.func @batchnorm_sums_rows(%x: tensor<8x4x3x3xf32>) {
+  // expected-error @+1 {{result has shape [2, 4], expected [3, 4]}}
+  %s = bnn.batchnorm_sums %x : (tensor<8x4x3x3xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @batchnorm_sums_no_channels(%x: tensor<8xf32>) {
+  // expected-error @+1 {{takes an input with a channel axis ([N, C, ...])}}
+  %s = bnn.batchnorm_sums %x : (tensor<8xf32>) -> tensor<3x1xf32>
+  return
+}
+
+// -----
+
+func.func @grad_sums_rows(%x: tensor<8x4xf32>, %p: tensor<4xf32>) {
+  // expected-error @+1 {{result has shape [3, 4], expected [2, 4]}}
+  %s = bnn.batchnorm_grad_sums %x, %p, %x, %p, %p, %p : (tensor<8x4xf32>, tensor<4xf32>, tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @ste_grad_sums_shape(%x: tensor<8x4xf32>, %p: tensor<4xf32>, %sums: tensor<4xf32>) {
+  // expected-error @+1 {{grad_sums (Σdy, Σdy·x̂) has shape [4], expected [2, 4]}}
+  %dx, %dg, %db = bnn.batchnorm_ste_grad %x, %p, %p, %x, %p, %p, %sums : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}

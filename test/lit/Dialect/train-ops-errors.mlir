@@ -23,3 +23,19 @@ func.func @update_shape(%g: tensor<5xf32>, %lr: f32, %step: i64) {
   bnn.adam_update %w, %g, %lr, %step : tensor<4xf32>, tensor<5xf32>
   return
 }
+
+// -----
+
+func.func @batch_sums_shape(%x: tensor<8x4xf32>, %p: tensor<4xf32>, %sums: tensor<2x4xf32>) {
+  // expected-error @+1 {{batch_sums (Σx, Σx², count) has shape [2, 4], expected [3, 4]}}
+  %y, %m, %i = bnn.batchnorm_train %x, %p, %p, %p, %p, %sums {epsilon = 1.0e-5, momentum = 0.9} : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x4xf32>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @grad_sums_channels(%x: tensor<8x4xf32>, %p: tensor<4xf32>, %sums: tensor<2x5xf32>) {
+  // expected-error @+1 {{grad_sums (Σdy, Σdy·x̂) has shape [2, 5], expected [2, 4]}}
+  %dx, %dg, %db = bnn.batchnorm_grad %x, %p, %x, %p, %p, %sums : (tensor<8x4xf32>, tensor<4xf32>, tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x5xf32>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}

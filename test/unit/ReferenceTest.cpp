@@ -327,6 +327,89 @@ TEST(ReferenceBatchNormStats, NormalisesAndUpdatesRunningStatistics) {
   EXPECT_NEAR(yEval[0], (1 - 0.3) / std::sqrt(runningVar[0]), 1e-5);
 }
 
+/// Synchronised batchnorm on two halves of a batch: the forward pass with
+/// the halves' sums added, the backward pass with their gradient sums
+/// averaged, gives each half the whole batch's outputs, statistics and
+/// input gradients (with and without the STE window).
+TEST(ReferenceBatchNormSync, HalvesWithReducedSumsComputeTheWholeBatch) {
+  ref::BatchNormShape whole{8, 3, 5}, half{4, 3, 5};
+  size_t size = size_t(whole.n * whole.c * whole.spatial), halfSize = size / 2;
+  std::vector<float> x = randomVector(size, 31, -1, 3), gamma = randomVector(3, 32, 0.5f, 1.5f),
+                     beta = randomVector(3, 33), dy = randomVector(size, 34);
+  std::vector<float> y(size), mean(3), invStd(3), dx(size), dgamma(3), dbeta(3);
+  std::vector<float> runningMean{0.1f, 0.2f, 0.3f}, runningVar{1.0f, 2.0f, 0.5f};
+  std::vector<float> wholeRunningMean = runningMean, wholeRunningVar = runningVar;
+  ref::batchnormTrainForward(x.data(), gamma.data(), beta.data(), y.data(), mean.data(),
+                             invStd.data(), wholeRunningMean.data(), wholeRunningVar.data(),
+                             whole, 1e-5f, 0.9f);
+  ref::batchnormBackward(x.data(), gamma.data(), dy.data(), mean.data(), invStd.data(),
+                         dx.data(), dgamma.data(), dbeta.data(), whole);
+
+  // Σx, Σx², count of each half, summed "over the processes".
+  std::vector<float> sums(9, 0.0f), halfSums(9);
+  for (size_t h = 0; h < 2; ++h) {
+    ref::batchnormSums(x.data() + h * halfSize, halfSums.data(), half);
+    for (size_t i = 0; i < sums.size(); ++i)
+      sums[i] += halfSums[i];
+  }
+  EXPECT_EQ(sums[6], 40.0f); // the count: 8 items × 5 positions
+  std::vector<float> gradSums(6, 0.0f), halfGradSums(6);
+  for (size_t h = 0; h < 2; ++h) {
+    SCOPED_TRACE("half " + std::to_string(h));
+    std::vector<float> hy(halfSize), hmean(3), hinv(3), hdx(halfSize), hdg(3), hdb(3);
+    std::vector<float> hrm = runningMean, hrv = runningVar;
+    const float *hx = x.data() + h * halfSize;
+    ref::batchnormTrainForward(hx, gamma.data(), beta.data(), hy.data(), hmean.data(),
+                               hinv.data(), hrm.data(), hrv.data(), half, 1e-5f, 0.9f,
+                               sums.data());
+    for (size_t c = 0; c < 3; ++c) {
+      EXPECT_NEAR(hmean[c], mean[c], 1e-5);
+      EXPECT_NEAR(hinv[c], invStd[c], 1e-4 * invStd[c]);
+      EXPECT_NEAR(hrm[c], wholeRunningMean[c], 1e-5);
+      EXPECT_NEAR(hrv[c], wholeRunningVar[c], 1e-4);
+    }
+    for (size_t i = 0; i < halfSize; ++i)
+      EXPECT_NEAR(hy[i], y[h * halfSize + i], 1e-4);
+    // Gradient sums: every half computes them, their mean goes back.
+    std::vector<float> both(6, 0.0f);
+    for (size_t g = 0; g < 2; ++g) {
+      ref::batchnormGradSums(x.data() + g * halfSize, gamma.data(), nullptr,
+                             dy.data() + g * halfSize, mean.data(), invStd.data(),
+                             halfGradSums.data(), half);
+      for (size_t i = 0; i < 6; ++i)
+        both[i] += 0.5f * halfGradSums[i];
+    }
+    ref::batchnormBackward(hx, gamma.data(), dy.data() + h * halfSize, mean.data(),
+                           invStd.data(), hdx.data(), hdg.data(), hdb.data(), half,
+                           both.data());
+    for (size_t i = 0; i < halfSize; ++i)
+      EXPECT_NEAR(hdx[i], dx[h * halfSize + i], 1e-5);
+    for (size_t c = 0; c < 3; ++c) { // the mean over the processes
+      EXPECT_NEAR(hdb[c], dbeta[c] / 2, 1e-5);
+      EXPECT_NEAR(hdg[c], dgamma[c] / 2, 1e-5);
+    }
+  }
+
+  // With the STE window (beta given), the sums are those of the windowed
+  // gradient: equal to plain sums of dy zeroed outside |γ·x̂ + β| ≤ 1.
+  std::vector<float> windowed(size);
+  for (int64_t b = 0; b < whole.n; ++b)
+    for (int64_t c = 0; c < whole.c; ++c)
+      for (int64_t p = 0; p < whole.spatial; ++p) {
+        size_t i = size_t((b * whole.c + c) * whole.spatial + p);
+        float normalised = float(gamma[c] * ((double(x[i]) - mean[c]) * invStd[c]) + beta[c]);
+        windowed[i] = std::fabs(normalised) <= 1.0f ? dy[i] : 0.0f;
+      }
+  std::vector<float> steSums(6), plainSums(6);
+  ref::batchnormGradSums(x.data(), gamma.data(), beta.data(), dy.data(), mean.data(),
+                         invStd.data(), steSums.data(), whole);
+  ref::batchnormGradSums(x.data(), gamma.data(), nullptr, windowed.data(), mean.data(),
+                         invStd.data(), plainSums.data(), whole);
+  EXPECT_NE(std::count(windowed.begin(), windowed.end(), 0.0f), 0) << "the window cuts nothing";
+  for (size_t i = 0; i < 6; ++i)
+    EXPECT_NEAR(steSums[i], plainSums[i], 1e-5);
+}
+
 TEST(ReferencePooling, GradientsMatchFiniteDifferences) {
   for (int64_t pad : {0, 1}) {
     ref::PoolShape s{2, 2, 5, 5, 2, 2, pad};

@@ -12,6 +12,14 @@ float *Collectives::bucket(size_t id, int64_t count) {
   return buckets[id].data();
 }
 
+float *Collectives::batchNormSums(size_t id, int64_t count) {
+  if (sums.size() <= id)
+    sums.resize(id + 1);
+  if (int64_t(sums[id].size()) < count)
+    sums[id].resize(size_t(count));
+  return sums[id].data();
+}
+
 namespace {
 Collectives alone;
 Collectives *current = &alone;

@@ -425,6 +425,13 @@ void unpackChannels(const uint64_t *packed, float *x, int64_t items, int64_t cha
     }
 }
 
+void denseGradWeightPacked(const uint64_t *x, const float *w, const float *dy, float *dw,
+                           int64_t n, int64_t k, int64_t u, WeightQuantization quantization) {
+  std::vector<float> input(size_t(n * k));
+  unpackChannels(x, input.data(), n, k, 1);
+  denseGradWeight(input.data(), w, dy, dw, n, k, u, quantization);
+}
+
 void conv2dGradWeightPacked(const uint64_t *x, const float *w, const float *dy, float *dw,
                             const ConvShape &s, WeightQuantization quantization) {
   std::vector<float> input(size_t(s.n * s.c * s.h * s.w));

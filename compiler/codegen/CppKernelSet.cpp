@@ -45,6 +45,14 @@ const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
     case Kind::Conv2DGradWeight:
       return "kernels::conv2dGradWeightPacked({input}, {weight}, {dy}, {dw}, {conv}, "
              "{quantization});";
+    case Kind::XnorDenseBatchNormSignTrain:
+      return "kernels::xnorDense({input}, {weight}, {product}, n, {units}, {words}, {length});\n"
+             "  kernels::batchnormSignTrainPacked({product}, {gamma}, {beta}, {output}, {mean}, "
+             "{inv_std}, {running_mean}, {running_var}, {channels:product}, {epsilon}, "
+             "{momentum});";
+    case Kind::DenseGradWeight:
+      return "kernels::denseGradWeightPacked({x}, {w}, {dy}, {dw}, n, {length}, {units}, "
+             "{quantization});";
     default:
       return "";
     }

@@ -420,11 +420,12 @@ private:
   LogicalResult reduceBatchNormSums(AllReduceOp allReduce) {
     if (allReduce.getGradients().size() != 1)
       return allReduce.emitOpError() << "with sync_batchnorm reduces one tensor of sums";
-    size_t id = bucketsInFlight.size() + bucketsDone++;
-    std::string buffer = "bucket" + std::to_string(id);
+    size_t id = batchNormSumsDone++;
+    std::string buffer = "batchnorm_sums" + std::to_string(id);
     Value sums = allReduce.getGradients()[0];
     int64_t count = sums.getType().cast<ShapedType>().getNumElements();
-    declarations << "  float *" << buffer << " = comm.bucket(" << id << ", " << count << ");\n";
+    declarations << "  float *" << buffer << " = comm.batchNormSums(" << id << ", " << count
+                 << ");\n";
     os << "  kernels::copy(" << use(sums) << ", " << buffer << ", " << count << ");\n"
        << "  if (in.syncBatchnorm)\n    comm.reduceBatchNormSums(" << buffer << ", " << count
        << ", " << (allReduce.getSum() ? "false" : "true") << ");\n";
@@ -829,6 +830,7 @@ private:
   /// ids; buckets are numbered in the order they start.
   llvm::DenseMap<Operation *, size_t> bucketsInFlight;
   size_t bucketsDone = 0;
+  size_t batchNormSumsDone = 0; // synchronised batchnorm's buffers
   Operation *currentOp = nullptr;
   std::string currentKernel, currentBf16Kernel;
   double currentOpsPerItem = 0;

@@ -49,7 +49,8 @@ struct KernelRequest {
   bool scaled = false;
   /// batchnorm_sign(_train): the signs are written packed along channels,
   /// (word, spatial, batch) u64; conv2d_grad_weight: its input is read as
-  /// such packed signs, (word, x, y, batch).
+  /// such packed signs, (word, x, y, batch); dense_grad_weight: its input
+  /// is signs packed along rows, (word, batch).
   bool packed = false;
   /// xnor_conv2d: sign(batchnorm(·)) fused as a per-channel threshold
   /// (inputs gamma, beta, running_mean, running_var; `epsilon`), after a

@@ -71,7 +71,8 @@ KernelSignature signatureOf(const KernelRequest &request) {
   case Kind::DenseGradInput:
     return {in("w", 2), in("dy", 2), out("dx", 2)};
   case Kind::DenseGradWeight:
-    return {in("x", 2), in("w", 2), in("dy", 2), out("dw", 2)};
+    return {in("x", 2, request.packed ? u64 : ArgType::F32), in("w", 2), in("dy", 2),
+            out("dw", 2)};
   case Kind::BatchNormTrain:
   case Kind::BatchNormSignTrain: {
     KernelSignature signature{in("x", 3)};
@@ -157,7 +158,7 @@ KernelSignature signatureOf(const KernelRequest &request) {
   case Kind::XnorDenseBatchNormSignTrain: {
     KernelSignature signature{in("input", 2, u64), in("weight", 2, u64)};
     appendBatchNormParams(signature);
-    signature.push_back(out("output", 3));
+    signature.push_back(out("output", 3, request.packed ? u64 : ArgType::F32));
     signature.push_back(out("product", 2));
     appendBatchStatistics(signature);
     return signature;

@@ -297,6 +297,18 @@ private:
     return packInto(op, y.data(), shape, result);
   }
 
+  /// [N, K] rows as floats, unpacking ±1 signs held packed along the rows
+  /// ([N, words]).
+  std::vector<float> rowValues(Value rows) {
+    PackedAttr packed = packedEncoding(rows.getType());
+    if (!packed) {
+      const float *x = f32(rows);
+      return std::vector<float>(x, x + elements(rows));
+    }
+    std::vector<int64_t> shape = shapeOf(rows);
+    return unpack(words(rows), shape[0], shape[1], packed.getBits());
+  }
+
   /// An [N, C, H, W] image as floats, unpacking ±1 signs held packed along
   /// channels ([N, H, W, words]).
   std::vector<float> imageValues(Value image) {
@@ -491,8 +503,9 @@ LogicalResult Interpreter::execute(Operation *op) {
         std::vector<int64_t> w = shapeOf(grad.getWeight());
         int64_t n = shapeOf(grad.getInput())[0];
         std::vector<float> dx(size_t(n * w[1]));
+        std::vector<float> input = rowValues(grad.getInput());
         float *dw = define(grad.getResult());
-        ref::denseBackward(f32(grad.getInput()), f32(grad.getWeight()),
+        ref::denseBackward(input.data(), f32(grad.getWeight()),
                            f32(grad.getOutputGrad()), dx.data(), dw, nullptr, n,
                            w[1], w[0], quantizationOf(grad.getWeights()));
         return success();
@@ -705,14 +718,12 @@ LogicalResult Interpreter::execute(Operation *op) {
           return failure();
         Value p = layer.getProduct();
         std::vector<float> y(size_t(elements(p)));
-        float *signs = define(layer.getOutput());
         float *mean = define(layer.getMean());
         float *invStd = define(layer.getInvStd());
         batchnormTrain(p, layer.getGamma(), layer.getBeta(), layer.getRunningMean(),
                        layer.getRunningVar(), /*batchSums=*/Value(), layer.getEpsilon(),
                        layer.getMomentum(), y.data(), mean, invStd);
-        ref::signForward(y.data(), signs, elements(p));
-        return success();
+        return writeSigns(layer, y, p, layer.getOutput());
       })
       .Case([&](XnorDenseBatchNormSignOp layer) -> LogicalResult {
         std::vector<int64_t> shape{shapeOf(layer.getInput())[0],

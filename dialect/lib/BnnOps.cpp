@@ -541,22 +541,28 @@ LogicalResult Conv2DBatchNormSignOp::verify() {
                           getStride(), getPad(), 1);
 }
 
-LogicalResult XnorDenseBatchNormSignOp::verify() {
-  if (!packedEncoding(getOutput().getType()))
+/// The signs of a whole binary dense layer, when packed: [N, words] along
+/// its units.
+template <typename Op> static LogicalResult verifyPackedUnits(Op op) {
+  if (!packedEncoding(op.getOutput().getType()))
     return success();
-  FailureOr<PackedAttr> packed = packedOperand(*this, getOutput(), "signs", 2, 1);
+  FailureOr<PackedAttr> packed = packedOperand(op, op.getOutput(), "signs", 2, 1);
   if (failed(packed))
     return failure();
-  auto weight = getWeight().getType().cast<RankedTensorType>();
-  auto input = getInput().getType().cast<RankedTensorType>();
+  auto weight = op.getWeight().getType().template cast<RankedTensorType>();
+  auto input = op.getInput().getType().template cast<RankedTensorType>();
   int64_t units = weight.getShape()[0];
   SmallVector<int64_t> expected{input.getShape()[0], wordsFor(units)};
-  auto output = getOutput().getType().cast<RankedTensorType>();
+  auto output = op.getOutput().getType().template cast<RankedTensorType>();
   if (packed->getBits() != units || failed(verifyCompatibleShape(output.getShape(), expected)))
-    return emitOpError() << "packs the signs of its " << units << " units into "
-                         << shapes::formatShape(expected) << " i64 with bits = " << units;
+    return op.emitOpError() << "packs the signs of its " << units << " units into "
+                            << shapes::formatShape(expected) << " i64 with bits = " << units;
   return success();
 }
+
+LogicalResult XnorDenseBatchNormSignOp::verify() { return verifyPackedUnits(*this); }
+
+LogicalResult XnorDenseBatchNormSignTrainOp::verify() { return verifyPackedUnits(*this); }
 //===--- synchronised batchnorm (bnn-sync-batchnorm) ----------------------===//
 
 /// `sums` (when present) holds `rows` per-channel sums for the channels of
@@ -598,6 +604,19 @@ LogicalResult BatchNormSumsOp::verify() {
 
 LogicalResult BatchNormGradSumsOp::verify() {
   return verifyChannelSums(*this, getSums(), "result", 2, getGamma());
+}
+
+LogicalResult DenseGradWeightOp::verify() {
+  if (!packedEncoding(getInput().getType()))
+    return success();
+  FailureOr<PackedAttr> packed = packedOperand(*this, getInput(), "an [N, K] input", 2, 1);
+  if (failed(packed))
+    return failure();
+  auto weight = getWeight().getType().cast<RankedTensorType>();
+  if (weight.getRank() == 2 && packed->getBits() != weight.getShape()[1])
+    return emitOpError() << "reads " << packed->getBits() << " packed signs a row for "
+                         << weight.getShape()[1] << " weights a unit";
+  return success();
 }
 
 LogicalResult Conv2DGradWeightOp::verify() {

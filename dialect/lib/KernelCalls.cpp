@@ -313,7 +313,8 @@ LogicalResult DenseGradWeightOp::describeKernelCall(KernelCall &call) {
   call.units = w[0];
   call.binary = hasBinaryWeights();
   call.scaled = hasScaledWeights();
-  call.input("x", getInput(), View::Rows);
+  call.packed = bool(packedEncoding(getInput().getType()));
+  call.input("x", getInput(), call.packed ? View::Words : View::Rows);
   call.input("w", getWeight(), View::Matrix);
   call.input("dy", getOutputGrad(), View::Rows);
   call.output("dw", getWeightGrad(), View::Matrix);
@@ -511,7 +512,7 @@ LogicalResult XnorDenseBatchNormSignTrainOp::describeKernelCall(KernelCall &call
   call.epsilon = getEpsilon().convertToDouble();
   call.momentum = getMomentum().convertToDouble();
   bindBatchNormParams(*this, call);
-  call.output("output", getOutput(), View::Channels);
+  bindSigns(*this, call);
   call.output("product", getProduct(), View::Rows);
   bindBatchStatistics(*this, call);
   return success();

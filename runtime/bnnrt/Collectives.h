@@ -38,6 +38,9 @@ public:
   /// In place, over the processes (blocking).
   virtual void sum(double *values, int count) { (void)values, (void)count; }
   virtual void average(float *values, int64_t count) { (void)values, (void)count; }
+  /// The buffer of the sums of synchronised batchnorm `id` (numbered apart
+  /// from the gradient buckets), `count` floats.
+  float *batchNormSums(size_t id, int64_t count);
   /// Synchronised batchnorm: the per-channel sums of a batchnorm, in place,
   /// summed (`mean` false) or averaged over the processes (blocking; the
   /// plan runs it only with `[distributed] sync_batchnorm = true`).
@@ -56,7 +59,7 @@ public:
   virtual void abortAll(int status) { (void)status; }
 
 protected:
-  std::vector<std::vector<float>> buckets;
+  std::vector<std::vector<float>> buckets, sums;
 };
 
 /// The processes of this run: one process alone unless runCli installed

@@ -31,6 +31,10 @@ void denseGradInput(const float *w, const float *dy, float *dx, int64_t n,
 void denseGradWeight(const float *x, const float *w, const float *dy,
                      float *dw, int64_t n, int64_t k, int64_t u,
                      WeightQuantization quantization);
+/// denseGradWeight of ±1 inputs held as signs packed along rows
+/// ([n, words], bit set = −1).
+void denseGradWeightPacked(const uint64_t *x, const float *w, const float *dy, float *dw,
+                           int64_t n, int64_t k, int64_t u, WeightQuantization quantization);
 /// Sum of dy over batch and space, per channel.
 void biasGrad(const float *dy, float *db, int64_t n, int64_t channels,
               int64_t spatial);

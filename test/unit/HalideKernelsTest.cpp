@@ -178,6 +178,34 @@ TEST_P(HalideDenseKernels, MatchReference) {
   expectNear(dw, dwRef, "dw");
 }
 
+/// The weight gradient of a layer whose input is ±1 signs, read packed
+/// (1 bit an activation), against the reference on the float signs.
+TEST_P(HalideDenseKernels, WeightGradientReadsPackedSigns) {
+  auto [quantization, length, units, rows] = GetParam();
+  std::vector<float> x = randomVector(size_t(rows) * length, 11);
+  std::vector<float> w = randomVector(size_t(units) * length, 12);
+  std::vector<float> dy = randomVector(size_t(rows) * units, 13);
+  std::vector<float> signs(x.size());
+  bnnrt::reference::signForward(x.data(), signs.data(), int64_t(x.size()));
+  std::vector<uint64_t> packed = packWithHalide(x, rows, length);
+  bnnc::KernelRequest request =
+      quantizedRequest(bnnc::KernelRequest::Kind::DenseGradWeight, length, units, quantization);
+  request.packed = true;
+  bnnc::Kernel kernel = bnnc::buildKernel(request);
+  kernel.inputs()[0].set(Halide::Buffer<uint64_t>(packed.data(), (length + 63) / 64, rows));
+  kernel.inputs()[1].set(Halide::Buffer<float>(w.data(), length, units));
+  kernel.inputs()[2].set(Halide::Buffer<float>(dy.data(), units, rows));
+  Halide::Buffer<float> dw = realizeGuarded<float>(kernel.pipeline(), length, units, 7.0f);
+  std::vector<float> dx(x.size()), dwRef(w.size());
+  bnnrt::reference::denseBackward(signs.data(), w.data(), dy.data(), dx.data(), dwRef.data(),
+                                  nullptr, rows, length, units, quantization);
+  for (int u = 0; u < units; ++u)
+    for (int k = 0; k < length; ++k) {
+      float expected = dwRef[size_t(u) * length + k];
+      ASSERT_NEAR(dw(k, u), expected, 1e-4f * (1 + std::fabs(expected))) << u << ", " << k;
+    }
+}
+
 // Partial tiles in every direction (64-wide, 4-high tiles), each quantisation.
 INSTANTIATE_TEST_SUITE_P(Shapes, HalideDenseKernels,
                          ::testing::Combine(::testing::ValuesIn(allQuantizations),
@@ -920,13 +948,27 @@ TEST(HalideKernels, FusedBinaryLayerMatchesItsParts) {
   fusedEval.inputs()[1].set(b);
   setParams(fusedEval, 2);
   Halide::Buffer<float> fEval = fusedEval.pipeline().realize({1, units, rows});
+  // Training, writing the signs packed (bit set = −1, one word here).
+  bnnc::KernelRequest packedRequest{Kind::XnorDenseBatchNormSignTrain, length, units, "",
+                                    false, 1e-5, 0.9};
+  packedRequest.packed = true;
+  bnnc::Kernel fusedPacked = bnnc::buildKernel(packedRequest);
+  fusedPacked.inputs()[0].set(a);
+  fusedPacked.inputs()[1].set(b);
+  setParams(fusedPacked, 2);
+  Halide::Buffer<uint64_t> pSigns(1, 1, rows);
+  Halide::Buffer<float> pProduct(units, rows), pMean(units), pInv(units), pRm(units), pRv(units);
+  fusedPacked.pipeline().realize(Halide::Realization({pSigns, pProduct, pMean, pInv, pRm, pRv}));
 
   for (int r = 0; r < rows; ++r)
     for (int u = 0; u < units; ++u) {
       ASSERT_EQ(fProduct(u, r), product(u, r));
       ASSERT_EQ(fSigns(0, u, r), signs(0, u, r));
       ASSERT_EQ(fEval(0, u, r), evalSigns(0, u, r));
+      ASSERT_EQ((pSigns(0, 0, r) >> u) & 1, signs(0, u, r) < 0 ? 1u : 0u) << r << ", " << u;
     }
+  for (int r = 0; r < rows; ++r)
+    ASSERT_EQ(pSigns(0, 0, r) >> units, 0u) << "padding bits of row " << r;
   for (int u = 0; u < units; ++u) {
     EXPECT_EQ(fMean(u), mean(u));
     EXPECT_EQ(fInv(u), inv(u));

@@ -73,7 +73,7 @@ void defineDenseGradInput(Kernel &k) {
 void defineDenseGradWeight(Kernel &k) {
   const KernelRequest &r = k.request();
   ImageParam x = k.input("x"), w = k.input("w"), dy = k.input("dy");
-  setExtent(x, 0, r.length);
+  setExtent(x, 0, r.packed ? (r.length + 63) / 64 : r.length);
   setExtent(w, 0, r.length);
   setExtent(w, 1, r.units);
   setExtent(dy, 0, r.units);
@@ -82,7 +82,10 @@ void defineDenseGradWeight(Kernel &k) {
   Func dyByRow("dy_by_row");
   dyByRow(row, unit) = dy(unit, row);
   Func rows("rows");
-  rows(kv, row) = x(kv, row);
+  if (r.packed) // ±1 from the packed signs: bit set = −1
+    rows(kv, row) = select(((x(kv / 64, row) >> cast<uint64_t>(kv % 64)) & 1) != 0, -1.0f, 1.0f);
+  else
+    rows(kv, row) = x(kv, row);
   WeightQuantizer quantize(k, w, {int(r.length)});
   // The batch size is only known at run time: the sum runs over dy's rows.
   Expr batch = dy.dim(1).extent();

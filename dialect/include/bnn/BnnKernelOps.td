@@ -163,14 +163,18 @@ def Bnn_XnorDenseBatchNormSignTrainOp
   let description = [{
     xnor_dense followed by batchnorm_sign_train: the packed product, batch
     statistics, the running update and the signs in one kernel. The product
-    is also a result: the backward pass (batchnorm_ste_grad) reads it.
+    is also a result: the backward pass (batchnorm_ste_grad) reads it. The
+    signs are ±1 floats, or packed along units (`#bnn.packed<axis = 1>`)
+    when only packed readers (the next XNOR layer, the weight gradient)
+    read them.
   }];
   let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,
                        F32Tensor:$gamma, F32Tensor:$beta,
                        F32Tensor:$running_mean, F32Tensor:$running_var,
                        I64Attr:$length, F64Attr:$epsilon, F64Attr:$momentum);
-  let results = (outs F32Tensor:$output, F32Tensor:$product,
+  let results = (outs AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$output, F32Tensor:$product,
                       F32Tensor:$mean, F32Tensor:$inv_std);
+  let hasVerifier = 1;
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 

@@ -46,9 +46,16 @@ def Bnn_DenseGradInputOp : Bnn_GradOp<"dense_grad_input",
 def Bnn_DenseGradWeightOp : Bnn_GradOp<"dense_grad_weight",
     "d latent weight of dense: dyᵀ · input, times 1{|w| ≤ 1} for binary weights",
     [Bnn_QuantizedWeightsOpInterface, Bnn_KernelCall]> {
-  let arguments = (ins F32Tensor:$input, F32Tensor:$weight,
+  let description = [{
+    `input` is the forward pass's input [N, K]: floats, or (after
+    bnn-bitpack, when it holds signs) those signs packed along its last
+    axis (`#bnn.packed<axis = 1>`, [N, words]), so that a binary layer
+    keeps 1 bit an activation for its backward pass.
+  }];
+  let arguments = (ins AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$input, F32Tensor:$weight,
                        F32Tensor:$output_grad, Bnn_QuantizationAttr:$weights);
   let results = (outs F32Tensor:$weight_grad);
+  let hasVerifier = 1;
 }
 
 def Bnn_Conv2DGradInputOp : Bnn_GradOp<"conv2d_grad_input",

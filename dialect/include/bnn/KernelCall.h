@@ -44,7 +44,8 @@ struct KernelCall {
   bool scaled = false; // binary weights scaled by α = mean |w| per unit
   bool bias = false;
   /// batchnorm_sign(_train): writes the signs packed along channels;
-  /// conv2d_grad_weight: reads its input as such packed signs.
+  /// conv2d_grad_weight: reads its input as such packed signs;
+  /// dense_grad_weight: reads its input as signs packed along rows.
   bool packed = false;
   /// xnor_conv2d: sign(batchnorm(·)) fused (a per-channel threshold), after
   /// a fused `pool` × `pool` max pool (1: none).

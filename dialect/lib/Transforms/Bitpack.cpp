@@ -102,6 +102,23 @@ struct PackGradWeightInput : OpRewritePattern<Conv2DGradWeightOp> {
   }
 };
 
+/// The weight gradient of a binary dense layer over ±1 inputs reads them
+/// packed too: with PackSignsAtSource below, the sign writer then stores
+/// only bits between dense layers of the training step.
+struct PackDenseGradWeightInput : OpRewritePattern<DenseGradWeightOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DenseGradWeightOp grad,
+                                PatternRewriter &rewriter) const override {
+    auto type = grad.getInput().getType().dyn_cast<RankedTensorType>();
+    if (!type || !type.getElementType().isF32() || type.getRank() != 2 ||
+        type.isDynamicDim(1) || !isSignValued(grad.getInput()))
+      return failure();
+    Value packed = packSigns(rewriter, grad.getLoc(), grad.getInput());
+    rewriter.updateRootInPlace(grad, [&] { grad.getInputMutable().assign(packed); });
+    return success();
+  }
+};
+
 /// The packed type of ±1 signs `signs` (an [N, C, H, W] image or [N, C]
 /// units) when every reader is a pack_signs along axis 1 (so that its
 /// writer can write them packed itself).
@@ -257,8 +274,9 @@ struct BitpackPass : bnn::impl::BnnBitpackBase<BitpackPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<PackBinaryDense, PackBinaryConv, PackGradWeightInput,
-                 PackSignsAtSource<BatchNormSignTrainOp>, PackSignsAtSource<BatchNormSignOp>,
+                 PackDenseGradWeightInput, PackSignsAtSource<BatchNormSignTrainOp>, PackSignsAtSource<BatchNormSignOp>,
                  PackSignsAtSource<XnorDenseBatchNormSignOp>,
+                 PackSignsAtSource<XnorDenseBatchNormSignTrainOp>,
                  FuseXnorConvSign, FuseConvSign,
                  FuseXnorDenseBatchNormSignTrain,
                  FuseXnorDenseBatchNormSign>(&getContext());

@@ -116,3 +116,27 @@ func.func @first_layer(%x: tensor<?x1x6x6xf32>, %g: tensor<8xf32>, %b: tensor<8x
   %z = bnn.conv2d %s, %w2 {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>, weights = #bnn.quant<binary>} : (tensor<?x8x6x6xf32>, tensor<4x8x3x3xf32>) -> tensor<?x4x6x6xf32>
   return %z : tensor<?x4x6x6xf32>
 }
+
+// Training between binary dense layers: the weight gradient reads the
+// input signs packed, so the fused layer writes its signs packed only; the
+// next XNOR layer and both weight gradients read the words. A float input
+// (the first layer's images) stays float.
+// CHECK-LABEL: func.func @packed_signs_in_training
+// CHECK: %[[PW2:.*]] = bnn.pack_signs %arg7
+// CHECK: %[[PW:.*]] = bnn.pack_signs %arg2
+// CHECK: %[[S:.*]], %[[P:.*]], %{{.*}}, %{{.*}} = bnn.xnor_dense_batchnorm_sign_train %arg0, %[[PW]], {{.*}} -> (tensor<?x1xi64, #bnn.packed<axis = 1, bits = 4>>, tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>)
+// CHECK-NOT: bnn.pack_signs %[[S]]
+// CHECK: bnn.xnor_dense %[[S]], %[[PW2]]
+// CHECK: bnn.dense_grad_weight %[[S]], %arg7, %arg6 {{.*}} : (tensor<?x1xi64, #bnn.packed<axis = 1, bits = 4>>, tensor<3x4xf32>, tensor<?x3xf32>) -> tensor<3x4xf32>
+// CHECK: bnn.dense_grad_weight %arg1, %arg2, %{{.*}} : (tensor<?x64xf32>,
+func.func @packed_signs_in_training(%p: tensor<?x1xi64, #bnn.packed<axis = 1, bits = 64>>, %x: tensor<?x64xf32>, %w: tensor<4x64xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %dy: tensor<?x3xf32>, %w2: tensor<3x4xf32>) -> (tensor<?x3xf32>, tensor<3x4xf32>, tensor<4x64xf32>) {
+  %pw = bnn.pack_signs %w : (tensor<4x64xf32>) -> tensor<4x1xi64, #bnn.packed<axis = 1, bits = 64>>
+  %y = bnn.xnor_dense %p, %pw {length = 64 : i64} : (tensor<?x1xi64, #bnn.packed<axis = 1, bits = 64>>, tensor<4x1xi64, #bnn.packed<axis = 1, bits = 64>>) -> tensor<?x4xf32>
+  %s, %mean, %inv = bnn.batchnorm_sign_train %y, %g, %b, %m, %m {epsilon = 1.0e-5, momentum = 0.9} : (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %next = bnn.dense %s, %w2 {weights = #bnn.quant<binary>} : (tensor<?x4xf32>, tensor<3x4xf32>) -> tensor<?x3xf32>
+  %dw2 = bnn.dense_grad_weight %s, %w2, %dy {weights = #bnn.quant<binary>} : (tensor<?x4xf32>, tensor<3x4xf32>, tensor<?x3xf32>) -> tensor<3x4xf32>
+  %dx = bnn.dense_grad_input %w2, %dy {weights = #bnn.quant<binary>} : (tensor<3x4xf32>, tensor<?x3xf32>) -> tensor<?x4xf32>
+  %dy1, %dg, %db = bnn.batchnorm_ste_grad %y, %g, %b, %dx, %mean, %inv : (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %dw = bnn.dense_grad_weight %x, %w, %dy1 {weights = #bnn.quant<binary>} : (tensor<?x64xf32>, tensor<4x64xf32>, tensor<?x4xf32>) -> tensor<4x64xf32>
+  return %next, %dw2, %dw : tensor<?x3xf32>, tensor<3x4xf32>, tensor<4x64xf32>
+}

@@ -39,3 +39,11 @@ func.func @grad_sums_channels(%x: tensor<8x4xf32>, %p: tensor<4xf32>, %sums: ten
   %dx, %dg, %db = bnn.batchnorm_grad %x, %p, %x, %p, %p, %sums : (tensor<8x4xf32>, tensor<4xf32>, tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x5xf32>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
 }
+
+// -----
+
+func.func @dense_grad_weight_packed_length(%x: tensor<8x1xi64, #bnn.packed<axis = 1, bits = 5>>, %w: tensor<3x4xf32>, %dy: tensor<8x3xf32>) {
+  // expected-error @+1 {{reads 5 packed signs a row for 4 weights a unit}}
+  %dw = bnn.dense_grad_weight %x, %w, %dy {weights = #bnn.quant<binary>} : (tensor<8x1xi64, #bnn.packed<axis = 1, bits = 5>>, tensor<3x4xf32>, tensor<8x3xf32>) -> tensor<3x4xf32>
+  return
+}

@@ -74,12 +74,13 @@ void outputSigns(Kernel &k, const BatchNormValues &in, Expr positive, Var s, Var
     output(s, c, n) = select(positive, 1.0f, -1.0f);
   } else {
     Func isPositive("is_positive");
-    isPositive(s, c, n) = positive;
+    isPositive(s, c, n) = cast<uint8_t>(positive);
+    k.stage("is_positive", isPositive);
     Var word("word");
     RDom bit(0, 64, "bit");
     Expr channel = word * 64 + bit;
     output(word, s, n) =
-        sum(select(channel < int(channels) && !isPositive(s, min(channel, int(channels) - 1), n),
+        sum(select(channel < int(channels) && isPositive(s, min(channel, int(channels) - 1), n) == 0,
                    cast<uint64_t>(1) << cast<uint64_t>(bit), cast<uint64_t>(0)));
     setExtent(output.output_buffer(), 0, (channels + 63) / 64);
     setExtent(output.output_buffer(), 1, in.spatial);

@@ -82,10 +82,12 @@ void defineDenseGradWeight(Kernel &k) {
   Func dyByRow("dy_by_row");
   dyByRow(row, unit) = dy(unit, row);
   Func rows("rows");
-  if (r.packed) // ±1 from the packed signs: bit set = −1
+  if (r.packed) { // ±1 from the packed signs (bit set = −1), unpacked once a call
     rows(kv, row) = select(((x(kv / 64, row) >> cast<uint64_t>(kv % 64)) & 1) != 0, -1.0f, 1.0f);
-  else
+    k.stage("unpacked_rows", rows);
+  } else {
     rows(kv, row) = x(kv, row);
+  }
   WeightQuantizer quantize(k, w, {int(r.length)});
   // The batch size is only known at run time: the sum runs over dy's rows.
   Expr batch = dy.dim(1).extent();

@@ -186,6 +186,13 @@ void scheduleMatmul(Kernel &k, ScheduleKnobs &knobs) {
 
 void scheduleDense(Kernel &k, ScheduleKnobs &knobs) {
   scheduleMatmul(k, knobs);
+  if (k.hasFunc("unpacked_rows")) {
+    // Packed input signs as ±1 floats, once a call (a batch of rows is a
+    // few hundred KB): unpacking inside the product's inner loop costs a
+    // shift and a select per multiply-add.
+    Func rows = k.func("unpacked_rows");
+    rows.compute_root().parallel(arg(rows, 1)).vectorize(arg(rows, 0), 16, guard);
+  }
   Func product = k.func("product");
   Func output = k.outputs()[0];
   if (output.name() == product.name())
@@ -258,6 +265,14 @@ void schedulePerElement(Kernel &k, ScheduleKnobs &knobs, Func f) {
   // Packed signs (word, spatial, batch): vectors along the spatial axis.
   bool alongChannels = k.request().length == 1 && !k.request().packed;
   f.vectorize(alongChannels || k.request().packed ? arg(f, 1) : arg(f, 0), vector, guard);
+  if (k.hasFunc("is_positive")) {
+    // Each batch item's signs once, in vectors (along channels for dense
+    // layers): computed bit by bit inside the words, the normalisation
+    // ran in scalar double arithmetic.
+    Func positive = k.func("is_positive");
+    Var s = arg(positive, 0), c = arg(positive, 1);
+    positive.compute_at(f, arg(f, 2)).vectorize(k.request().length == 1 ? c : s, vector, guard);
+  }
 }
 
 void scheduleBatchNorm(Kernel &k, ScheduleKnobs &knobs) {

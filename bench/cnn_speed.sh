@@ -72,11 +72,14 @@ test = "idx:$work/t10k-images,$work/t10k-labels"
 epochs = 2
 batch = $BATCH
 EOF
-# The same run with the convolution gradients in f32 and in bf16
-# (vdpbf16ps, the default), each named.
+# The same run with the convolution gradients in f32, in bf16 (vdpbf16ps,
+# the default) and int8 (vpdpbusd for the binary weight gradients), each
+# named.
 cp "$work/train.toml" "$work/train_bf16.toml"
+cp "$work/train.toml" "$work/train_int8.toml"
 echo 'backward = "f32"' >> "$work/train.toml"
 echo 'backward = "bf16"' >> "$work/train_bf16.toml"
+echo 'backward = "int8"' >> "$work/train_int8.toml"
 cat > "$work/infer.toml" <<EOF
 [data]
 test = "idx:$work/t10k-images,$work/t10k-labels"
@@ -101,6 +104,9 @@ for i in $(seq "$REPEATS"); do
   timed "bnnc_bf16_train$i" "$work/model" train --config "$work/train_bf16.toml" \
     --metrics "$work/bnnc_bf16_train$i.jsonl"
   sed -n 2p "$work/bnnc_bf16_train$i.jsonl" > "$work/bnnc_bf16_train$i.json"
+  timed "bnnc_int8_train$i" "$work/model" train --config "$work/train_int8.toml" \
+    --metrics "$work/bnnc_int8_train$i.jsonl"
+  sed -n 2p "$work/bnnc_int8_train$i.jsonl" > "$work/bnnc_int8_train$i.json"
   timed "torch_train$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --steps "$STEPS" \
     --train-limit $((STEPS * BATCH)) --metrics "$work/torch_train$i.json"
   timed "bnnc_infer$i" "$work/model" eval --checkpoint "$work/init.bin" --config "$work/infer.toml" \
@@ -113,7 +119,7 @@ print(json.dumps({'images_per_s': e['steps'] * $BATCH * 1000.0 / e['step_ms'], '
     --metrics "$work/torch_infer$i.json"
   timed "torch_float$i" env LD_LIBRARY_PATH=$OPENBLAS $TORCH --mode infer --float-infer --steps "$INFER_STEPS" \
     --metrics "$work/torch_float$i.json"
-  for run in bnnc_train bnnc_bf16_train torch_train bnnc_infer torch_infer torch_float; do
+  for run in bnnc_train bnnc_bf16_train bnnc_int8_train torch_train bnnc_infer torch_infer torch_float; do
     echo "round $i: $run $(json "$work/$run$i.json" 'json.load(sys.stdin)["images_per_s"]') images/s," \
          "peak RSS $(( $(cat "$work/$run$i.rss") / 1024 )) MiB"
   done
@@ -132,6 +138,7 @@ def median(run, what):
     return statistics.median(values)
 rows = [("training", "bnnc (f32 gradients)", "bnnc_train"),
         ("training", "bnnc backward=bf16", "bnnc_bf16_train"),
+        ("training", "bnnc backward=int8", "bnnc_int8_train"),
         ("training", "PyTorch BinaryNet", "torch_train"),
         ("inference", "bnnc eval", "bnnc_infer"), ("inference", "PyTorch binary", "torch_infer"),
         ("inference", "PyTorch float (relu)", "torch_float")]
@@ -148,10 +155,12 @@ memory = median("bnnc_train", "rss") / median("torch_train", "rss")
 targets = model == "cnn"  # issue 7's targets are the CNN's
 train_bf16 = median("bnnc_bf16_train", "ips") / median("torch_train", "ips")
 memory_bf16 = median("bnnc_bf16_train", "rss") / median("torch_train", "rss")
-print(f"\nbnnc / PyTorch training images/s: {train:.3f}x (f32 gradients), {train_bf16:.3f}x (bf16)"
-      + (" (target >= 3x, floor 1.5x)" * targets))
-print(f"bnnc / PyTorch training peak RSS: {memory:.3f}x (f32), {memory_bf16:.3f}x (bf16)"
-      + (" (target <= 0.333x)" * targets))
+train_int8 = median("bnnc_int8_train", "ips") / median("torch_train", "ips")
+memory_int8 = median("bnnc_int8_train", "rss") / median("torch_train", "rss")
+print(f"\nbnnc / PyTorch training images/s: {train:.3f}x (f32 gradients), {train_bf16:.3f}x (bf16), "
+      f"{train_int8:.3f}x (int8)" + (" (target >= 3x, floor 1.5x)" * targets))
+print(f"bnnc / PyTorch training peak RSS: {memory:.3f}x (f32), {memory_bf16:.3f}x (bf16), "
+      f"{memory_int8:.3f}x (int8)" + (" (target <= 0.333x)" * targets))
 print(f"bnnc / PyTorch float inference images/s: "
       f"{median('bnnc_infer', 'ips') / median('torch_float', 'ips'):.3f}x" + (" (target >= 10x)" * targets))
 print(f"bnnc / PyTorch binary inference images/s: "

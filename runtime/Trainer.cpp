@@ -310,12 +310,17 @@ private:
   struct sigaction previousInt = {}, previousTerm = {};
 };
 
-/// The kernel a call site runs: its GPU kernel on the GPU, its bf16 one
-/// with backward = "bf16" on the host (if it has them).
-const std::string &calledKernel(const KernelSite &site, bool bf16, bool gpu) {
+/// The kernel a call site runs: its GPU kernel on the GPU; on the host
+/// with backward = "int8" its int8 one, else (and with "bf16") its bf16
+/// one, if it has them.
+const std::string &calledKernel(const KernelSite &site, const std::string &backward, bool gpu) {
   if (gpu && !site.cudaKernel.empty())
     return site.cudaKernel;
-  if (bf16 && !gpu && !site.bf16Kernel.empty())
+  if (gpu)
+    return site.kernel;
+  if (backward == "int8" && !site.int8Kernel.empty())
+    return site.int8Kernel;
+  if ((backward == "bf16" || backward == "int8") && !site.bf16Kernel.empty())
     return site.bf16Kernel;
   return site.kernel;
 }
@@ -538,8 +543,9 @@ private:
 
   /// The input of a train step on the batch in xBatch/yBatch.
   StepInput trainInput(double lr, int64_t adamStep) {
-    StepInput in{xBatch.data(), yBatch.data(), localBatch(), float(lr),
-                 adamStep, config.train.backward == "bf16"};
+    StepInput in{xBatch.data(), yBatch.data(), localBatch(), float(lr), adamStep,
+                 config.train.backward == "bf16" || config.train.backward == "int8"};
+    in.int8Backward = config.train.backward == "int8";
     in.syncBatchnorm = config.distributed.syncBatchnorm;
     return in;
   }
@@ -642,8 +648,8 @@ private:
     if (site < 0 || size_t(site) >= spec.kernelSites.size())
       return "; the first non-finite value was not in a kernel's output";
     const KernelSite &where = spec.kernelSites[size_t(site)];
-    std::string kernel = "kernel " + calledKernel(where, config.train.backward == "bf16",
-                                                  activeDevice != nullptr);
+    std::string kernel =
+        "kernel " + calledKernel(where, config.train.backward, activeDevice != nullptr);
     return "; it first appeared in the output of " + where.op + " (" +
            (where.location.empty() ? kernel : where.location + ", " + kernel) + ")";
   }
@@ -1384,11 +1390,12 @@ int runCommand(const ModelSpec &spec, const RunConfig &config,
 }
 
 /// The call sites as the run calls them: when `train` runs with backward =
-/// "bf16", a site with a bf16 kernel reports that one (`step`, the
-/// differential tests' command, always runs the f32 kernels).
-std::vector<KernelSite> profiledSites(std::vector<KernelSite> sites, bool bf16, bool gpu) {
+/// "bf16" or "int8", a site with such a kernel reports that one (`step`,
+/// the differential tests' command, always runs the f32 kernels).
+std::vector<KernelSite> profiledSites(std::vector<KernelSite> sites, const std::string &backward,
+                                      bool gpu) {
   for (KernelSite &site : sites)
-    site.kernel = calledKernel(site, bf16, gpu);
+    site.kernel = calledKernel(site, backward, gpu);
   return sites;
 }
 
@@ -1436,10 +1443,10 @@ int reportProfile(const CliOptions &cli, int status) {
 /// at once (they would wait for it until the timeout), and every process
 /// leaves MPI before it exits.
 int runAsProcessOfRun(const ModelSpec &spec, const RunConfig &config, const CliOptions &cli,
-                      const ModelSpec &active, bool bf16, bool gpu) {
+                      const ModelSpec &active, const std::string &backward, bool gpu) {
   if (cli.profile)
     Profiler::global().start(
-        profiledSites(spec.kernelSites, bf16 && cli.command == "train" && !gpu, gpu));
+        profiledSites(spec.kernelSites, cli.command == "train" ? backward : "f32", gpu));
   int status = runCommand(active, config, cli);
   status = cli.profile ? reportProfile(cli, status) : status;
   if (status == 1 && collectives().size() > 1) {
@@ -1470,11 +1477,18 @@ int runCliIn(int argc, char **argv, const ModelSpec &spec) {
     if (!loadRunConfig(cli.configPath, config, error))
       return fail(error), 1;
   }
-  bool bf16 = config.train.backward == "bf16";
+  const std::string &backward = config.train.backward;
   bool anyBf16Kernel = std::any_of(spec.kernelSites.begin(), spec.kernelSites.end(),
                                    [](const KernelSite &s) { return !s.bf16Kernel.empty(); });
-  bool noteBf16 = bf16 && config.train.backwardChosen && cli.command == "train";
-  if (noteBf16 && !anyBf16Kernel)
+  bool anyInt8Kernel = std::any_of(spec.kernelSites.begin(), spec.kernelSites.end(),
+                                   [](const KernelSite &s) { return !s.int8Kernel.empty(); });
+  bool noteBf16 = backward != "f32" && config.train.backwardChosen && cli.command == "train";
+  if (noteBf16 && backward == "int8" && !anyInt8Kernel)
+    std::fprintf(stderr, "note: %s: backward = \"int8\", but this binary has no int8 "
+                         "gradient kernels (only binary convolutions reading packed signs "
+                         "have them, and only with Halide kernels): its gradients run in %s\n",
+                 cli.configPath.c_str(), anyBf16Kernel ? "bf16 where they can, else f32" : "f32");
+  else if (noteBf16 && !anyBf16Kernel)
     std::fprintf(stderr, "note: %s: backward = \"bf16\", but this binary has no bf16 "
                          "gradient kernels (only convolutions have them, and only with "
                          "Halide kernels): its gradients run in f32\n",
@@ -1485,11 +1499,11 @@ int runCliIn(int argc, char **argv, const ModelSpec &spec) {
     return 1;
   activeDevice = gpu.get();
   if (gpu && noteBf16)
-    std::fprintf(stderr, "note: %s: backward = \"bf16\" has no GPU kernels: on the GPU the "
+    std::fprintf(stderr, "note: %s: backward = \"%s\" has no GPU kernels: on the GPU the "
                          "gradients run in f32\n",
-                 cli.configPath.c_str());
+                 cli.configPath.c_str(), backward.c_str());
   collectives().configure(config.distributed.overlap, config.distributed.timeoutSeconds);
-  return runAsProcessOfRun(spec, config, cli, active, bf16, gpu != nullptr);
+  return runAsProcessOfRun(spec, config, cli, active, backward, gpu != nullptr);
 }
 
 } // namespace

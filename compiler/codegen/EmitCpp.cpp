@@ -29,6 +29,7 @@ namespace {
 struct KernelSiteRecord {
   std::string function, op, location, kernel;
   std::string bf16Kernel; // called instead with backward = "bf16", or empty
+  std::string int8Kernel; // called instead with backward = "int8", or empty
   std::string cudaKernel; // called instead on the GPU, or empty
   double opsPerItem = 0;
   bool binaryOps = false;
@@ -627,6 +628,15 @@ private:
       callee = "(in.bf16Backward ? " + currentBf16Kernel + " : " + kernel + ")";
       calleeName = "(in.bf16Backward ? \"" + currentBf16Kernel + "\" : " + calleeName + ")";
     }
+    // ... and one with an int8 variant too (StepInput::int8Backward; the
+    // other kernels of such a run take their bf16 variant).
+    if (options.bf16Kernels && !gpu && bnnc::hasInt8Variant(request)) {
+      bnnc::KernelRequest int8 = request;
+      int8.int8 = true;
+      currentInt8Kernel = bnnc::requestKernel(*halideKernels, int8);
+      callee = "(in.int8Backward ? " + currentInt8Kernel + " : " + callee + ")";
+      calleeName = "(in.int8Backward ? \"" + currentInt8Kernel + "\" : " + calleeName + ")";
+    }
     os << "  {\n";
     std::string args;
     for (size_t i = 0; i < buffers.size(); ++i) {
@@ -772,9 +782,10 @@ private:
       return;
     }
     sites.push_back({siteFunction.str(), op->getName().getStringRef().str(),
-                     locationText(op->getLoc()), currentKernel, currentBf16Kernel, "",
-                     currentOpsPerItem, currentBinaryOps});
+                     locationText(op->getLoc()), currentKernel, currentBf16Kernel,
+                     currentInt8Kernel, "", currentOpsPerItem, currentBinaryOps});
     currentBf16Kernel.clear();
+    currentInt8Kernel.clear();
     currentOpsPerItem = 0;
     currentBinaryOps = false;
     bool once = isParamOnly(op);
@@ -832,7 +843,7 @@ private:
   size_t bucketsDone = 0;
   size_t batchNormSumsDone = 0; // synchronised batchnorm's buffers
   Operation *currentOp = nullptr;
-  std::string currentKernel, currentBf16Kernel;
+  std::string currentKernel, currentBf16Kernel, currentInt8Kernel;
   double currentOpsPerItem = 0;
   bool currentBinaryOps = false;
   /// The current op's float results (pointer, element count) and whether
@@ -895,6 +906,7 @@ void emitSpec(func::FuncOp model, ModuleOp module, llvm::StringRef source,
        << ";\n    site.op = " << quote(site.op) << ";\n    site.location = "
        << quote(site.location) << ";\n    site.kernel = " << quote(site.kernel)
        << ";\n    site.bf16Kernel = " << quote(site.bf16Kernel)
+       << ";\n    site.int8Kernel = " << quote(site.int8Kernel)
        << ";\n    site.cudaKernel = " << quote(site.cudaKernel)
        << ";\n    site.opsPerItem = " << formatExactDouble(site.opsPerItem)
        << ";\n    site.binaryOps = " << (site.binaryOps ? "true" : "false")

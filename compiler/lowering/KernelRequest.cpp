@@ -21,6 +21,10 @@ bool bnnc::hasBf16Variant(const KernelRequest &request) {
           request.binary && !request.scaled);
 }
 
+bool bnnc::hasInt8Variant(const KernelRequest &request) {
+  return request.kind == KernelRequest::Kind::Conv2DGradWeight && request.packed;
+}
+
 std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
                                 KernelRequest request) {
   for (KernelRequest &existing : requests)
@@ -37,7 +41,7 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
                    (flagged ? flag : "") + (request.scaled ? "_scaled" : "") +
                    (request.bias ? "_bias" : "") + (request.fusedSign ? "_sign" : "") +
                    (request.pool > 1 ? "_pool" + std::to_string(request.pool) : "") +
-                   (request.packed ? "_packed" : "") + (request.bf16 ? "_bf16" : "") +
+                   (request.packed ? "_packed" : "") + (request.bf16 ? "_bf16" : "") + (request.int8 ? "_int8" : "") +
                    (request.givenSums ? "_sync" : "");
   if (request.length || request.units)
     request.symbol += "_" + std::to_string(request.length) +

@@ -34,6 +34,7 @@ struct KernelSite {
   double opsPerItem = 0;  // plus this many per batch item (row)
   bool binaryOps = false; // ops are 1-bit XNOR-popcount ops (report binary GOP/s) rather than float ops (GFLOP/s)
   std::string bf16Kernel; // called instead with backward = "bf16" (empty: none)
+  std::string int8Kernel; // called instead with backward = "int8" (empty: its bf16 one)
   std::string cudaKernel; // called instead when the run uses the GPU (empty: none)
 };
 

@@ -694,6 +694,84 @@ void expectBf16ConvGradientsWithinRounding(const bnnrt::reference::ConvShape &s,
                "conv2d_grad_weight bf16");
 }
 
+/// `backward = int8`: the weight gradient of a binary convolution over
+/// packed signs, with dy quantised per filter to q = round(dy / scale),
+/// scale = max |dy| of the filter / 127. Checked twice: (1) against the f32
+/// reference run on the dequantised scale · q, which the kernel's integer
+/// sums must match up to f32 rounding — this checks its arithmetic (the
+/// quads, the tail of x positions, the padding, T − 2·Σ b·q); (2) against
+/// the f32 reference on dy itself, within the quantisation error: at most
+/// scale / 2 for each of the result's terms. Some result must differ from
+/// the f32 one by more than f32 rounding: the kernel does quantise.
+void expectInt8WeightGradientWithinQuantisation(const bnnrt::reference::ConvShape &s) {
+  const int oh = int(s.outH()), ow = int(s.outW());
+  std::vector<float> x = randomSigns(size_t(s.n * s.c * s.h * s.w), 80);
+  std::vector<float> w = randomVector(size_t(s.o * s.c * s.kh * s.kw), 81);
+  for (size_t i = 0; i < w.size(); i += 5)
+    w[i] *= 1.7f; // outside the STE window
+  std::vector<float> dy = randomVector(size_t(s.n * s.o * oh * ow), 82);
+  for (size_t i = 0; i < dy.size(); i += 3)
+    dy[i] *= 1e-2f;
+  // The quantisation, per filter over the batch.
+  std::vector<float> scale(size_t(s.o)), dequantised(dy.size());
+  for (int64_t o = 0; o < s.o; ++o) {
+    float peak = 0;
+    for (int64_t n = 0; n < s.n; ++n)
+      for (int64_t p = 0; p < oh * ow; ++p)
+        peak = std::max(peak, std::fabs(dy[size_t((n * s.o + o) * oh * ow + p)]));
+    scale[size_t(o)] = peak > 0 ? peak / 127.0f : 1.0f;
+    for (int64_t n = 0; n < s.n; ++n)
+      for (int64_t p = 0; p < oh * ow; ++p) {
+        size_t i = size_t((n * s.o + o) * oh * ow + p);
+        dequantised[i] = scale[size_t(o)] * std::nearbyint(dy[i] / scale[size_t(o)]);
+      }
+  }
+  std::vector<float> dx(x.size()), refDw(w.size()), quantisedDw(w.size()), terms(w.size());
+  bnnrt::reference::conv2dBackward(x.data(), w.data(), dy.data(), dx.data(), refDw.data(),
+                                   nullptr, s, Q::Binary);
+  bnnrt::reference::conv2dBackward(x.data(), w.data(), dequantised.data(), dx.data(),
+                                   quantisedDw.data(), nullptr, s, Q::Binary);
+  // The number of terms of each result: inputs inside the image (|x| = 1).
+  std::vector<float> ones(dy.size(), 1.0f), unitWeights(w.size(), 1.0f);
+  std::vector<float> absX(x.size(), 1.0f);
+  bnnrt::reference::conv2dBackward(absX.data(), unitWeights.data(), ones.data(), dx.data(),
+                                   terms.data(), nullptr, s, Q::Real);
+
+  bnnc::KernelRequest request = quantizedRequest(Kind::Conv2DGradWeight, 0, 0, Q::Binary);
+  request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
+  request.packed = true;
+  request.int8 = true;
+  bnnc::Kernel gradWeight = bnnc::buildKernel(request);
+  Halide::Buffer<uint64_t> px = packChannelsWithHalide(x, int(s.n), int(s.c), int(s.h), int(s.w));
+  gradWeight.inputs()[0].set(px);
+  gradWeight.inputs()[1].set(Halide::Buffer<float>(w.data(), int(s.kw), int(s.kh), int(s.c), int(s.o)));
+  gradWeight.inputs()[2].set(Halide::Buffer<float>(dy.data(), ow, oh, int(s.o), int(s.n)));
+  Halide::Buffer<float> dw = gradWeight.pipeline().realize({int(s.kw), int(s.kh), int(s.c), int(s.o)});
+  const int64_t perFilter = s.c * s.kh * s.kw;
+  double largest = 0;
+  for (size_t i = 0; i < refDw.size(); ++i) {
+    float got = dw.data()[i];
+    float filterScale = scale[i / size_t(perFilter)];
+    // (1) the integer arithmetic: f32 rounding of sums of up to `terms`
+    // values of magnitude up to 127 · scale.
+    double rounding = 127.0 * filterScale * terms[i] * std::ldexp(1.0, -22) + 1e-9;
+    ASSERT_NEAR(got, quantisedDw[i], rounding) << "dw[" << i << "] against the dequantised dy";
+    // (2) the quantisation error.
+    ASSERT_LE(std::fabs(got - refDw[i]), 0.5 * filterScale * terms[i] + rounding)
+        << "dw[" << i << "] = " << got << ", f32 reference " << refDw[i];
+    largest = std::max(largest, double(std::fabs(got - refDw[i])) / (filterScale * 1e-3));
+  }
+  EXPECT_GT(largest, 1.0) << "no sign of int8 quantisation";
+}
+
+TEST(HalideConvKernelsInt8, WeightGradientWithinQuantisationOfReference) {
+  expectInt8WeightGradientWithinQuantisation({3, 70, 6, 9, 40, 3, 3, 1, 1});
+  expectInt8WeightGradientWithinQuantisation({2, 70, 7, 7, 33, 3, 3, 1, 0});
+  expectInt8WeightGradientWithinQuantisation({2, 5, 9, 7, 20, 3, 3, 2, 1});
+  expectInt8WeightGradientWithinQuantisation({3, 16, 12, 11, 20, 3, 3, 1, 1});
+  expectInt8WeightGradientWithinQuantisation({2, 128, 7, 7, 64, 3, 3, 1, 1});
+}
+
 // Tails of every tile (70 channels, 40 or 33 filters, odd widths), an odd
 // filter count (a pair of filters padded with 0), stride 2 for the weight
 // gradient, real and packed inputs; images of at least 100 positions (the

@@ -115,9 +115,12 @@ TEST(RunConfig, BackwardArithmetic) {
       << error;
   EXPECT_EQ(config.train.backward, "f32");
   EXPECT_TRUE(config.train.backwardChosen);
-  EXPECT_EQ(parseError("[train]\nbackward = \"int8\"\n"),
-            "run.toml:2:12: error: [train] backward must be \"f32\" or \"bf16\", got \"int8\" "
-            "(int8 gradients are not implemented yet)");
+  ASSERT_TRUE(parseRunConfig("[train]\nbackward = \"int8\"\n", "run.toml", config, error))
+      << error;
+  EXPECT_EQ(config.train.backward, "int8");
+  EXPECT_EQ(parseError("[train]\nbackward = \"int4\"\n"),
+            "run.toml:2:12: error: [train] backward must be \"f32\", \"bf16\" or \"int8\", got "
+            "\"int4\"");
   EXPECT_NE(parseError("[train]\nbackward = \"fp16\"\n").find("got \"fp16\""),
             std::string::npos);
 }

@@ -259,6 +259,73 @@ Expr weightGradientPairs(Kernel &k, const ConvGeometry &g, ImageParam dy, Func i
                      inputPairs(r[0], c, 2 * r[1] * s - p + j, r[2] * s - p + i, n));
 }
 
+/// dw of a binary layer with `backward = int8` (AVX-512 VNNI `vpdpbusd`:
+/// four u8 · i8 products summed into each i32 lane). The input is ±1 signs
+/// s = 1 − 2b, b the packed bit (0 in the padding, where s is 0), and dy is
+/// quantised per filter over the batch: dy ≈ scale(o) · q, q in [−127, 127].
+/// Then Σ s · dy ≈ scale(o) · (T − 2 · Σ b · q), T = Σ q over the output
+/// positions whose tap reads inside the image. Σ b · q runs over quads of
+/// neighbouring x positions (4·kx + q): "dy_quads" (q, o, kx, y, n) i8,
+/// "input_quads" (q, c, x, y, n) u8 (a broadcast quad); domain "r" is
+/// (q, kx, y). Stages "dw_per_image" and "dw_by_filter" sum in i32, as the
+/// f32 and bf16 kernels' do in f32, so one schedule serves all three.
+Func int8WeightGradient(Kernel &k, const ConvGeometry &g, ImageParam packed, ImageParam dy) {
+  int s = int(g.stride), p = int(g.pad), outW = g.outW(), outH = g.outH();
+  int quadsX = (outW + 3) / 4;
+  Var x("x"), y("y"), o("o"), n("n"), c("c"), j("j"), i("i"), q("q"), kx("kx");
+  Expr batch = dy.dim(3).extent();
+  RDom all(0, outW, 0, outH, 0, batch, "all");
+  Func peak("dy_peak"), scale("dy_scale"), quantised("dy_int8");
+  peak(o) = 0.0f;
+  peak(o) = max(peak(o), abs(dy(all.x, all.y, o, all.z)));
+  scale(o) = select(peak(o) > 0.0f, peak(o) / 127.0f, 1.0f);
+  quantised(x, y, o, n) =
+      cast<int8_t>(clamp(round(dy(x, y, o, n) / scale(o)), -127.0f, 127.0f));
+  Func dyQuads("dy_quads"), bits("input_bits"), inputQuads("input_quads");
+  Expr ox = 4 * kx + q;
+  dyQuads(q, o, kx, y, n) = select(ox < outW, quantised(min(ox, outW - 1), y, o, n),
+                                   cast<int8_t>(0));
+  Func signs = unpackedImage(packed, g, "input_signs");
+  bits(c, x, y, n) = cast<uint8_t>(signs(c, x, y, n) < 0.0f);
+  inputQuads(q, c, x, y, n) = bits(c, x + q * s, y, n);
+  RDom r(0, 4, 0, quadsX, 0, outH, "r");
+  Func perImage("dw_per_image");
+  perImage(o, c, j, i, n) = 0;
+  perImage(o, c, j, i, n) += cast<int32_t>(dyQuads(r[0], o, r[1], r[2], n)) *
+                             cast<int32_t>(inputQuads(r[0], c, 4 * r[1] * s - p + j,
+                                                      r[2] * s - p + i, n));
+  RDom rn(0, batch, "rn");
+  Func byFilter("dw_by_filter");
+  byFilter(o, c, j, i) = 0;
+  byFilter(o, c, j, i) += perImage(o, c, j, i, rn);
+  // T: the quantised dy summed over the batch, then over the positions
+  // whose tap (j, i) lands inside the image.
+  Func overBatch("dy_batch_sum"), inside("dy_tap_sum");
+  overBatch(x, y, o) = 0;
+  overBatch(x, y, o) += cast<int32_t>(quantised(x, y, o, rn));
+  RDom positions(0, outW, 0, outH, "positions");
+  Expr ix = positions.x * s - p + j, iy = positions.y * s - p + i;
+  inside(o, j, i) = 0;
+  inside(o, j, i) += select(ix >= 0 && ix < int(g.width) && iy >= 0 && iy < int(g.height),
+                            overBatch(positions.x, positions.y, o), 0);
+  Func sum("dw_sum");
+  sum(j, i, c, o) = scale(o) * cast<float>(inside(o, j, i) - 2 * byFilter(o, c, j, i));
+  k.stage("dy_peak", peak);
+  k.stage("dy_scale", scale);
+  k.stage("dy_int8", quantised);
+  k.stage("dy_batch_sum", overBatch);
+  k.stage("dy_tap_sum", inside);
+  k.stage("dy_quads", dyQuads);
+  k.stage("input_bits", bits);
+  k.stage("input_quads", inputQuads);
+  k.stage("dw_per_image", perImage);
+  k.stage("dw_by_filter", byFilter);
+  k.stage("dw_sum", sum);
+  k.domain("r", r);
+  k.domain("rn", rn);
+  return sum;
+}
+
 /// dw = Σ over the batch and output positions of dy · input, on channels-
 /// innermost copies ("dy_by_channel", "input_by_channel"): per image
 /// "dw_per_image" (o, c, tap x, tap y, n) (domain "r": x, y), summed over
@@ -269,6 +336,11 @@ void defineConv2DGradWeight(Kernel &k) {
                                         : image(k, "input", g.width, g.height, g.channels);
   ImageParam weight = convWeight(k, g);
   ImageParam dy = image(k, "dy", g.outW(), g.outH(), g.filters);
+  if (k.request().int8) { // packed inputs only (hasInt8Variant)
+    Func sum = int8WeightGradient(k, g, input, dy);
+    k.output("dw", convQuantizer(k, weight, g).gradient(k, sum, "dw"));
+    return;
+  }
   Func dyByChannel = channelsInnermost(dy, "dy_by_channel");
   Func inputByChannel = k.request().packed ? unpackedImage(input, g, "input_by_channel")
                                            : channelsInnermost(input, "input_by_channel");

@@ -428,21 +428,23 @@ void scheduleConv(Kernel &k, ScheduleKnobs &knobs) {
 
 /// With `backward = bf16`: the pair index `q` (extent 2) innermost and
 /// vectorised with the `lanes` of an atomic update, which Halide turns into
-/// `vdpbf16ps` (pairs of bf16 products summed into f32 lanes).
+/// `vdpbf16ps` (pairs of bf16 products summed into f32 lanes); with
+/// `int8`, quads (extent 4) of u8 · i8 products: `vpdpbusd`.
 Stage &vectorizePairs(Stage &update, RVar q, Var lanes) {
   return update.atomic().vectorize(q).vectorize(lanes);
 }
 
-/// A copy vectorised along its first axis, or for a copy of bf16 pairs
-/// (q, axis, ...) along the pair and the next axis together, so that its
-/// stores are whole vectors (q alone is 2 wide; the axis alone strided).
-void vectorizeCopy(Func copy, bool pairs, int vector) {
-  if (!pairs) {
+/// A copy vectorised along its first axis, or for a copy of bf16 pairs or
+/// int8 quads (q, axis, ...) along q (`group` wide) and the next axis
+/// together, so that its stores are whole vectors (q alone is 2 or 4 wide;
+/// the axis alone strided).
+void vectorizeCopy(Func copy, int group, int vector) {
+  if (group == 1) {
     copy.vectorize(arg(copy, 0), vector, guard);
     return;
   }
   Var q = arg(copy, 0), lanes = arg(copy, 1);
-  copy.bound(q, 0, 2).vectorize(q).vectorize(lanes, vector, guard);
+  copy.bound(q, 0, group).vectorize(q).vectorize(lanes, vector, guard);
 }
 
 /// Stride 1: per image, a register tile of `channel_tile` input channels
@@ -462,7 +464,7 @@ void scheduleConvGradInput(Kernel &k, ScheduleKnobs &knobs) {
   Func dx = k.func("dx"), sum = k.func("dx_by_channel");
   Func weights = k.func(bf16 ? "weight_pairs" : "weights");
   weights.compute_root();
-  vectorizeCopy(weights, bf16, vector);
+  vectorizeCopy(weights, bf16 ? 2 : 1, vector);
   // Tiles of a constant size (the last one shifted inwards, recomputing a
   // few outputs) give the tile Func a constant size, which is what lets
   // LLVM keep it in registers.
@@ -501,6 +503,25 @@ void scheduleConvGradInput(Kernel &k, ScheduleKnobs &knobs) {
 /// per-image copies run in parallel too; otherwise filter tiles run in
 /// parallel within each image. The default (2 parts) was measured on 2
 /// threads; on more cores, more parts or `batch_parts = 1` may pay.
+/// int8 weight gradients: dy's per-filter scale and quantised copy once a
+/// call (filters in parallel), its sums over the batch and over the
+/// positions each tap reads inside the image.
+void scheduleInt8Quantisation(Kernel &k, int vector) {
+  if (!k.hasFunc("dy_int8"))
+    return;
+  Func peak = k.func("dy_peak"), quantised = k.func("dy_int8");
+  peak.compute_root().parallel(arg(peak, 0));
+  peak.update().parallel(arg(peak, 0));
+  k.func("dy_scale").compute_root();
+  Var x = arg(quantised, 0), o = arg(quantised, 2);
+  quantised.compute_root().parallel(o).vectorize(x, vector, guard);
+  Func overBatch = k.func("dy_batch_sum"), inside = k.func("dy_tap_sum");
+  overBatch.compute_root().parallel(arg(overBatch, 2)).vectorize(arg(overBatch, 0), vector, guard);
+  overBatch.update().parallel(arg(overBatch, 2)).vectorize(arg(overBatch, 0), vector, guard);
+  inside.compute_root().parallel(arg(inside, 0));
+  inside.update().parallel(arg(inside, 0));
+}
+
 void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
   int vector = knobs.integer("vector_width", 16, 4, 64, "filters per vector", true);
   int filterTile = knobs.integer("filter_tile", 32, 4, 1024,
@@ -540,14 +561,19 @@ void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
   }
   // One image's copies at a time (computed inside the loop over images):
   // the copies of a whole batch would add tens of MB to the step's peak.
-  bool bf16 = k.request().bf16;
-  for (const char *name : {"dy_by_channel", "input_by_channel", "dy_pairs", "input_pairs"}) {
+  // Products in pairs (bf16) or quads (int8) of the reduction.
+  int group = k.request().int8 ? 4 : k.request().bf16 ? 2 : 1;
+  for (const char *name : {"dy_by_channel", "input_by_channel", "dy_pairs", "input_pairs",
+                           "dy_quads", "input_quads", "input_bits"}) {
     if (!k.hasFunc(name))
       continue;
     Func copy = k.func(name);
     copy.compute_at(tiled, images);
-    vectorizeCopy(copy, bf16, vector);
+    // The int8 kernel's bits (c, x, y) are unpacked once an image, then
+    // read four times by the quads.
+    vectorizeCopy(copy, std::string(name) == "input_bits" ? 1 : group, vector);
   }
+  scheduleInt8Quantisation(k, vector);
   Var oo("oo"), oi("oi"), co("co"), ci("ci");
   // Tiles rounded up (the copies read 0 past the channels) give the tile
   // Func a constant size, which is what lets LLVM keep it in registers.
@@ -569,7 +595,7 @@ void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
   perImage.compute_at(tiled, co).vectorize(po, vector, guard).unroll(pc);
   Stage tile = perImage.update();
   tile.split(po, po, ov, vector, guard);
-  if (bf16)
+  if (group > 1)
     vectorizePairs(tile, r[0], ov).reorder(r[0], ov, po, pc, r[1], r[2]);
   else
     tile.reorder(ov, po, pc, r.x, r.y).vectorize(ov);

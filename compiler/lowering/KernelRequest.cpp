@@ -22,7 +22,10 @@ bool bnnc::hasBf16Variant(const KernelRequest &request) {
 }
 
 bool bnnc::hasInt8Variant(const KernelRequest &request) {
-  return request.kind == KernelRequest::Kind::Conv2DGradWeight && request.packed;
+  using Kind = KernelRequest::Kind;
+  return (request.kind == Kind::Conv2DGradWeight && request.packed) ||
+         (request.kind == Kind::Conv2DGradInput && request.conv.stride == 1 && request.binary &&
+          !request.scaled);
 }
 
 std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,

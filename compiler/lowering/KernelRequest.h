@@ -61,9 +61,10 @@ struct KernelRequest {
   /// bfloat16 (`vdpbf16ps`), sums in f32 — the run configuration's
   /// `backward = "bf16"`. The plan calls it instead of the f32 kernel.
   bool bf16 = false;
-  /// conv2d_grad_weight of packed ±1 inputs: dy quantised to int8 per
-  /// filter, the products in `vpdpbusd` (AVX-512 VNNI), sums in i32 — the
-  /// run configuration's `backward = "int8"`.
+  /// conv2d_grad_weight of packed ±1 inputs (dy quantised to int8 per
+  /// filter) and conv2d_grad_input of ±1 weights (dy quantised per image):
+  /// the products in `vpdpbusd` (AVX-512 VNNI), sums in i32 — the run
+  /// configuration's `backward = "int8"`.
   bool int8 = false;
   /// Compiled for an NVIDIA GPU (Halide's CUDA back end, the CUDA hand
   /// schedules): the plan of a `--target=host-cuda` binary calls it when
@@ -104,7 +105,8 @@ bool hasBf16Variant(const KernelRequest &request);
 
 /// Whether the plan also gets an int8 variant of `request` (int8 set) for
 /// `backward = "int8"`: the weight gradient of a binary convolution whose
-/// input is packed signs. Kernels without one run their bf16 variant.
+/// input is packed signs, and the input gradient at stride 1 with binary
+/// unscaled weights. Kernels without one run their bf16 variant.
 bool hasInt8Variant(const KernelRequest &request);
 
 /// The family name of a kind ("xnor_dense", ...).

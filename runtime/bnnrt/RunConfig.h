@@ -29,9 +29,10 @@ struct TrainConfig {
   /// Arithmetic of the convolution gradients: "bf16" (products of
   /// bfloat16 values, `vdpbf16ps`, summed in f32; the default: 1.46× faster
   /// on the example CNN, and over 4 seeds within 0.03 points of f32's test
-  /// error, docs/performance.md), "f32", or "int8" (the weight gradients
-  /// of binary convolutions over packed signs with dy quantised to int8
-  /// per filter, `vpdpbusd`; the other convolution gradients bf16).
+  /// error, docs/performance.md), "f32", or "int8" (the gradients of binary
+  /// convolutions with dy quantised to int8, `vpdpbusd`: weight gradients
+  /// over packed signs, per filter; input gradients at stride 1, per
+  /// image; the other convolution gradients bf16).
   std::string backward = "bf16";
   /// Whether the run configuration names `backward` (notes about it are
   /// for those who chose it).

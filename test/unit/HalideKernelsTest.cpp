@@ -764,6 +764,64 @@ void expectInt8WeightGradientWithinQuantisation(const bnnrt::reference::ConvShap
   EXPECT_GT(largest, 1.0) << "no sign of int8 quantisation";
 }
 
+/// `backward = int8`, the input gradient at stride 1 (±1 weights): dy
+/// quantised per image, scale = max |dy| of the image / 127; checked as
+/// the weight gradient is.
+void expectInt8InputGradientWithinQuantisation(const bnnrt::reference::ConvShape &s) {
+  ASSERT_EQ(s.stride, 1);
+  const int oh = int(s.outH()), ow = int(s.outW());
+  std::vector<float> w = randomVector(size_t(s.o * s.c * s.kh * s.kw), 91);
+  std::vector<float> dy = randomVector(size_t(s.n * s.o * oh * ow), 92);
+  for (size_t i = 0; i < dy.size(); i += 3)
+    dy[i] *= 1e-2f;
+  const int64_t perImage = s.o * oh * ow;
+  std::vector<float> scale(size_t(s.n)), dequantised(dy.size());
+  for (int64_t n = 0; n < s.n; ++n) {
+    float peak = 0;
+    for (int64_t e = 0; e < perImage; ++e)
+      peak = std::max(peak, std::fabs(dy[size_t(n * perImage + e)]));
+    scale[size_t(n)] = peak > 0 ? peak / 127.0f : 1.0f;
+    for (int64_t e = 0; e < perImage; ++e) {
+      size_t i = size_t(n * perImage + e);
+      dequantised[i] = scale[size_t(n)] * std::nearbyint(dy[i] / scale[size_t(n)]);
+    }
+  }
+  std::vector<float> x(size_t(s.n * s.c * s.h * s.w), 1.0f), dw(w.size());
+  std::vector<float> refDx(x.size()), quantisedDx(x.size()), terms(x.size());
+  bnnrt::reference::conv2dBackward(x.data(), w.data(), dy.data(), refDx.data(), dw.data(),
+                                   nullptr, s, Q::Binary);
+  bnnrt::reference::conv2dBackward(x.data(), w.data(), dequantised.data(), quantisedDx.data(),
+                                   dw.data(), nullptr, s, Q::Binary);
+  std::vector<float> ones(dy.size(), 1.0f), unitWeights(w.size(), 1.0f);
+  bnnrt::reference::conv2dBackward(x.data(), unitWeights.data(), ones.data(), terms.data(),
+                                   dw.data(), nullptr, s, Q::Real);
+  bnnc::KernelRequest request = quantizedRequest(Kind::Conv2DGradInput, 0, 0, Q::Binary);
+  request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
+  request.int8 = true;
+  bnnc::Kernel gradInput = bnnc::buildKernel(request);
+  gradInput.inputs()[0].set(Halide::Buffer<float>(w.data(), int(s.kw), int(s.kh), int(s.c), int(s.o)));
+  gradInput.inputs()[1].set(Halide::Buffer<float>(dy.data(), ow, oh, int(s.o), int(s.n)));
+  Halide::Buffer<float> dx = gradInput.pipeline().realize({int(s.w), int(s.h), int(s.c), int(s.n)});
+  const int64_t perItem = s.c * s.h * s.w;
+  double largest = 0;
+  for (size_t i = 0; i < refDx.size(); ++i) {
+    float got = dx.data()[i], imageScale = scale[i / size_t(perItem)];
+    double rounding = 127.0 * imageScale * terms[i] * std::ldexp(1.0, -22) + 1e-9;
+    ASSERT_NEAR(got, quantisedDx[i], rounding) << "dx[" << i << "] against the dequantised dy";
+    ASSERT_LE(std::fabs(got - refDx[i]), 0.5 * imageScale * terms[i] + rounding)
+        << "dx[" << i << "] = " << got << ", f32 reference " << refDx[i];
+    largest = std::max(largest, double(std::fabs(got - refDx[i])) / (imageScale * 1e-3));
+  }
+  EXPECT_GT(largest, 1.0) << "no sign of int8 quantisation";
+}
+
+TEST(HalideConvKernelsInt8, InputGradientWithinQuantisationOfReference) {
+  expectInt8InputGradientWithinQuantisation({3, 70, 6, 9, 40, 3, 3, 1, 1});
+  expectInt8InputGradientWithinQuantisation({2, 70, 7, 7, 33, 3, 3, 1, 0});
+  expectInt8InputGradientWithinQuantisation({3, 16, 12, 11, 21, 3, 3, 1, 1});
+  expectInt8InputGradientWithinQuantisation({2, 64, 7, 7, 128, 3, 3, 1, 1});
+}
+
 TEST(HalideConvKernelsInt8, WeightGradientWithinQuantisationOfReference) {
   expectInt8WeightGradientWithinQuantisation({3, 70, 6, 9, 40, 3, 3, 1, 1});
   expectInt8WeightGradientWithinQuantisation({2, 70, 7, 7, 33, 3, 3, 1, 0});

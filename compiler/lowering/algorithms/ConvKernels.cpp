@@ -192,6 +192,58 @@ void defineConv2DGradInputBf16(Kernel &k, const ConvGeometry &g, ImageParam dy,
   k.domain("r", r);
 }
 
+/// dx with `backward = int8`, stride 1, binary unscaled weights w = 1 − 2b
+/// (b = 1 for a negative weight): dy is quantised per image,
+/// dy ≈ scale(n) · q, and Σ w · dy ≈ scale(n) · (U − 2 · Σ b · q), U the
+/// sum of q over the filters and the taps that fall inside dy. Σ b · q runs
+/// over quads of filters (4·op + q): "weight_quads" (q, c, op, tap x, tap y)
+/// u8 for the 16 channels of a vector quad by quad, dy a broadcast quad of
+/// neighbouring filters ("dy_by_channel", i8); domain "r" is (q, op, tap x,
+/// tap y), as the bf16 kernel's pairs, so the same schedule serves it
+/// (Halide emits `vpdpbusd`).
+void defineConv2DGradInputInt8(Kernel &k, const ConvGeometry &g, ImageParam dy,
+                               ImageParam weight, Func dx) {
+  int filters = int(g.filters), quads = (filters + 3) / 4, p = int(g.pad);
+  int outW = g.outW(), outH = g.outH();
+  Var x("x"), y("y"), c("c"), n("n"), q("q"), op("op"), j("j"), i("i"), o("o");
+  RDom image(0, outW, 0, outH, 0, filters, "image");
+  Func peak("dy_peak"), scale("dy_scale");
+  peak(n) = 0.0f;
+  peak(n) = max(peak(n), abs(dy(image.x, image.y, image.z, n)));
+  scale(n) = select(peak(n) > 0.0f, peak(n) / 127.0f, 1.0f);
+  Func padded = BoundaryConditions::constant_exterior(dy, 0.0f);
+  Func dyByChannel("dy_by_channel");
+  dyByChannel(o, x, y, n) = cast<int8_t>(clamp(
+      round(select(o < filters, padded(x, y, min(o, filters - 1), n), 0.0f) / scale(n)),
+      -127.0f, 127.0f));
+  Expr filter = 4 * op + q;
+  Func weightQuads("weight_quads");
+  weightQuads(q, c, op, j, i) = cast<uint8_t>(
+      filter < filters && weight(j, i, c, min(filter, filters - 1)) < 0.0f);
+  RDom r(0, 4, 0, quads, 0, int(g.kernelW), 0, int(g.kernelH), "r");
+  Func sum("dx_by_channel");
+  sum(c, x, y, n) = 0;
+  sum(c, x, y, n) += cast<int32_t>(dyByChannel(4 * r[1] + r[0], x + p - r[2], y + p - r[3], n)) *
+                     cast<int32_t>(weightQuads(r[0], c, r[1], r[2], r[3]));
+  // U: Σ over filters of q, then over the taps.
+  RDom allFilters(0, filters, "all_filters");
+  Func overFilters("dy_filter_sum"), inside("dy_tap_sum");
+  overFilters(x, y, n) = 0;
+  overFilters(x, y, n) += cast<int32_t>(dyByChannel(allFilters, x, y, n));
+  RDom taps(0, int(g.kernelW), 0, int(g.kernelH), "taps");
+  inside(x, y, n) = 0;
+  inside(x, y, n) += overFilters(x + p - taps.x, y + p - taps.y, n);
+  dx(x, y, c, n) = scale(n) * cast<float>(inside(x, y, n) - 2 * sum(c, x, y, n));
+  k.stage("dy_peak", peak);
+  k.stage("dy_scale", scale);
+  k.stage("weight_quads", weightQuads);
+  k.stage("dy_by_channel", dyByChannel);
+  k.stage("dy_filter_sum", overFilters);
+  k.stage("dy_tap_sum", inside);
+  k.stage("dx_by_channel", sum);
+  k.domain("r", r);
+}
+
 /// dx = Σ over taps and filters of dy · q(w). Stride 1 runs on channels-
 /// innermost copies ("dy_by_channel", "weights" as (c, o, tap x, tap y)),
 /// summing into "dx_by_channel" (domain "r": filter, tap x, tap y) that a
@@ -205,7 +257,9 @@ void defineConv2DGradInput(Kernel &k) {
   Var x("x"), y("y"), c("c"), n("n"), o("o"), j("j"), i("i");
   Func dx("dx");
   RDom r(0, int(g.filters), 0, int(g.kernelW), 0, int(g.kernelH), "r");
-  if (g.stride == 1 && k.request().bf16) {
+  if (g.stride == 1 && k.request().int8) { // binary unscaled weights (hasInt8Variant)
+    defineConv2DGradInputInt8(k, g, dy, weight, dx);
+  } else if (g.stride == 1 && k.request().bf16) {
     defineConv2DGradInputBf16(k, g, dy, quantize, dx);
   } else if (g.stride == 1) {
     Func weights("weights");
@@ -227,7 +281,7 @@ void defineConv2DGradInput(Kernel &k) {
                       quantize({taps.x, taps.y, c, taps.z});
     r = taps;
   }
-  if (!k.request().bf16 || g.stride != 1)
+  if ((!k.request().bf16 && !k.request().int8) || g.stride != 1)
     k.domain("r", r);
   setExtent(dx.output_buffer(), 0, g.width);
   setExtent(dx.output_buffer(), 1, g.height);

@@ -460,11 +460,12 @@ void scheduleConvGradInput(Kernel &k, ScheduleKnobs &knobs) {
                                   true);
   int xTile = knobs.integer("x_tile", 4, 1, 32, "x positions per register tile");
   bool parallel = knobs.flag("parallel_batch", true, "batch items in parallel");
-  bool bf16 = k.request().bf16;
+  // Products in pairs (bf16) or quads (int8) of filters.
+  int group = k.request().int8 ? 4 : k.request().bf16 ? 2 : 1;
   Func dx = k.func("dx"), sum = k.func("dx_by_channel");
-  Func weights = k.func(bf16 ? "weight_pairs" : "weights");
+  Func weights = k.func(group == 4 ? "weight_quads" : group == 2 ? "weight_pairs" : "weights");
   weights.compute_root();
-  vectorizeCopy(weights, bf16 ? 2 : 1, vector);
+  vectorizeCopy(weights, group, vector);
   // Tiles of a constant size (the last one shifted inwards, recomputing a
   // few outputs) give the tile Func a constant size, which is what lets
   // LLVM keep it in registers.
@@ -482,27 +483,30 @@ void scheduleConvGradInput(Kernel &k, ScheduleKnobs &knobs) {
     dx.parallel(n);
   Func dyByChannel = k.func("dy_by_channel");
   dyByChannel.compute_at(dx, n).vectorize(arg(dyByChannel, 0), vector, guard);
+  if (k.hasFunc("dy_tap_sum")) {
+    // int8: the image's scale once a call, its sums of q with the image.
+    Func peak = k.func("dy_peak");
+    peak.compute_root().parallel(arg(peak, 0));
+    peak.update().parallel(arg(peak, 0));
+    k.func("dy_scale").compute_root();
+    for (const char *name : {"dy_filter_sum", "dy_tap_sum"}) {
+      Func f = k.func(name);
+      f.compute_at(dx, n).vectorize(arg(f, 0), vector, guard);
+      f.update().vectorize(arg(f, 0), vector, guard);
+    }
+  }
   RDom r = k.rdom("r");
   Var sc = arg(sum, 0), sx = arg(sum, 1), cv("cv");
   sum.compute_at(dx, xo).vectorize(sc, vector, guard).unroll(sx);
   Stage update = sum.update();
   update.split(sc, sc, cv, vector, guard);
-  if (bf16)
+  if (group > 1)
     vectorizePairs(update, r[0], cv).reorder(r[0], cv, sc, sx, r[1], r[2], r[3]);
   else
     update.reorder(cv, sc, sx, r.x, r.y, r.z).vectorize(cv);
   update.unroll(sc).unroll(sx);
 }
 
-/// dw: per image (its dy and input in cache), a register tile of
-/// `filter_tile` filters (vectors) × `channel_tile` input channels, a small
-/// Func that LLVM keeps in registers, sums over the image's positions for
-/// one tap; added into dw image after image. With `batch_parts` > 1 the
-/// batch is cut into that many parts that run in parallel, each summing
-/// into its own copy of dw (an rfactor of "dw_by_filter"), so that the
-/// per-image copies run in parallel too; otherwise filter tiles run in
-/// parallel within each image. The default (2 parts) was measured on 2
-/// threads; on more cores, more parts or `batch_parts = 1` may pay.
 /// int8 weight gradients: dy's per-filter scale and quantised copy once a
 /// call (filters in parallel), its sums over the batch and over the
 /// positions each tap reads inside the image.
@@ -522,6 +526,15 @@ void scheduleInt8Quantisation(Kernel &k, int vector) {
   inside.update().parallel(arg(inside, 0));
 }
 
+/// dw: per image (its dy and input in cache), a register tile of
+/// `filter_tile` filters (vectors) × `channel_tile` input channels, a small
+/// Func that LLVM keeps in registers, sums over the image's positions for
+/// one tap; added into dw image after image. With `batch_parts` > 1 the
+/// batch is cut into that many parts that run in parallel, each summing
+/// into its own copy of dw (an rfactor of "dw_by_filter"), so that the
+/// per-image copies run in parallel too; otherwise filter tiles run in
+/// parallel within each image. The default (2 parts) was measured on 2
+/// threads; on more cores, more parts or `batch_parts = 1` may pay.
 void scheduleConvGradWeight(Kernel &k, ScheduleKnobs &knobs) {
   int vector = knobs.integer("vector_width", 16, 4, 64, "filters per vector", true);
   int filterTile = knobs.integer("filter_tile", 32, 4, 1024,

@@ -25,7 +25,9 @@ using namespace bnn;
 
 namespace {
 
-/// A kernel call site of the plan, for the binary's profiler.
+/// A kernel call site of the plan, for the binary's profiler. Made by
+/// siteOf, fields set by name: positional initialisers went wrong silently
+/// when a field was added.
 struct KernelSiteRecord {
   std::string function, op, location, kernel;
   std::string bf16Kernel; // called instead with backward = "bf16", or empty
@@ -34,6 +36,18 @@ struct KernelSiteRecord {
   double opsPerItem = 0;
   bool binaryOps = false;
 };
+
+std::string locationText(Location loc);
+
+/// The site of `op` in `function` calling `kernel`.
+KernelSiteRecord siteOf(llvm::StringRef function, Operation *op, std::string kernel) {
+  KernelSiteRecord site;
+  site.function = function.str();
+  site.op = op->getName().getStringRef().str();
+  site.location = locationText(op->getLoc());
+  site.kernel = std::move(kernel);
+  return site;
+}
 
 /// "file:line:col" of an op; inside a block, the line in the block and the
 /// call site.
@@ -446,10 +460,8 @@ private:
       size_t id = pending->second;
       bucketsInFlight.erase(pending);
       ++bucketsDone;
-      sites.push_back({siteFunction.str(), allReduce->getName().getStringRef().str(),
-                       locationText(allReduce.getLoc()),
-                       llvm::formatv("MPI_Iallreduce bucket {0}: wait", id).str(), "", "", 0,
-                       false});
+      sites.push_back(siteOf(siteFunction, allReduce,
+                             llvm::formatv("MPI_Iallreduce bucket {0}: wait", id).str()));
       out << "  { bnnrt::KernelTimer timer(" << sites.size() - 1 << ", n);\n"
           << "    comm.waitBucket(" << id << ");\n  }\n";
     }
@@ -781,9 +793,12 @@ private:
       out << calls;
       return;
     }
-    sites.push_back({siteFunction.str(), op->getName().getStringRef().str(),
-                     locationText(op->getLoc()), currentKernel, currentBf16Kernel,
-                     currentInt8Kernel, "", currentOpsPerItem, currentBinaryOps});
+    KernelSiteRecord site = siteOf(siteFunction, op, currentKernel);
+    site.bf16Kernel = currentBf16Kernel;
+    site.int8Kernel = currentInt8Kernel;
+    site.opsPerItem = currentOpsPerItem;
+    site.binaryOps = currentBinaryOps;
+    sites.push_back(site);
     currentBf16Kernel.clear();
     currentInt8Kernel.clear();
     currentOpsPerItem = 0;

@@ -1485,8 +1485,8 @@ int runCliIn(int argc, char **argv, const ModelSpec &spec) {
   bool noteBf16 = backward != "f32" && config.train.backwardChosen && cli.command == "train";
   if (noteBf16 && backward == "int8" && !anyInt8Kernel)
     std::fprintf(stderr, "note: %s: backward = \"int8\", but this binary has no int8 "
-                         "gradient kernels (only binary convolutions reading packed signs "
-                         "have them, and only with Halide kernels): its gradients run in %s\n",
+                         "gradient kernels (only binary convolutions have them, and only "
+                         "with Halide kernels): its gradients run in %s\n",
                  cli.configPath.c_str(), anyBf16Kernel ? "bf16 where they can, else f32" : "f32");
   else if (noteBf16 && !anyBf16Kernel)
     std::fprintf(stderr, "note: %s: backward = \"bf16\", but this binary has no bf16 "

@@ -207,11 +207,11 @@ void defineConv2DGradInputInt8(Kernel &k, const ConvGeometry &g, ImageParam dy,
   int outW = g.outW(), outH = g.outH();
   Var x("x"), y("y"), c("c"), n("n"), q("q"), op("op"), j("j"), i("i"), o("o");
   RDom image(0, outW, 0, outH, 0, filters, "image");
+  Func padded = BoundaryConditions::constant_exterior(dy, 0.0f);
   Func peak("dy_peak"), scale("dy_scale");
   peak(n) = 0.0f;
-  peak(n) = max(peak(n), abs(dy(image.x, image.y, image.z, n)));
+  peak(n) = max(peak(n), abs(padded(image.x, image.y, image.z, n)));
   scale(n) = select(peak(n) > 0.0f, peak(n) / 127.0f, 1.0f);
-  Func padded = BoundaryConditions::constant_exterior(dy, 0.0f);
   Func dyByChannel("dy_by_channel");
   dyByChannel(o, x, y, n) = cast<int8_t>(clamp(
       round(select(o < filters, padded(x, y, min(o, filters - 1), n), 0.0f) / scale(n)),
@@ -329,12 +329,15 @@ Func int8WeightGradient(Kernel &k, const ConvGeometry &g, ImageParam packed, Ima
   Var x("x"), y("y"), o("o"), n("n"), c("c"), j("j"), i("i"), q("q"), kx("kx");
   Expr batch = dy.dim(3).extent();
   RDom all(0, outW, 0, outH, 0, batch, "all");
+  // dy reads 0 outside: the schedule rounds filter tiles up and may split
+  // the batch past its end, as for the f32 and bf16 copies.
+  Func padded = BoundaryConditions::constant_exterior(dy, 0.0f);
   Func peak("dy_peak"), scale("dy_scale"), quantised("dy_int8");
   peak(o) = 0.0f;
-  peak(o) = max(peak(o), abs(dy(all.x, all.y, o, all.z)));
+  peak(o) = max(peak(o), abs(padded(all.x, all.y, o, all.z)));
   scale(o) = select(peak(o) > 0.0f, peak(o) / 127.0f, 1.0f);
   quantised(x, y, o, n) =
-      cast<int8_t>(clamp(round(dy(x, y, o, n) / scale(o)), -127.0f, 127.0f));
+      cast<int8_t>(clamp(round(padded(x, y, o, n) / scale(o)), -127.0f, 127.0f));
   Func dyQuads("dy_quads"), bits("input_bits"), inputQuads("input_quads");
   Expr ox = 4 * kx + q;
   dyQuads(q, o, kx, y, n) = select(ox < outW, quantised(min(ox, outW - 1), y, o, n),

@@ -23,7 +23,9 @@ struct FuseSteIntoBatchNormGrad : OpRewritePattern<BatchNormGradOp> {
   LogicalResult matchAndRewrite(BatchNormGradOp grad,
                                 PatternRewriter &rewriter) const override {
     auto ste = grad.getOutputGrad().getDefiningOp<SteGradOp>();
-    if (!ste || grad.getGradSums()) // sums of the unwindowed gradient
+    // Sums made for this op (bnn-sync-batchnorm runs after this pass) would
+    // be of the STE's output: keep such IR as it is.
+    if (!ste || grad.getGradSums())
       return failure();
     auto norm = ste.getInput().getDefiningOp<BatchNormTrainOp>();
     if (!norm || ste.getInput() != norm.getOutput() ||

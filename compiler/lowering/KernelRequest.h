@@ -105,8 +105,7 @@ bool hasBf16Variant(const KernelRequest &request);
 
 /// Whether the plan also gets an int8 variant of `request` (int8 set) for
 /// `backward = "int8"`: the weight gradient of a binary convolution whose
-/// input is packed signs, and the input gradient at stride 1 with binary
-/// unscaled weights. Kernels without one run their bf16 variant.
+/// input is packed signs. Kernels without one run their bf16 variant.
 bool hasInt8Variant(const KernelRequest &request);
 
 /// The family name of a kind ("xnor_dense", ...).

@@ -137,9 +137,10 @@ struct StepInput {
   /// [train] backward = "bf16": the convolution gradients run their bf16
   /// kernels (products in bfloat16, sums in f32).
   bool bf16Backward = false;
-  /// [train] backward = "int8": the gradients of binary convolutions that
-  /// have int8 kernels run them (dy quantised, `vpdpbusd`); the other
-  /// convolution gradients their bf16 ones (bf16Backward is set too).
+  /// [train] backward = "int8": the kernels with an int8 variant (the
+  /// weight gradients of binary convolutions over packed signs) run it (dy
+  /// quantised, `vpdpbusd`); the other convolution gradients their bf16
+  /// ones (bf16Backward is set too).
   bool int8Backward = false;
   /// After every kernel call, hand its float results to noteNonFinite (a
   /// scan of each, on the GPU a copy to the host first): set only to replay

@@ -29,11 +29,10 @@ struct TrainConfig {
   /// Arithmetic of the convolution gradients: "bf16" (products of
   /// bfloat16 values, `vdpbf16ps`, summed in f32; the default: 1.46× faster
   /// on the example CNN, and over 4 seeds within 0.03 points of f32's test
-  /// error, docs/performance.md), "f32", or "int8" (the gradients of binary
-  /// convolutions with dy quantised to int8, `vpdpbusd`: weight gradients
-  /// over packed signs, per filter; input gradients at stride 1, per
-  /// image; the other convolution gradients bf16; 1.31× bf16's speed, but
-  /// 1.4 points worse than f32 over 2 seeds, docs/performance.md).
+  /// error, docs/performance.md), "f32", or "int8" (the weight gradients of
+  /// binary convolutions over packed signs with dy quantised to int8 per
+  /// filter, `vpdpbusd`; the other convolution gradients bf16; 1.11× bf16's
+  /// speed, 0.14 points from f32 over 2 seeds).
   std::string backward = "bf16";
   /// Whether the run configuration names `backward` (notes about it are
   /// for those who chose it).

@@ -362,6 +362,14 @@ void copy(const float *x, float *y, int64_t size) {
     std::memcpy(y, x, size_t(size) * sizeof(float));
 }
 
+void xnorConv2dMaxPool(const uint64_t *x, const uint64_t *w, float *y, int32_t *winners,
+                       const ConvShape &s, int64_t pool) {
+  std::vector<float> product(size_t(s.n * s.o * s.outH() * s.outW()));
+  xnorConv2d(x, w, product.data(), s);
+  reference::maxpoolWithWinners(product.data(), y, winners,
+                                {s.n, s.o, s.outH(), s.outW(), pool, pool, 0});
+}
+
 void xnorConv2dSign(const uint64_t *x, const uint64_t *w, const float *gamma, const float *beta,
                     const float *runningMean, const float *runningVar, float *y,
                     const ConvShape &s, float epsilon, int64_t pool) {

@@ -356,6 +356,35 @@ void maxpoolBackward(const float *x, const float *dy, float *dx,
       dx[winner[i]] += dy[i];
 }
 
+void maxpoolWithWinners(const float *x, float *y, int32_t *winners, const PoolShape &s) {
+  int64_t oh = s.outH(), ow = s.outW();
+  std::vector<int64_t> winner = argmaxes(x, s);
+  for (size_t out = 0; out < winner.size(); ++out) {
+    y[out] = winner[out] >= 0 ? x[winner[out]] : 0.0f;
+    winners[out] = -1;
+    if (winner[out] < 0)
+      continue;
+    // The winner's row and column in the image, then in its window.
+    int64_t iy = (winner[out] / s.w) % s.h, ix = winner[out] % s.w;
+    int64_t oy = int64_t(out / size_t(ow)) % oh, ox = int64_t(out % size_t(ow));
+    winners[out] = int32_t((iy - (oy * s.stride - s.pad)) * s.kernel +
+                           (ix - (ox * s.stride - s.pad)));
+  }
+}
+
+void maxpoolBackwardFromWinners(const int32_t *winners, const float *dy, float *dx,
+                                const PoolShape &s) {
+  std::fill(dx, dx + s.n * s.c * s.h * s.w, 0.0f);
+  int64_t window = s.kernel * s.kernel;
+  std::vector<int64_t> position(size_t(s.n * s.c * s.outH() * s.outW()), 0);
+  // The k-th tap of each window in forEachWindow's order is index k.
+  forEachWindow(s, [&](int64_t out, int64_t in) {
+    int64_t tap = position[size_t(out)]++;
+    if (in >= 0 && tap < window && winners[out] == tap)
+      dx[in] += dy[out];
+  });
+}
+
 void avgpoolForward(const float *x, float *y, const PoolShape &s) {
   std::vector<double> sums(size_t(s.n * s.c * s.outH() * s.outW()), 0.0);
   forEachWindow(s, [&](int64_t out, int64_t in) {

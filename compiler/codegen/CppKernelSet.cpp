@@ -64,6 +64,9 @@ const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
   case Kind::PackChannels:
     return "kernels::packChannels({x}, {packed}, {rows:x}, {length}, {spatial:x});";
   case Kind::XnorConv2D:
+    if (request.winners) // the workspace holds the i32 winners in float slots
+      return "kernels::xnorConv2dMaxPool({input}, {weight}, {output}, "
+             "reinterpret_cast<int32_t *>({winners}), {conv}, {pool_window});";
     if (request.fusedSign)
       return "kernels::xnorConv2dSign({input}, {weight}, {gamma}, {beta}, {running_mean}, "
              "{running_var}, {output}, {conv}, {epsilon}, {pool_window});";
@@ -125,7 +128,11 @@ const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
     return "kernels::conv2dGradWeight({input}, {weight}, {dy}, {dw}, {conv}, {quantization});";
   case Kind::MaxPool: return "reference::maxpoolForward({input}, {output}, {pool});";
   case Kind::AvgPool: return "reference::avgpoolForward({input}, {output}, {pool});";
-  case Kind::MaxPoolGrad: return "reference::maxpoolBackward({input}, {dy}, {dx}, {pool});";
+  case Kind::MaxPoolGrad:
+    if (request.winners)
+      return "reference::maxpoolBackwardFromWinners(reinterpret_cast<const int32_t *>("
+             "{winners}), {dy}, {dx}, {pool});";
+    return "reference::maxpoolBackward({input}, {dy}, {dx}, {pool});";
   case Kind::AvgPoolGrad: return "reference::avgpoolBackward({dy}, {dx}, {pool});";
   case Kind::XnorDenseBatchNormSignTrain:
     // The same computation in two C++ kernels.

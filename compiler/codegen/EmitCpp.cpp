@@ -551,6 +551,7 @@ private:
     request.fusedSign = call.fusedSign;
     request.givenSums = call.givenSums;
     request.pool = call.pool;
+    request.winners = call.winners;
     request.epsilon = call.epsilon;
     request.momentum = call.momentum;
     const KernelCall::Window &w = call.window;

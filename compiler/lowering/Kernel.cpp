@@ -14,6 +14,15 @@ Type halideType(ArgType type) {
   return Float(32);
 }
 
+/// Whether `funcs` holds a Func named `name` (a Tuple output's later
+/// elements name the Func already listed).
+bool containsFuncNamed(const std::vector<Func> &funcs, const std::string &name) {
+  for (const Func &f : funcs)
+    if (f.name() == name)
+      return true;
+  return false;
+}
+
 [[noreturn]] void internalError(const std::string &message) {
   throw CompileError("internal error in the kernel library: " + message);
 }
@@ -56,6 +65,15 @@ void Kernel::output(const std::string &name, Func func) {
   funcs[name] = func;
 }
 
+void Kernel::tupleOutput(const std::vector<std::string> &names, Func func) {
+  if (names.empty() || int(names.size()) != func.outputs())
+    internalError("a Tuple of " + std::to_string(func.outputs()) + " values defines " +
+                  std::to_string(names.size()) + " outputs");
+  output(names.front(), func);
+  for (const std::string &name : names)
+    funcs[name] = func;
+}
+
 void Kernel::stage(const std::string &name, Func func) { funcs[name] = func; }
 void Kernel::domain(const std::string &name, RDom rdom) { rdoms[name] = rdom; }
 
@@ -91,9 +109,13 @@ bool Kernel::isOutput(const std::string &name) const {
 
 std::vector<Func> Kernel::outputs() const {
   std::vector<Func> result;
-  for (const KernelArg &arg : signature)
-    if (arg.role == ArgRole::Output)
-      result.push_back(func(arg.name));
+  for (const KernelArg &arg : signature) {
+    if (arg.role != ArgRole::Output)
+      continue;
+    Func f = func(arg.name);
+    if (!containsFuncNamed(result, f.name()))
+      result.push_back(f);
+  }
   return result;
 }
 

@@ -35,6 +35,10 @@ public:
   /// Defines the output `name` of the signature; the Func must carry that
   /// name (it names the C function's parameter).
   void output(const std::string &name, Halide::Func func);
+  /// Defines consecutive outputs of the signature as the elements of one
+  /// Tuple-valued Func (named after the first): values computed together,
+  /// e.g. a pooled maximum and its position, written to one buffer each.
+  void tupleOutput(const std::vector<std::string> &names, Halide::Func func);
   /// Names an intermediate stage (or reduction domain) for the schedules.
   void stage(const std::string &name, Halide::Func func);
   void domain(const std::string &name, Halide::RDom rdom);
@@ -47,7 +51,7 @@ public:
   std::vector<std::string> stageNames() const;
   bool isOutput(const std::string &name) const;
 
-  /// The outputs in signature order, and the inputs and scalars in
+  /// The output Funcs in signature order (a Tuple-valued one once), and the inputs and scalars in
   /// signature order (the C function's arguments before its outputs).
   std::vector<Halide::Func> outputs() const;
   Halide::Pipeline pipeline() const { return Halide::Pipeline(outputs()); }

@@ -57,6 +57,11 @@ struct KernelRequest {
   /// fused `pool` × `pool` max pool of the product (1: none).
   bool fusedSign = false;
   int64_t pool = 1;
+  /// xnor_conv2d with `pool` > 1 and no fused sign (training): the pooled
+  /// product and, as a second output, the index y · pool + x of each
+  /// window's first maximum (i32). maxpool_grad: reads those winners
+  /// (input `winners`) instead of searching the input again.
+  bool winners = false;
   /// conv2d_grad_input (stride 1) and conv2d_grad_weight: products in
   /// bfloat16 (`vdpbf16ps`), sums in f32 — the run configuration's
   /// `backward = "bf16"`. The plan calls it instead of the f32 kernel.
@@ -91,6 +96,7 @@ struct KernelRequest {
            epsilon == other.epsilon && momentum == other.momentum &&
            conv == other.conv && bias == other.bias && scaled == other.scaled &&
            packed == other.packed && fusedSign == other.fusedSign && pool == other.pool &&
+           winners == other.winners &&
            bf16 == other.bf16 && int8 == other.int8 && cuda == other.cuda &&
            givenSums == other.givenSums &&
            argExtents == other.argExtents;

@@ -64,6 +64,8 @@ KernelSignature signatureOf(const KernelRequest &request) {
     if (request.fusedSign)
       appendBatchNormParams(signature);
     signature.push_back(out("output", 4, request.packed ? u64 : ArgType::F32));
+    if (request.winners)
+      signature.push_back(out("winners", 4, ArgType::I32)); // (x, y, filter, batch)
     return signature;
   }
   case Kind::DenseForward:
@@ -152,6 +154,8 @@ KernelSignature signatureOf(const KernelRequest &request) {
   case Kind::AvgPool:
     return {in("input", 4), out("output", 4)};
   case Kind::MaxPoolGrad:
+    if (request.winners)
+      return {in("winners", 4, ArgType::I32), in("dy", 4), out("dx", 4)};
     return {in("input", 4), in("dy", 4), out("dx", 4)};
   case Kind::AvgPoolGrad:
     return {in("dy", 4), out("dx", 4)};

@@ -141,20 +141,20 @@ private:
   const uint64_t *words(Value value) { return slot(value).tensor.i64.data(); }
 
   /// A fresh buffer for the op result `value` (pointers stay valid: the
-  /// map moves vectors, never their elements).
-  float *define(Value value) {
+  /// map moves vectors, never their elements), zeroed, held in `data` of
+  /// its tensor.
+  template <typename T>
+  T *defineAs(Value value, Tensor::Type type, std::vector<T> Tensor::*data) {
     Slot &s = slots[value];
-    s.tensor.type = Tensor::Type::F32;
+    s.tensor.type = type;
     s.tensor.shape = shapeOf(value);
-    s.tensor.f32.assign(size_t(count(s.tensor.shape)), 0.0f);
-    return s.tensor.f32.data();
+    (s.tensor.*data).assign(size_t(count(s.tensor.shape)), T(0));
+    return (s.tensor.*data).data();
   }
+  float *define(Value value) { return defineAs(value, Tensor::Type::F32, &Tensor::f32); }
+  int32_t *defineInts(Value value) { return defineAs(value, Tensor::Type::I32, &Tensor::i32); }
   uint64_t *defineWords(Value value) {
-    Slot &s = slots[value];
-    s.tensor.type = Tensor::Type::I64;
-    s.tensor.shape = shapeOf(value);
-    s.tensor.i64.assign(size_t(count(s.tensor.shape)), 0);
-    return s.tensor.i64.data();
+    return defineAs(value, Tensor::Type::I64, &Tensor::i64);
   }
 
   /// The one extent of a kernel/stride/pad pair: the reference takes the
@@ -566,10 +566,14 @@ LogicalResult Interpreter::execute(Operation *op) {
       })
       .Case([&](MaxPoolGradOp grad) -> LogicalResult {
         ref::PoolShape s;
-        if (failed(poolShape(grad, grad.getInput(), s)))
+        if (failed(poolShape(grad, grad.getResult(), s)))
           return failure();
-        ref::maxpoolBackward(f32(grad.getInput()), f32(grad.getOutputGrad()),
-                             define(grad.getResult()), s);
+        if (grad.readsWinners())
+          ref::maxpoolBackwardFromWinners(i32(grad.getInput()), f32(grad.getOutputGrad()),
+                                          define(grad.getResult()), s);
+        else
+          ref::maxpoolBackward(f32(grad.getInput()), f32(grad.getOutputGrad()),
+                               define(grad.getResult()), s);
         return success();
       })
       .Case([&](AvgPoolGradOp grad) -> LogicalResult {
@@ -685,17 +689,22 @@ LogicalResult Interpreter::execute(Operation *op) {
             unpack(words(xnor.getWeight()), w[0] * w[1] * w[2], w[3], channels), w[0],
             w[1] * w[2], channels);
         ref::ConvShape s{x[0], channels, x[1], x[2], w[0], w[1], w[2], *stride, *pad};
-        if (!xnor.hasFusedSign()) {
-          ref::conv2dForward(image.data(), filters.data(), nullptr, define(xnor.getResult()),
+        if (!xnor.hasFusedSign() && !xnor.getWinners()) {
+          ref::conv2dForward(image.data(), filters.data(), nullptr, define(xnor.getOutput()),
                              s, ref::WeightQuantization::Real);
           return success();
         }
-        // The fused pooling and sign(batchnorm) as the separate ops would.
+        // The fused pooling (and sign(batchnorm)) as the separate ops would.
         std::vector<float> product(size_t(s.n * s.o * s.outH() * s.outW()));
         ref::conv2dForward(image.data(), filters.data(), nullptr, product.data(), s,
                            ref::WeightQuantization::Real);
         int64_t k = xnor.poolWindow();
         ref::PoolShape window{s.n, s.o, s.outH(), s.outW(), k, k, 0};
+        if (xnor.getWinners()) {
+          ref::maxpoolWithWinners(product.data(), define(xnor.getOutput()),
+                                  defineInts(xnor.getWinners()), window);
+          return success();
+        }
         std::vector<float> pooled(size_t(s.n * s.o * window.outH() * window.outW()));
         ref::maxpoolForward(product.data(), pooled.data(), window);
         std::vector<float> normalised(pooled.size());
@@ -705,7 +714,7 @@ LogicalResult Interpreter::execute(Operation *op) {
                                   {s.n, s.o, window.outH() * window.outW()},
                                   float(xnor.getEpsilon()->convertToDouble()));
         return writeSigns(xnor, normalised, {s.n, s.o, window.outH(), window.outW()},
-                          xnor.getResult());
+                          xnor.getOutput());
       })
       .Case([&](XnorDenseOp xnor) {
         return xnorProduct(xnor, xnor.getInput(), xnor.getWeight(),

@@ -487,17 +487,50 @@ LogicalResult XnorConv2DOp::verify() {
   bool fusedSign = getGamma() && getBeta() && getRunningMean() && getRunningVar();
   if (fusedSign != bool(getGamma()) || fusedSign != getEpsilon().has_value())
     return emitOpError() << "a fused sign needs gamma, beta, mean, var and epsilon";
-  if (getPool() && (!fusedSign || getPool()->size() != 2 || (*getPool())[0] != (*getPool())[1] ||
-                    (*getPool())[0] < 1))
-    return emitOpError() << "fuses only a square max pool [k, k] before a fused sign";
+  if (getPool() &&
+      (getPool()->size() != 2 || (*getPool())[0] != (*getPool())[1] || (*getPool())[0] < 1))
+    return emitOpError() << "fuses only a square max pool [k, k]";
+  // Without the sign, a fused pool is training's: the winners go to the
+  // backward pass.
+  if (getPool() && !fusedSign && !getWinners())
+    return emitOpError() << "fuses a max pool without a sign only with a `winners` result";
+  if (getWinners() && (fusedSign || !getPool()))
+    return emitOpError() << "has `winners` only with a fused max pool and no fused sign";
   bool packedResult = bool(packedEncoding(getOutput().getType()));
   if (packedResult && !fusedSign)
     return emitOpError() << "writes packed signs only with a fused sign";
+  if (getWinners() && getWinners().getType().cast<ShapedType>().getShape() !=
+                          getOutput().getType().cast<ShapedType>().getShape())
+    return emitOpError() << "`winners` must have the shape of the pooled output";
   // Packed [N, H, W, words] operands: H and W are axes 1 and 2.
   llvm::ArrayRef<int64_t> x = getInput().getType().cast<RankedTensorType>().getShape();
   llvm::ArrayRef<int64_t> w = getWeight().getType().cast<RankedTensorType>().getShape();
   return verifyConvResult(*this, getOutput(), x[0], w[0], x.slice(1, 2), w.slice(1, 2),
                           getStride(), getPad(), poolWindow());
+}
+
+LogicalResult MaxPoolGradOp::verify() {
+  if (!readsWinners())
+    return success();
+  llvm::ArrayRef<int64_t> k = getKernel(), s = getStride(), p = getPad();
+  if (k.size() != 2 || k[0] != k[1] || s != k || llvm::any_of(p, [](int64_t v) { return v; }))
+    return emitOpError() << "reads winners only of square windows that tile the image "
+                            "(stride = kernel, no padding)";
+  auto winners = getInput().getType().cast<ShapedType>();
+  auto dx = getInputGrad().getType().cast<ShapedType>();
+  if (winners.getRank() != 4 || dx.getRank() != 4)
+    return emitOpError() << "winners and the input gradient must be [N, C, H, W]";
+  SmallVector<int64_t> expected(dx.getShape());
+  for (size_t axis = 2; axis < 4; ++axis)
+    if (!ShapedType::isDynamic(expected[axis]))
+      expected[axis] /= k[0];
+  if (failed(verifyCompatibleShape(winners.getShape(), expected)) ||
+      failed(verifyCompatibleShape(getOutputGrad().getType().cast<ShapedType>().getShape(),
+                                   expected)))
+    return emitOpError() << "winners and the output gradient must be "
+                         << shapes::formatShape(expected) << " for an input gradient of "
+                         << shapes::formatShape(dx.getShape());
+  return success();
 }
 
 /// A packed sign output of a batchnorm: [N, C, ...] signs along channels.

@@ -362,8 +362,9 @@ LogicalResult BatchNormGradOp::describeKernelCall(KernelCall &call) {
 }
 
 LogicalResult MaxPoolGradOp::describeKernelCall(KernelCall &call) {
-  poolCall(*this, call, "maxpool_grad", getInput());
-  call.input("input", getInput(), View::Image);
+  poolCall(*this, call, "maxpool_grad", getInputGrad());
+  call.winners = readsWinners();
+  call.input(call.winners ? "winners" : "input", getInput(), View::Image);
   call.input("dy", getOutputGrad(), View::Image);
   call.output("dx", getInputGrad(), View::Image);
   return success();
@@ -500,6 +501,9 @@ LogicalResult XnorConv2DOp::describeKernelCall(KernelCall &call) {
   }
   call.packed = bool(packedEncoding(getOutput().getType()));
   call.output("output", getOutput(), call.packed ? View::Words : View::Image);
+  call.winners = bool(getWinners());
+  if (call.winners)
+    call.output("winners", getWinners(), View::Image);
   int64_t outputs = w[0] * imageShape(getOutput())[2] * imageShape(getOutput())[3];
   call.opsPerItem = 2.0 * double(channels * w[1] * w[2]) * double(outputs) *
                     double(call.pool * call.pool);

@@ -79,6 +79,11 @@ void packChannels(const float *x, uint64_t *packed, int64_t items, int64_t chann
 /// The binary convolution of packed signs (packChannels layouts), zero
 /// padding exact: a tap outside the image adds nothing. y is [N, O, H', W'].
 void xnorConv2d(const uint64_t *x, const uint64_t *w, float *y, const ConvShape &shape);
+/// maxpool(xnorConv2d) in training, a `pool` × `pool` max pool (stride
+/// `pool`): the pooled product and each window's winner (index i · pool + j
+/// in the window) for reference::maxpoolBackwardFromWinners.
+void xnorConv2dMaxPool(const uint64_t *x, const uint64_t *w, float *y, int32_t *winners,
+                       const ConvShape &shape, int64_t pool);
 /// sign(batchnorm_eval(maxpool(xnorConv2d))), a `pool` × `pool` max pool
 /// (stride `pool`; 1: none) and running statistics: ±1 floats [N, O, H',
 /// W'], or packed along channels (packChannels layout).

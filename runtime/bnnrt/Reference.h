@@ -129,6 +129,13 @@ struct PoolShape {
 void maxpoolForward(const float *x, float *y, const PoolShape &shape);
 void maxpoolBackward(const float *x, const float *dy, float *dx,
                      const PoolShape &shape);
+/// maxpoolForward that also writes each window's winner as its index in
+/// the window, i · kernel + j (row i, column j; -1 if only padding), for
+/// maxpoolBackwardFromWinners.
+void maxpoolWithWinners(const float *x, float *y, int32_t *winners, const PoolShape &shape);
+/// maxpoolBackward given the winners instead of the input.
+void maxpoolBackwardFromWinners(const int32_t *winners, const float *dy, float *dx,
+                                const PoolShape &shape);
 /// Averages over the whole window, padding counted as zeros.
 void avgpoolForward(const float *x, float *y, const PoolShape &shape);
 void avgpoolBackward(const float *dy, float *dx, const PoolShape &shape);

@@ -923,6 +923,66 @@ TEST(HalideXnorConvFused, SignOfBatchNormAfterPoolingMatchesSeparateSteps) {
   expectFusedSignMatchesSeparateSteps({1, 70, 5, 5, 128, 3, 3, 1, 1}, {1, 2});
 }
 
+// Training's fused max pool: xnor_conv2d {pool} writes the pooled product
+// and each window's winner, and maxpool_grad routes dy through the
+// winners. Against the float convolution of the ±1 values followed by the
+// reference max pool and its backward pass, which finds the winners again
+// in the unpooled product. XNOR products are integers, so windows tie
+// often: the first maximum in scan order must win in both.
+void expectPoolWithWinnersMatchesReference(const bnnrt::reference::ConvShape &s, int pool) {
+  std::vector<float> x = randomSigns(size_t(s.n * s.c * s.h * s.w), 90);
+  std::vector<float> w = randomSigns(size_t(s.o * s.c * s.kh * s.kw), 91);
+  bnnc::KernelRequest request{Kind::XnorConv2D, s.c, 0, ""};
+  request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
+  request.pool = pool;
+  request.winners = true;
+  bnnc::Kernel fused = bnnc::buildKernel(request);
+  fused.inputs()[0].set(packChannelsWithHalide(x, int(s.n), int(s.c), int(s.h), int(s.w)));
+  fused.inputs()[1].set(packChannelsWithHalide(w, int(s.o), int(s.c), int(s.kh), int(s.kw)));
+  const int oh = int(s.outH()) / pool, ow = int(s.outW()) / pool;
+  Halide::Realization pooled = fused.pipeline().realize({ow, oh, int(s.o), int(s.n)});
+  Halide::Buffer<float> y = pooled[0];
+  Halide::Buffer<int32_t> winners = pooled[1];
+
+  std::vector<float> product(size_t(s.n * s.o * s.outH() * s.outW()));
+  bnnrt::reference::conv2dForward(x.data(), w.data(), nullptr, product.data(), s, Q::Real);
+  bnnrt::reference::PoolShape window{s.n, s.o, s.outH(), s.outW(), pool, pool, 0};
+  std::vector<float> refY(y.number_of_elements());
+  bnnrt::reference::maxpoolForward(product.data(), refY.data(), window);
+  size_t ties = 0;
+  for (size_t i = 0; i < refY.size(); ++i) {
+    ASSERT_EQ(y.data()[i], refY[i]) << "pooled output " << i;
+    ASSERT_GE(winners.data()[i], 0);
+    ASSERT_LT(winners.data()[i], pool * pool);
+  }
+  for (float v : product) // values that occur more than once somewhere
+    ties += size_t(std::count(product.begin(), product.end(), v) > 1);
+  ASSERT_GT(ties, 0u) << "the test needs ties";
+
+  bnnc::KernelRequest gradRequest{Kind::MaxPoolGrad, 0, 0, ""};
+  gradRequest.conv = {s.o, s.outH(), s.outW(), s.o, pool, pool, pool, 0};
+  gradRequest.winners = true;
+  bnnc::Kernel grad = bnnc::buildKernel(gradRequest);
+  std::vector<float> dy = randomVector(refY.size(), 92);
+  grad.inputs()[0].set(winners);
+  grad.inputs()[1].set(Halide::Buffer<float>(dy.data(), ow, oh, int(s.o), int(s.n)));
+  Halide::Buffer<float> dx =
+      grad.pipeline().realize({int(s.outW()), int(s.outH()), int(s.o), int(s.n)});
+  std::vector<float> refDx(product.size());
+  bnnrt::reference::maxpoolBackward(product.data(), dy.data(), refDx.data(), window);
+  for (size_t i = 0; i < refDx.size(); ++i)
+    ASSERT_EQ(dx.data()[i], refDx[i]) << "input gradient " << i;
+}
+
+TEST(HalideXnorConvFused, PoolWithWinnersMatchesReference) {
+  // The example CNN's pooled layers in small: 2 × 2 windows over even and
+  // odd products (5 × 5 and 7 × 7 leave their last row and column out).
+  expectPoolWithWinnersMatchesReference({2, 64, 6, 6, 16, 3, 3, 1, 1}, 2);
+  expectPoolWithWinnersMatchesReference({2, 16, 5, 5, 12, 3, 3, 1, 1}, 2);
+  expectPoolWithWinnersMatchesReference({1, 130, 7, 7, 70, 3, 3, 1, 1}, 2);
+  expectPoolWithWinnersMatchesReference({2, 70, 9, 9, 8, 3, 3, 1, 1}, 3);
+}
+
 // A first layer at evaluation: sign(batchnorm(conv2d)) of a real image in
 // one kernel (binary weights), ±1 floats and packed, against bnnrt's C++
 // composition (the float reference convolution, then the threshold); with

@@ -431,6 +431,15 @@ TEST(ReferencePooling, GradientsMatchFiniteDifferences) {
     };
     ref::avgpoolBackward(cotangent.data(), dx.data(), s);
     expectGradient(x, dx, avgObjective, "avgpool dx", 1e-3f);
+    // The same gradient through the winners written at the forward pass.
+    std::vector<float> pooled(out), viaWinners(in);
+    std::vector<int32_t> winners(out);
+    ref::maxpoolWithWinners(x.data(), pooled.data(), winners.data(), s);
+    ref::maxpoolBackwardFromWinners(winners.data(), cotangent.data(), viaWinners.data(), s);
+    ref::maxpoolForward(x.data(), y.data(), s);
+    EXPECT_EQ(pooled, y);
+    ref::maxpoolBackward(x.data(), cotangent.data(), dx.data(), s);
+    EXPECT_EQ(viaWinners, dx);
   }
 }
 

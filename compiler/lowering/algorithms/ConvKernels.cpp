@@ -486,6 +486,19 @@ Func fusedSign(Kernel &k, Func product, const ConvGeometry &g) {
   return output;
 }
 
+/// maxpool(product) in training, with the position of each window's
+/// first maximum (scan order: y, then x, as the reference and maxpool_grad
+/// break ties) for the backward pass: a Tuple (pooled value, y · k + x).
+static Func pooledWithWinners(Kernel &k, Func product) {
+  int pool = int(k.request().pool);
+  Var x("x"), y("y"), o("o"), n("n");
+  RDom window(0, pool, 0, pool, "window");
+  Tuple best = argmax(product(x * pool + window.x, y * pool + window.y, o, n));
+  Func pooled("output");
+  pooled(x, y, o, n) = Tuple(best[2], best[1] * pool + best[0]);
+  return pooled;
+}
+
 /// Binary convolution on packed signs. With zero padding a tap outside the
 /// image contributes 0, which no ±1 code can express: the product first
 /// runs over every tap with the padding read as +1 (word 0), then
@@ -527,16 +540,21 @@ void defineXnorConv2D(Kernel &k) {
   Func correction("padding_correction");
   correction(o, x, y) =
       sum(select(inside, 0, channels - 2 * filterPopcounts(o, taps.x, taps.y)));
-  Func product(k.request().fusedSign ? "product" : "output");
+  bool fused = k.request().fusedSign || k.request().winners;
+  Func product(fused ? "product" : "output");
   product(x, y, o, n) = cast<float>(kw * kh * channels -
                                     2 * cast<int32_t>(mismatches(o, x, y, n)) -
                                     correction(o, x, y));
-  Func output = k.request().fusedSign ? fusedSign(k, product, g) : product;
+  Func output = k.request().fusedSign ? fusedSign(k, product, g)
+                : k.request().winners ? pooledWithWinners(k, product)
+                                      : product;
   if (!k.request().packed) {
     int pool = int(k.request().pool);
-    setExtent(output.output_buffer(), 0, g.outW() / pool);
-    setExtent(output.output_buffer(), 1, g.outH() / pool);
-    setExtent(output.output_buffer(), 2, g.filters);
+    // A Tuple's other buffers (the winners) share the first one's extents.
+    OutputImageParam buffer = output.output_buffers()[0];
+    setExtent(buffer, 0, g.outW() / pool);
+    setExtent(buffer, 1, g.outH() / pool);
+    setExtent(buffer, 2, g.filters);
   }
   k.stage("by_filter", byFilter);
   k.stage("padded_input", padded);
@@ -544,7 +562,10 @@ void defineXnorConv2D(Kernel &k) {
   k.domain("r", r);
   k.stage("filter_popcounts", filterPopcounts);
   k.stage("padding_correction", correction);
-  k.output("output", output);
+  if (k.request().winners)
+    k.tupleOutput({"output", "winners"}, output);
+  else
+    k.output("output", output);
 }
 
 void definePool(Kernel &k) {
@@ -575,7 +596,16 @@ void definePoolGrad(Kernel &k) {
   Func dx("dx");
   RDom r(0, int(g.kernelW), 0, int(g.kernelH), "r");
   Tap tap = tapOf(x, y, r.x, r.y, g);
-  if (max) {
+  if (k.request().winners) {
+    // The winners a training XNOR convolution wrote (windows that tile the
+    // image): dy goes to the one input whose index in its window matches.
+    ImageParam winners = image(k, "winners", g.outW(), g.outH(), g.channels);
+    int kk = int(g.kernelW);
+    Expr wx = min(x / kk, g.outW() - 1), wy = min(y / kk, g.outH() - 1);
+    Expr inside = x / kk < g.outW() && y / kk < g.outH();
+    Expr won = winners(wx, wy, c, n) == (y % kk) * kk + x % kk;
+    dx(x, y, c, n) = select(inside && won, dy(wx, wy, c, n), 0.0f);
+  } else if (max) {
     // The first maximum of each window in scan order (y, then x) wins.
     ImageParam input = image(k, "input", g.width, g.height, g.channels);
     Func padded = BoundaryConditions::constant_exterior(

@@ -136,13 +136,20 @@ def Bnn_XnorConv2DOp : Bnn_Op<"xnor_conv2d",
     all are), so the float product is never stored. The signs are ±1
     floats, or packed along channels (`#bnn.packed<axis = 1>`) for the
     next binary layer.
+
+    In training, `pool = [k, k]` without the sign fuses the max pool of a
+    binary layer: `output` is the pooled product and `winners` the index
+    (y · k + x) of the first maximum of each window, i32. The backward pass
+    (maxpool_grad) routes the gradient through `winners`, so the unpooled
+    product, k² times larger, is never stored.
   }];
   let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,
                        Optional<F32Tensor>:$gamma, Optional<F32Tensor>:$beta,
                        Optional<F32Tensor>:$running_mean, Optional<F32Tensor>:$running_var,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad,
                        OptionalAttr<F64Attr>:$epsilon, OptionalAttr<DenseI64ArrayAttr>:$pool);
-  let results = (outs AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$output);
+  let results = (outs AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$output,
+                      Optional<I32Tensor>:$winners);
   let assemblyFormat = [{
     $input `,` $weight
     (`sign_of_batchnorm` `(` $gamma^ `,` $beta `,` $running_mean `,` $running_var `)`)?

@@ -108,10 +108,23 @@ def Bnn_BatchNormGradOp : Bnn_GradOp<"batchnorm_grad",
 
 def Bnn_MaxPoolGradOp : Bnn_GradOp<"maxpool_grad",
     "routes each output gradient to the input that won its window", [Bnn_KernelCall]> {
-  let arguments = (ins F32Tensor:$input, F32Tensor:$output_grad,
+  let description = [{
+    `input` is the pooled image, whose windows the kernel searches again
+    for their first maximum; or, after bnn-bitpack fused the pooling into
+    a training XNOR convolution, the `winners` that convolution wrote (i32,
+    [N, C, H', W'], y · k + x in each window; windows that tile the image).
+  }];
+  let arguments = (ins AnyTypeOf<[F32Tensor, I32Tensor]>:$input, F32Tensor:$output_grad,
                        DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$stride,
                        DenseI64ArrayAttr:$pad);
   let results = (outs F32Tensor:$input_grad);
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Whether `input` holds the winners of a fused pooling.
+    bool readsWinners() {
+      return getInput().getType().cast<mlir::ShapedType>().getElementType().isInteger(32);
+    }
+  }];
 }
 
 def Bnn_AvgPoolGradOp : Bnn_GradOp<"avgpool_grad",

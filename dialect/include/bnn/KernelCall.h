@@ -51,6 +51,9 @@ struct KernelCall {
   /// a fused `pool` × `pool` max pool (1: none).
   bool fusedSign = false;
   int64_t pool = 1;
+  /// xnor_conv2d: a fused max pool without the sign (training) also
+  /// writes each window's winner; maxpool_grad: reads those winners.
+  bool winners = false;
   /// Batch-statistics batchnorm and its backward pass: the per-channel sums
   /// come in as `batch_sums` / `grad_sums` (synchronised batchnorm).
   bool givenSums = false;

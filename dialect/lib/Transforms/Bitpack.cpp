@@ -82,7 +82,8 @@ struct PackBinaryConv : OpRewritePattern<Conv2DOp> {
     Value input = packSigns(rewriter, loc, conv.getInput(), /*axis=*/1);
     Value weight = packSigns(rewriter, loc, conv.getWeight(), /*axis=*/1);
     rewriter.replaceOpWithNewOp<XnorConv2DOp>(
-        conv, conv.getType(), input, weight, Value(), Value(), Value(), Value(),
+        conv, conv.getType(), /*winners=*/Type(), input, weight, Value(), Value(), Value(),
+        Value(),
         conv.getStrideAttr(), conv.getPadAttr(), FloatAttr(), DenseI64ArrayAttr());
     return success();
   }
@@ -166,6 +167,14 @@ template <typename SignOp> struct PackSignsAtSource : OpRewritePattern<SignOp> {
   }
 };
 
+/// Whether `pool` is a square max pool whose windows tile the image
+/// (stride = window, no padding): each input lies in at most one window.
+bool isTilingMaxPool(llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> stride,
+                     llvm::ArrayRef<int64_t> pad) {
+  return kernel.size() == 2 && kernel[0] == kernel[1] && stride == kernel &&
+         llvm::all_of(pad, [](int64_t v) { return v == 0; });
+}
+
 /// At evaluation, sign(batchnorm(maxpool?(xnor_conv2d))) is one XNOR
 /// convolution with the threshold (and the pooling, on signs) fused, which
 /// writes packed signs when the next binary layer reads them so.
@@ -176,10 +185,8 @@ struct FuseXnorConvSign : OpRewritePattern<BatchNormSignOp> {
     Value product = norm.getInput();
     DenseI64ArrayAttr pool;
     if (auto maxpool = product.getDefiningOp<MaxPoolOp>()) {
-      llvm::ArrayRef<int64_t> k = maxpool.getKernel(), s = maxpool.getStride(),
-                              p = maxpool.getPad();
-      if (!maxpool->hasOneUse() || k.size() != 2 || k[0] != k[1] || s.size() != 2 ||
-          s[0] != k[0] || s[1] != k[0] || llvm::any_of(p, [](int64_t v) { return v != 0; }))
+      if (!maxpool->hasOneUse() ||
+          !isTilingMaxPool(maxpool.getKernel(), maxpool.getStride(), maxpool.getPad()))
         return failure();
       pool = maxpool.getKernelAttr();
       product = maxpool.getInput();
@@ -190,10 +197,47 @@ struct FuseXnorConvSign : OpRewritePattern<BatchNormSignOp> {
     std::optional<RankedTensorType> packed = packedByAllReaders(norm.getOutput());
     Type type = packed ? Type(*packed) : norm.getOutput().getType();
     Operation *fused = rewriter.create<XnorConv2DOp>(
-        norm.getLoc(), type, xnor.getInput(), xnor.getWeight(), norm.getGamma(),
+        norm.getLoc(), type, /*winners=*/Type(), xnor.getInput(), xnor.getWeight(), norm.getGamma(),
         norm.getBeta(), norm.getRunningMean(), norm.getRunningVar(), xnor.getStrideAttr(),
         xnor.getPadAttr(), norm.getEpsilonAttr(), pool);
     replaceSignWriter(rewriter, norm, fused, bool(packed));
+    return success();
+  }
+};
+
+/// In training, maxpool(xnor_conv2d) whose product is otherwise read only
+/// by the pool's backward pass is one XNOR convolution with the pooling
+/// fused: it writes the pooled product and each window's winner, and
+/// maxpool_grad reads the winners. The unpooled product is never stored.
+struct FuseXnorConvPoolTrain : OpRewritePattern<MaxPoolOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MaxPoolOp pool, PatternRewriter &rewriter) const override {
+    auto xnor = pool.getInput().getDefiningOp<XnorConv2DOp>();
+    if (!xnor || xnor.hasFusedSign() || xnor.getPool() ||
+        !isTilingMaxPool(pool.getKernel(), pool.getStride(), pool.getPad()))
+      return failure();
+    SmallVector<MaxPoolGradOp> grads;
+    for (Operation *user : xnor->getUsers()) {
+      if (user == pool.getOperation())
+        continue;
+      auto grad = dyn_cast<MaxPoolGradOp>(user);
+      if (!grad || grad.getKernel() != pool.getKernel() || grad.getStride() != pool.getStride() ||
+          grad.getPad() != pool.getPad())
+        return failure();
+      grads.push_back(grad);
+    }
+    if (grads.empty()) // evaluation: FuseXnorConvSign fuses the pool with the sign
+      return failure();
+    auto pooled = pool.getType().cast<RankedTensorType>();
+    auto winnersType = RankedTensorType::get(pooled.getShape(), rewriter.getI32Type());
+    auto fused = rewriter.create<XnorConv2DOp>(
+        pool.getLoc(), pooled, winnersType, xnor.getInput(), xnor.getWeight(), Value(), Value(),
+        Value(), Value(), xnor.getStrideAttr(), xnor.getPadAttr(), FloatAttr(),
+        pool.getKernelAttr());
+    for (MaxPoolGradOp grad : grads)
+      rewriter.updateRootInPlace(grad, [&] { grad.getInputMutable().assign(fused.getWinners()); });
+    rewriter.replaceOp(pool, fused.getOutput());
+    rewriter.eraseOp(xnor);
     return success();
   }
 };
@@ -277,7 +321,7 @@ struct BitpackPass : bnn::impl::BnnBitpackBase<BitpackPass> {
                  PackDenseGradWeightInput, PackSignsAtSource<BatchNormSignTrainOp>, PackSignsAtSource<BatchNormSignOp>,
                  PackSignsAtSource<XnorDenseBatchNormSignOp>,
                  PackSignsAtSource<XnorDenseBatchNormSignTrainOp>,
-                 FuseXnorConvSign, FuseConvSign,
+                 FuseXnorConvSign, FuseConvSign, FuseXnorConvPoolTrain,
                  FuseXnorDenseBatchNormSignTrain,
                  FuseXnorDenseBatchNormSign>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))

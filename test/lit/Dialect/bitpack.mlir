@@ -140,3 +140,35 @@ func.func @packed_signs_in_training(%p: tensor<?x1xi64, #bnn.packed<axis = 1, bi
   %dw = bnn.dense_grad_weight %x, %w, %dy1 {weights = #bnn.quant<binary>} : (tensor<?x64xf32>, tensor<4x64xf32>, tensor<?x4xf32>) -> tensor<4x64xf32>
   return %next, %dw2, %dw : tensor<?x3xf32>, tensor<3x4xf32>, tensor<4x64xf32>
 }
+
+// In training, maxpool(xnor_conv2d) read otherwise only by the pool's
+// backward pass is one XNOR convolution that writes the pooled product and
+// each window's winner; maxpool_grad reads the winners, so the unpooled
+// product is never stored.
+// CHECK-LABEL: func.func @pool_in_training
+// CHECK: %[[Y:.*]], %[[WIN:.*]] = bnn.xnor_conv2d %arg0, %arg1 {pad = array<i64: 1, 1>, pool = array<i64: 2, 2>, stride = array<i64: 1, 1>} : ({{.*}}) -> (tensor<?x4x3x3xf32>, tensor<?x4x3x3xi32>)
+// CHECK-NOT: bnn.maxpool %
+// CHECK: bnn.maxpool_grad %[[WIN]], %arg2 {{.*}} : (tensor<?x4x3x3xi32>, tensor<?x4x3x3xf32>) -> tensor<?x4x7x7xf32>
+// CHECK: return %[[Y]]
+func.func @pool_in_training(%x: tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, %w: tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>, %dy: tensor<?x4x3x3xf32>) -> (tensor<?x4x3x3xf32>, tensor<?x4x7x7xf32>) {
+  %y = bnn.xnor_conv2d %x, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>) -> tensor<?x4x7x7xf32>
+  %p = bnn.maxpool %y {kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>) -> tensor<?x4x3x3xf32>
+  %dx = bnn.maxpool_grad %y, %dy {kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>, tensor<?x4x3x3xf32>) -> tensor<?x4x7x7xf32>
+  return %p, %dx : tensor<?x4x3x3xf32>, tensor<?x4x7x7xf32>
+}
+
+// Not fused: the product has another reader (it must be stored anyway),
+// or the windows overlap (an input may win two windows).
+// CHECK-LABEL: func.func @pool_in_training_not_fused
+// CHECK-NOT: pool = array
+// CHECK-COUNT-2: bnn.maxpool %
+// CHECK-NOT: xi32
+func.func @pool_in_training_not_fused(%x: tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, %w: tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>, %dy: tensor<?x4x3x3xf32>) -> (tensor<?x4x3x3xf32>, tensor<?x4x7x7xf32>, tensor<?x4x7x7xf32>, tensor<?x4x3x3xf32>) {
+  %y = bnn.xnor_conv2d %x, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>) -> tensor<?x4x7x7xf32>
+  %p = bnn.maxpool %y {kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>) -> tensor<?x4x3x3xf32>
+  %dx = bnn.maxpool_grad %y, %dy {kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>, tensor<?x4x3x3xf32>) -> tensor<?x4x7x7xf32>
+  %z = bnn.xnor_conv2d %x, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>) -> tensor<?x4x7x7xf32>
+  %q = bnn.maxpool %z {kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>) -> tensor<?x4x3x3xf32>
+  %dz = bnn.maxpool_grad %z, %dy {kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>, tensor<?x4x3x3xf32>) -> tensor<?x4x7x7xf32>
+  return %p, %y, %dz, %q : tensor<?x4x3x3xf32>, tensor<?x4x7x7xf32>, tensor<?x4x7x7xf32>, tensor<?x4x3x3xf32>
+}

@@ -47,3 +47,20 @@ func.func @dense_grad_weight_packed_length(%x: tensor<8x1xi64, #bnn.packed<axis 
   %dw = bnn.dense_grad_weight %x, %w, %dy {weights = #bnn.quant<binary>} : (tensor<8x1xi64, #bnn.packed<axis = 1, bits = 5>>, tensor<3x4xf32>, tensor<8x3xf32>) -> tensor<3x4xf32>
   return
 }
+
+// -----
+
+// maxpool_grad reads winners only of windows that tile the image.
+func.func @maxpool_grad_winners_overlapping(%i: tensor<?x4x3x3xi32>, %dy: tensor<?x4x3x3xf32>) {
+  // expected-error @+1 {{reads winners only of square windows that tile the image (stride = kernel, no padding)}}
+  %dx = bnn.maxpool_grad %i, %dy {kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x3x3xi32>, tensor<?x4x3x3xf32>) -> tensor<?x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @maxpool_grad_winners_shape(%i: tensor<?x4x4x4xi32>, %dy: tensor<?x4x3x3xf32>) {
+  // expected-error @+1 {{winners and the output gradient must be [?, 4, 3, 3] for an input gradient of [?, 4, 7, 7]}}
+  %dx = bnn.maxpool_grad %i, %dy {kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x4x4xi32>, tensor<?x4x3x3xf32>) -> tensor<?x4x7x7xf32>
+  return
+}

@@ -64,9 +64,17 @@ const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
   case Kind::PackChannels:
     return "kernels::packChannels({x}, {packed}, {rows:x}, {length}, {spatial:x});";
   case Kind::XnorConv2D:
-    if (request.winners) // the workspace holds the i32 winners in float slots
+    // The workspace holds the i32 winners in float slots.
+    if (request.winners && request.batchSums)
+      return "kernels::xnorConv2dMaxPool({input}, {weight}, {output}, "
+             "reinterpret_cast<int32_t *>({winners}), {conv}, {pool_window});\n"
+             "  reference::batchnormSums({output}, {batch_sums}, {channels:output});";
+    if (request.winners)
       return "kernels::xnorConv2dMaxPool({input}, {weight}, {output}, "
              "reinterpret_cast<int32_t *>({winners}), {conv}, {pool_window});";
+    if (request.batchSums)
+      return "kernels::xnorConv2d({input}, {weight}, {output}, {conv});\n"
+             "  reference::batchnormSums({output}, {batch_sums}, {channels:output});";
     if (request.fusedSign)
       return "kernels::xnorConv2dSign({input}, {weight}, {gamma}, {beta}, {running_mean}, "
              "{running_var}, {output}, {conv}, {epsilon}, {pool_window});";

@@ -552,6 +552,7 @@ private:
     request.givenSums = call.givenSums;
     request.pool = call.pool;
     request.winners = call.winners;
+    request.batchSums = call.batchSums;
     request.epsilon = call.epsilon;
     request.momentum = call.momentum;
     const KernelCall::Window &w = call.window;

@@ -45,7 +45,7 @@ std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,
                    (flagged ? flag : "") + (request.scaled ? "_scaled" : "") +
                    (request.bias ? "_bias" : "") + (request.fusedSign ? "_sign" : "") +
                    (request.pool > 1 ? "_pool" + std::to_string(request.pool) : "") +
-                   (request.winners ? "_winners" : "") +
+                   (request.winners ? "_winners" : "") + (request.batchSums ? "_sums" : "") +
                    (request.packed ? "_packed" : "") + (request.bf16 ? "_bf16" : "") + (request.int8 ? "_int8" : "") +
                    (request.givenSums ? "_sync" : "");
   if (request.length || request.units)

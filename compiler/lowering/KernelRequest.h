@@ -62,6 +62,10 @@ struct KernelRequest {
   /// window's first maximum (i32). maxpool_grad: reads those winners
   /// (input `winners`) instead of searching the input again.
   bool winners = false;
+  /// xnor_conv2d (training): also writes `batch_sums` (filter, Σx | Σx² |
+  /// count) of its (pooled) product, each image summed in the loop that
+  /// computes it; batchnorm_sign_train reads them (givenSums).
+  bool batchSums = false;
   /// conv2d_grad_input (stride 1) and conv2d_grad_weight: products in
   /// bfloat16 (`vdpbf16ps`), sums in f32 — the run configuration's
   /// `backward = "bf16"`. The plan calls it instead of the f32 kernel.
@@ -96,7 +100,7 @@ struct KernelRequest {
            epsilon == other.epsilon && momentum == other.momentum &&
            conv == other.conv && bias == other.bias && scaled == other.scaled &&
            packed == other.packed && fusedSign == other.fusedSign && pool == other.pool &&
-           winners == other.winners &&
+           winners == other.winners && batchSums == other.batchSums &&
            bf16 == other.bf16 && int8 == other.int8 && cuda == other.cuda &&
            givenSums == other.givenSums &&
            argExtents == other.argExtents;

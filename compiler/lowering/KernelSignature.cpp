@@ -66,6 +66,8 @@ KernelSignature signatureOf(const KernelRequest &request) {
     signature.push_back(out("output", 4, request.packed ? u64 : ArgType::F32));
     if (request.winners)
       signature.push_back(out("winners", 4, ArgType::I32)); // (x, y, filter, batch)
+    if (request.batchSums)
+      signature.push_back(out("batch_sums", 2)); // (filter, Σx | Σx² | count)
     return signature;
   }
   case Kind::DenseForward:

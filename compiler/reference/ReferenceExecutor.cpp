@@ -689,10 +689,18 @@ LogicalResult Interpreter::execute(Operation *op) {
             unpack(words(xnor.getWeight()), w[0] * w[1] * w[2], w[3], channels), w[0],
             w[1] * w[2], channels);
         ref::ConvShape s{x[0], channels, x[1], x[2], w[0], w[1], w[2], *stride, *pad};
+        // The batch statistics' sums of the (pooled) product, as
+        // batchnorm_sums would take them.
+        auto sumIfAsked = [&] {
+          if (xnor.getBatchSums())
+            ref::batchnormSums(f32(xnor.getOutput()), define(xnor.getBatchSums()),
+                               this->channels(xnor.getOutput()));
+          return success();
+        };
         if (!xnor.hasFusedSign() && !xnor.getWinners()) {
           ref::conv2dForward(image.data(), filters.data(), nullptr, define(xnor.getOutput()),
                              s, ref::WeightQuantization::Real);
-          return success();
+          return sumIfAsked();
         }
         // The fused pooling (and sign(batchnorm)) as the separate ops would.
         std::vector<float> product(size_t(s.n * s.o * s.outH() * s.outW()));
@@ -703,7 +711,7 @@ LogicalResult Interpreter::execute(Operation *op) {
         if (xnor.getWinners()) {
           ref::maxpoolWithWinners(product.data(), define(xnor.getOutput()),
                                   defineInts(xnor.getWinners()), window);
-          return success();
+          return sumIfAsked();
         }
         std::vector<float> pooled(size_t(s.n * s.o * window.outH() * window.outW()));
         ref::maxpoolForward(product.data(), pooled.data(), window);

@@ -499,6 +499,13 @@ LogicalResult XnorConv2DOp::verify() {
   bool packedResult = bool(packedEncoding(getOutput().getType()));
   if (packedResult && !fusedSign)
     return emitOpError() << "writes packed signs only with a fused sign";
+  if (getBatchSums()) {
+    int64_t filters = getWeight().getType().cast<ShapedType>().getShape()[0];
+    if (fusedSign)
+      return emitOpError() << "sums batch statistics only without a fused sign";
+    if (getBatchSums().getType().cast<ShapedType>().getShape() != ArrayRef<int64_t>{3, filters})
+      return emitOpError() << "`batch_sums` must be [3, " << filters << "] (Σx, Σx², count)";
+  }
   if (getWinners() && getWinners().getType().cast<ShapedType>().getShape() !=
                           getOutput().getType().cast<ShapedType>().getShape())
     return emitOpError() << "`winners` must have the shape of the pooled output";

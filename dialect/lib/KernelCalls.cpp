@@ -504,6 +504,9 @@ LogicalResult XnorConv2DOp::describeKernelCall(KernelCall &call) {
   call.winners = bool(getWinners());
   if (call.winners)
     call.output("winners", getWinners(), View::Image);
+  call.batchSums = bool(getBatchSums());
+  if (call.batchSums)
+    call.output("batch_sums", getBatchSums(), View::Matrix);
   int64_t outputs = w[0] * imageShape(getOutput())[2] * imageShape(getOutput())[3];
   call.opsPerItem = 2.0 * double(channels * w[1] * w[2]) * double(outputs) *
                     double(call.pool * call.pool);

@@ -923,35 +923,48 @@ TEST(HalideXnorConvFused, SignOfBatchNormAfterPoolingMatchesSeparateSteps) {
   expectFusedSignMatchesSeparateSteps({1, 70, 5, 5, 128, 3, 3, 1, 1}, {1, 2});
 }
 
-// Training's fused max pool: xnor_conv2d {pool} writes the pooled product
-// and each window's winner, and maxpool_grad routes dy through the
-// winners. Against the float convolution of the ±1 values followed by the
-// reference max pool and its backward pass, which finds the winners again
-// in the unpooled product. XNOR products are integers, so windows tie
+// Training's fused XNOR convolution: with `pool`, the pooled product and
+// each window's winner, which maxpool_grad routes dy through; with
+// `batchSums`, the batchnorm's Σx, Σx² and count of the (pooled) product.
+// Against the float convolution of the ±1 values, then the reference max
+// pool, its backward pass (which finds the winners again in the unpooled
+// product) and batchnorm sums. XNOR products are integers, so windows tie
 // often: the first maximum in scan order must win in both.
-void expectPoolWithWinnersMatchesReference(const bnnrt::reference::ConvShape &s, int pool) {
+void expectTrainingXnorConvMatchesReference(const bnnrt::reference::ConvShape &s, int pool) {
   std::vector<float> x = randomSigns(size_t(s.n * s.c * s.h * s.w), 90);
   std::vector<float> w = randomSigns(size_t(s.o * s.c * s.kh * s.kw), 91);
   bnnc::KernelRequest request{Kind::XnorConv2D, s.c, 0, ""};
   request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
   request.pool = pool;
-  request.winners = true;
+  request.winners = pool > 1;
+  request.batchSums = true;
   bnnc::Kernel fused = bnnc::buildKernel(request);
   fused.inputs()[0].set(packChannelsWithHalide(x, int(s.n), int(s.c), int(s.h), int(s.w)));
   fused.inputs()[1].set(packChannelsWithHalide(w, int(s.o), int(s.c), int(s.kh), int(s.kw)));
   const int oh = int(s.outH()) / pool, ow = int(s.outW()) / pool;
-  Halide::Realization pooled = fused.pipeline().realize({ow, oh, int(s.o), int(s.n)});
-  Halide::Buffer<float> y = pooled[0];
-  Halide::Buffer<int32_t> winners = pooled[1];
+  Halide::Buffer<float> y(ow, oh, int(s.o), int(s.n)), sums(int(s.o), 3);
+  Halide::Buffer<int32_t> winners(ow, oh, int(s.o), int(s.n));
+  if (pool > 1)
+    fused.pipeline().realize({y, winners, sums});
+  else
+    fused.pipeline().realize({y, sums});
 
   std::vector<float> product(size_t(s.n * s.o * s.outH() * s.outW()));
   bnnrt::reference::conv2dForward(x.data(), w.data(), nullptr, product.data(), s, Q::Real);
   bnnrt::reference::PoolShape window{s.n, s.o, s.outH(), s.outW(), pool, pool, 0};
   std::vector<float> refY(y.number_of_elements());
   bnnrt::reference::maxpoolForward(product.data(), refY.data(), window);
+  for (size_t i = 0; i < refY.size(); ++i)
+    ASSERT_EQ(y.data()[i], refY[i]) << "pooled output " << i;
+  std::vector<float> refSums(size_t(3 * s.o));
+  bnnrt::reference::batchnormSums(refY.data(), refSums.data(), {s.n, s.o, int64_t(oh) * ow});
+  for (size_t i = 0; i < refSums.size(); ++i) // both exact sums of integers, rounded once
+    ASSERT_EQ(sums.data()[i], refSums[i]) << "sums row " << i / size_t(s.o);
+  if (pool == 1)
+    return;
+
   size_t ties = 0;
   for (size_t i = 0; i < refY.size(); ++i) {
-    ASSERT_EQ(y.data()[i], refY[i]) << "pooled output " << i;
     ASSERT_GE(winners.data()[i], 0);
     ASSERT_LT(winners.data()[i], pool * pool);
   }
@@ -974,13 +987,16 @@ void expectPoolWithWinnersMatchesReference(const bnnrt::reference::ConvShape &s,
     ASSERT_EQ(dx.data()[i], refDx[i]) << "input gradient " << i;
 }
 
-TEST(HalideXnorConvFused, PoolWithWinnersMatchesReference) {
-  // The example CNN's pooled layers in small: 2 × 2 windows over even and
-  // odd products (5 × 5 and 7 × 7 leave their last row and column out).
-  expectPoolWithWinnersMatchesReference({2, 64, 6, 6, 16, 3, 3, 1, 1}, 2);
-  expectPoolWithWinnersMatchesReference({2, 16, 5, 5, 12, 3, 3, 1, 1}, 2);
-  expectPoolWithWinnersMatchesReference({1, 130, 7, 7, 70, 3, 3, 1, 1}, 2);
-  expectPoolWithWinnersMatchesReference({2, 70, 9, 9, 8, 3, 3, 1, 1}, 3);
+TEST(HalideXnorConvFused, TrainingPoolWinnersAndBatchSumsMatchReference) {
+  // The example CNN's layers in small: 2 × 2 windows over even and odd
+  // products (5 × 5 and 7 × 7 leave their last row and column out), and
+  // no pooling (the sums alone), across filter vectors.
+  expectTrainingXnorConvMatchesReference({2, 64, 6, 6, 16, 3, 3, 1, 1}, 2);
+  expectTrainingXnorConvMatchesReference({2, 16, 5, 5, 12, 3, 3, 1, 1}, 2);
+  expectTrainingXnorConvMatchesReference({3, 130, 7, 7, 70, 3, 3, 1, 1}, 2);
+  expectTrainingXnorConvMatchesReference({2, 70, 9, 9, 8, 3, 3, 1, 1}, 3);
+  expectTrainingXnorConvMatchesReference({3, 64, 6, 5, 20, 3, 3, 1, 1}, 1);
+  expectTrainingXnorConvMatchesReference({2, 70, 9, 9, 16, 3, 3, 2, 1}, 1);
 }
 
 // A first layer at evaluation: sign(batchnorm(conv2d)) of a real image in

@@ -499,7 +499,45 @@ static Func pooledWithWinners(Kernel &k, Func product) {
   return pooled;
 }
 
-/// Binary convolution on packed signs. With zero padding a tap outside the
+/// Σx, Σx² and the count of each filter's (pooled) product over the batch,
+/// for the batchnorm after the convolution ("batch_sums", (filter, row)).
+/// Each image's sums ("sum_per_image", domain "pixel"; f64, exact for the
+/// integer products) are computed from the product while it is in cache:
+/// the schedule fuses them into the output's loop over images. Then
+/// "sum_over_batch" adds the images up.
+static Func batchSumsOf(Kernel &k, Func product, const ConvGeometry &g, Expr batch) {
+  int pool = int(k.request().pool), outW = g.outW() / pool, outH = g.outH() / pool;
+  Var o("o"), n("n"), row("row");
+  RDom pixel(0, outW, 0, outH, "pixel");
+  Func pooled = product;
+  if (pool > 1) {
+    Var x("x"), y("y");
+    RDom window(0, pool, 0, pool, "sum_window");
+    pooled = Func("pooled_product");
+    pooled(x, y, o, n) = maximum(product(x * pool + window.x, y * pool + window.y, o, n));
+    k.stage("pooled_product", pooled);
+  }
+  Expr v = cast<double>(pooled(pixel.x, pixel.y, o, n));
+  Func perImage("sum_per_image");
+  perImage(o, n) = Tuple(f64(0), f64(0));
+  perImage(o, n) = Tuple(perImage(o, n)[0] + v, perImage(o, n)[1] + v * v);
+  RDom images(0, batch, "images");
+  Func overBatch("sum_over_batch");
+  overBatch(o) = Tuple(f64(0), f64(0));
+  overBatch(o) = Tuple(overBatch(o)[0] + perImage(o, images)[0],
+                       overBatch(o)[1] + perImage(o, images)[1]);
+  Expr count = cast<double>(batch) * f64(outW * outH);
+  Func sums("batch_sums");
+  sums(o, row) = cast<float>(select(row == 0, overBatch(o)[0], row == 1, overBatch(o)[1], count));
+  setExtent(sums.output_buffer(), 0, g.filters);
+  setExtent(sums.output_buffer(), 1, 3);
+  k.stage("sum_per_image", perImage);
+  k.domain("pixel", pixel);
+  k.stage("sum_over_batch", overBatch);
+  return sums;
+}
+
+/// Binary convolution on packed signs. With zero padding/// Binary convolution on packed signs. With zero padding a tap outside the
 /// image contributes 0, which no ±1 code can express: the product first
 /// runs over every tap with the padding read as +1 (word 0), then
 /// "padding_correction" subtracts what those taps added, C − 2·popcount(w)
@@ -540,7 +578,7 @@ void defineXnorConv2D(Kernel &k) {
   Func correction("padding_correction");
   correction(o, x, y) =
       sum(select(inside, 0, channels - 2 * filterPopcounts(o, taps.x, taps.y)));
-  bool fused = k.request().fusedSign || k.request().winners;
+  bool fused = k.request().fusedSign || k.request().winners || k.request().batchSums;
   Func product(fused ? "product" : "output");
   product(x, y, o, n) = cast<float>(kw * kh * channels -
                                     2 * cast<int32_t>(mismatches(o, x, y, n)) -
@@ -548,6 +586,11 @@ void defineXnorConv2D(Kernel &k) {
   Func output = k.request().fusedSign ? fusedSign(k, product, g)
                 : k.request().winners ? pooledWithWinners(k, product)
                                       : product;
+  if (!k.request().fusedSign && !k.request().winners && fused) {
+    // The product is both the output and what the sums read.
+    output = Func("output");
+    output(x, y, o, n) = product(x, y, o, n);
+  }
   if (!k.request().packed) {
     int pool = int(k.request().pool);
     // A Tuple's other buffers (the winners) share the first one's extents.
@@ -566,6 +609,8 @@ void defineXnorConv2D(Kernel &k) {
     k.tupleOutput({"output", "winners"}, output);
   else
     k.output("output", output);
+  if (k.request().batchSums)
+    k.output("batch_sums", batchSumsOf(k, product, g, input.dim(3).extent()));
 }
 
 void definePool(Kernel &k) {

@@ -99,6 +99,30 @@ void scheduleFusedSign(Kernel &k, ScheduleKnobs &knobs, Func output) {
 /// of `filter_tile` filters (vectors of u64 lanes) × `x_tile` output pixels
 /// accumulate over (word, tap x, tap y); the padded packed image and the
 /// tile's sums stay in cache. Images in parallel.
+/// The batch statistics' sums of an XNOR convolution: each image's sums
+/// run in the output's loop over images (compute_with), after its product
+/// and reading the same per-image mismatches, vectorised across filters
+/// (the axis the mismatches are stored along).
+void scheduleBatchSums(Kernel &k, Func output, Var n, bool parallel) {
+  Func perImage = k.func("sum_per_image");
+  Var o = arg(perImage, 0), image = arg(perImage, 1);
+  RDom pixel = k.rdom("pixel");
+  perImage.compute_root().vectorize(o, 8, guard);
+  perImage.update().reorder(o, pixel.x, pixel.y, image).vectorize(o, 8, guard);
+  if (parallel) {
+    perImage.parallel(image);
+    perImage.update().parallel(image);
+  }
+  perImage.compute_with(output, n);
+  perImage.update().compute_with(output, n);
+  // The pooled value once a pixel (not once for Σx and again for Σx²).
+  if (k.hasFunc("pooled_product"))
+    k.func("pooled_product").compute_at(perImage, pixel.x).vectorize(arg(k.func("pooled_product"), 2), 8, guard);
+  Func overBatch = k.func("sum_over_batch");
+  overBatch.compute_root().vectorize(arg(overBatch, 0), 8, guard);
+  overBatch.update().vectorize(arg(overBatch, 0), 8, guard);
+}
+
 void scheduleXnorConv(Kernel &k, ScheduleKnobs &knobs) {
   int vector = knobs.integer("filter_vector", 8, 1, 64,
                              "filters whose popcounts run as one vector (u64 lanes)", true);
@@ -133,6 +157,8 @@ void scheduleXnorConv(Kernel &k, ScheduleKnobs &knobs) {
       .vectorize(ov)
       .unroll(oi)
       .unroll(xi);
+  if (k.hasFunc("sum_per_image"))
+    scheduleBatchSums(k, output, n, parallel);
 }
 
 //===--- float products ---------------------------------------------------===//

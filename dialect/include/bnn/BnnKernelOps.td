@@ -117,7 +117,7 @@ def Bnn_XnorDenseOp : Bnn_Op<"xnor_dense", [Pure, Bnn_KernelCall]> {
 }
 
 def Bnn_XnorConv2DOp : Bnn_Op<"xnor_conv2d",
-    [Pure, Bnn_KernelCall, AttrSizedOperandSegments]> {
+    [Pure, Bnn_KernelCall, AttrSizedOperandSegments, AttrSizedResultSegments]> {
   let summary = "binary convolution on packed signs, with optional fused pooling and sign";
   let description = [{
     `input` holds the signs of an [N, C, H, W] image packed along channels
@@ -142,6 +142,12 @@ def Bnn_XnorConv2DOp : Bnn_Op<"xnor_conv2d",
     (y · k + x) of the first maximum of each window, i32. The backward pass
     (maxpool_grad) routes the gradient through `winners`, so the unpooled
     product, k² times larger, is never stored.
+
+    In training, `batch_sums` are the per-channel sums behind batchnorm's
+    batch statistics of the (pooled) product, [3, O]: Σx, Σx², count (as
+    bnn.batchnorm_sums writes them), summed while each image's product is
+    in cache; the batchnorm_sign_train after the convolution reads them as
+    its `batch_sums` instead of reading the product once more.
   }];
   let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,
                        Optional<F32Tensor>:$gamma, Optional<F32Tensor>:$beta,
@@ -149,11 +155,15 @@ def Bnn_XnorConv2DOp : Bnn_Op<"xnor_conv2d",
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$pad,
                        OptionalAttr<F64Attr>:$epsilon, OptionalAttr<DenseI64ArrayAttr>:$pool);
   let results = (outs AnyTypeOf<[F32Tensor, Bnn_PackedTensor]>:$output,
-                      Optional<I32Tensor>:$winners);
+                      Optional<I32Tensor>:$winners, Optional<F32Tensor>:$batch_sums);
+  // The optional results are named after `->`, so that a reader (and the
+  // parser) knows which of them an op has.
   let assemblyFormat = [{
     $input `,` $weight
     (`sign_of_batchnorm` `(` $gamma^ `,` $beta `,` $running_mean `,` $running_var `)`)?
-    attr-dict `:` functional-type(operands, results)
+    attr-dict `:` `(` type($input) `,` type($weight)
+    (`,` type($gamma)^ `,` type($beta) `,` type($running_mean) `,` type($running_var))? `)`
+    `->` type($output) (`winners` type($winners)^)? (`batch_sums` type($batch_sums)^)?
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

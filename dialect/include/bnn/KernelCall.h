@@ -54,6 +54,8 @@ struct KernelCall {
   /// xnor_conv2d: a fused max pool without the sign (training) also
   /// writes each window's winner; maxpool_grad: reads those winners.
   bool winners = false;
+  /// xnor_conv2d: also writes the batch statistics' sums of its product.
+  bool batchSums = false;
   /// Batch-statistics batchnorm and its backward pass: the per-channel sums
   /// come in as `batch_sums` / `grad_sums` (synchronised batchnorm).
   bool givenSums = false;

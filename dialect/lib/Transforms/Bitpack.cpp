@@ -82,7 +82,7 @@ struct PackBinaryConv : OpRewritePattern<Conv2DOp> {
     Value input = packSigns(rewriter, loc, conv.getInput(), /*axis=*/1);
     Value weight = packSigns(rewriter, loc, conv.getWeight(), /*axis=*/1);
     rewriter.replaceOpWithNewOp<XnorConv2DOp>(
-        conv, conv.getType(), /*winners=*/Type(), input, weight, Value(), Value(), Value(),
+        conv, conv.getType(), /*winners=*/Type(), /*batch_sums=*/Type(), input, weight, Value(), Value(), Value(),
         Value(),
         conv.getStrideAttr(), conv.getPadAttr(), FloatAttr(), DenseI64ArrayAttr());
     return success();
@@ -197,7 +197,7 @@ struct FuseXnorConvSign : OpRewritePattern<BatchNormSignOp> {
     std::optional<RankedTensorType> packed = packedByAllReaders(norm.getOutput());
     Type type = packed ? Type(*packed) : norm.getOutput().getType();
     Operation *fused = rewriter.create<XnorConv2DOp>(
-        norm.getLoc(), type, /*winners=*/Type(), xnor.getInput(), xnor.getWeight(), norm.getGamma(),
+        norm.getLoc(), type, /*winners=*/Type(), /*batch_sums=*/Type(), xnor.getInput(), xnor.getWeight(), norm.getGamma(),
         norm.getBeta(), norm.getRunningMean(), norm.getRunningVar(), xnor.getStrideAttr(),
         xnor.getPadAttr(), norm.getEpsilonAttr(), pool);
     replaceSignWriter(rewriter, norm, fused, bool(packed));
@@ -231,13 +231,43 @@ struct FuseXnorConvPoolTrain : OpRewritePattern<MaxPoolOp> {
     auto pooled = pool.getType().cast<RankedTensorType>();
     auto winnersType = RankedTensorType::get(pooled.getShape(), rewriter.getI32Type());
     auto fused = rewriter.create<XnorConv2DOp>(
-        pool.getLoc(), pooled, winnersType, xnor.getInput(), xnor.getWeight(), Value(), Value(),
+        pool.getLoc(), pooled, winnersType, /*batch_sums=*/Type(), xnor.getInput(),
+        xnor.getWeight(), Value(), Value(),
         Value(), Value(), xnor.getStrideAttr(), xnor.getPadAttr(), FloatAttr(),
         pool.getKernelAttr());
     for (MaxPoolGradOp grad : grads)
       rewriter.updateRootInPlace(grad, [&] { grad.getInputMutable().assign(fused.getWinners()); });
     rewriter.replaceOp(pool, fused.getOutput());
     rewriter.eraseOp(xnor);
+    return success();
+  }
+};
+
+/// In training, the batch statistics of a batchnorm_sign_train that reads
+/// an XNOR convolution's product are summed by the convolution itself,
+/// image by image while the product is in cache (its `batch_sums`): the
+/// batchnorm then reads the product once, to normalise it, not twice.
+/// Not with synchronised batchnorm, whose sums come from the all-reduce.
+struct FuseBatchSumsIntoXnorConv : OpRewritePattern<BatchNormSignTrainOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormSignTrainOp norm,
+                                PatternRewriter &rewriter) const override {
+    auto xnor = norm.getInput().getDefiningOp<XnorConv2DOp>();
+    if (!xnor || norm.getBatchSums() || xnor.hasFusedSign() || xnor.getBatchSums())
+      return failure();
+    int64_t filters = xnor.getOutput().getType().cast<RankedTensorType>().getShape()[1];
+    auto sumsType = RankedTensorType::get({3, filters}, rewriter.getF32Type());
+    Value winners = xnor.getWinners();
+    auto fused = rewriter.create<XnorConv2DOp>(
+        xnor.getLoc(), xnor.getOutput().getType(), winners ? winners.getType() : Type(),
+        sumsType, xnor.getInput(), xnor.getWeight(), Value(), Value(), Value(), Value(),
+        xnor.getStrideAttr(), xnor.getPadAttr(), FloatAttr(), xnor.getPoolAttr());
+    SmallVector<Value> replacements{fused.getOutput()};
+    if (winners)
+      replacements.push_back(fused.getWinners());
+    rewriter.replaceOp(xnor, replacements);
+    rewriter.updateRootInPlace(norm,
+                               [&] { norm.getBatchSumsMutable().assign(fused.getBatchSums()); });
     return success();
   }
 };
@@ -322,6 +352,7 @@ struct BitpackPass : bnn::impl::BnnBitpackBase<BitpackPass> {
                  PackSignsAtSource<XnorDenseBatchNormSignOp>,
                  PackSignsAtSource<XnorDenseBatchNormSignTrainOp>,
                  FuseXnorConvSign, FuseConvSign, FuseXnorConvPoolTrain,
+                 FuseBatchSumsIntoXnorConv,
                  FuseXnorDenseBatchNormSignTrain,
                  FuseXnorDenseBatchNormSign>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))

@@ -146,7 +146,7 @@ func.func @packed_signs_in_training(%p: tensor<?x1xi64, #bnn.packed<axis = 1, bi
 // each window's winner; maxpool_grad reads the winners, so the unpooled
 // product is never stored.
 // CHECK-LABEL: func.func @pool_in_training
-// CHECK: %[[Y:.*]], %[[WIN:.*]] = bnn.xnor_conv2d %arg0, %arg1 {pad = array<i64: 1, 1>, pool = array<i64: 2, 2>, stride = array<i64: 1, 1>} : ({{.*}}) -> (tensor<?x4x3x3xf32>, tensor<?x4x3x3xi32>)
+// CHECK: %[[Y:.*]], %[[WIN:.*]] = bnn.xnor_conv2d %arg0, %arg1 {pad = array<i64: 1, 1>, pool = array<i64: 2, 2>, stride = array<i64: 1, 1>} : ({{.*}}) -> tensor<?x4x3x3xf32> winners tensor<?x4x3x3xi32>
 // CHECK-NOT: bnn.maxpool %
 // CHECK: bnn.maxpool_grad %[[WIN]], %arg2 {{.*}} : (tensor<?x4x3x3xi32>, tensor<?x4x3x3xf32>) -> tensor<?x4x7x7xf32>
 // CHECK: return %[[Y]]
@@ -171,4 +171,24 @@ func.func @pool_in_training_not_fused(%x: tensor<?x7x7x1xi64, #bnn.packed<axis =
   %q = bnn.maxpool %z {kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>) -> tensor<?x4x3x3xf32>
   %dz = bnn.maxpool_grad %z, %dy {kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>, tensor<?x4x3x3xf32>) -> tensor<?x4x7x7xf32>
   return %p, %y, %dz, %q : tensor<?x4x3x3xf32>, tensor<?x4x7x7xf32>, tensor<?x4x7x7xf32>, tensor<?x4x3x3xf32>
+}
+
+// In training, the XNOR convolution before a batchnorm_sign_train sums the
+// batch statistics itself (its batch_sums), which the batchnorm reads;
+// with the pool fused too, both extra results. A batchnorm that already
+// has its sums (synchronised batchnorm: from the all-reduce) keeps them.
+// CHECK-LABEL: func.func @batch_sums_in_training
+// CHECK: %[[Y:.*]], %[[WIN:.*]], %[[SUMS:.*]] = bnn.xnor_conv2d %arg0, %arg1 {{.*}} -> tensor<?x4x3x3xf32> winners tensor<?x4x3x3xi32> batch_sums tensor<3x4xf32>
+// CHECK: bnn.batchnorm_sign_train %[[Y]], %arg3, %arg3, %arg3, %arg3, %[[SUMS]] {{.*}} : (tensor<?x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<3x4xf32>)
+// CHECK: bnn.maxpool_grad %[[WIN]]
+// CHECK: %[[Z:.*]] = bnn.xnor_conv2d %arg0, %arg1 {{.*}} -> tensor<?x4x7x7xf32>{{$}}
+// CHECK: bnn.batchnorm_sign_train %[[Z]], %arg3, %arg3, %arg3, %arg3, %arg4 {
+func.func @batch_sums_in_training(%x: tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, %w: tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>, %dy: tensor<?x4x3x3xf32>, %g: tensor<4xf32>, %given: tensor<3x4xf32>) -> (tensor<?x4x3x3xf32>, tensor<?x4x7x7xf32>, tensor<?x4x7x7xf32>) {
+  %y = bnn.xnor_conv2d %x, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>) -> tensor<?x4x7x7xf32>
+  %p = bnn.maxpool %y {kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>) -> tensor<?x4x3x3xf32>
+  %s, %mean, %inv = bnn.batchnorm_sign_train %p, %g, %g, %g, %g {epsilon = 1.0e-5, momentum = 0.9} : (tensor<?x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<?x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>)
+  %dx = bnn.maxpool_grad %y, %dy {kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>, tensor<?x4x3x3xf32>) -> tensor<?x4x7x7xf32>
+  %z = bnn.xnor_conv2d %x, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>) -> tensor<?x4x7x7xf32>
+  %t, %mean2, %inv2 = bnn.batchnorm_sign_train %z, %g, %g, %g, %g, %given {epsilon = 1.0e-5, momentum = 0.9} : (tensor<?x4x7x7xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<3x4xf32>) -> (tensor<?x4x7x7xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %s, %dx, %t : tensor<?x4x3x3xf32>, tensor<?x4x7x7xf32>, tensor<?x4x7x7xf32>
 }

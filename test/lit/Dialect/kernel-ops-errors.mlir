@@ -170,7 +170,7 @@ func.func @xnor_conv_pool_without_winners(%a: tensor<?x8x8x1xi64, #bnn.packed<ax
 
 func.func @xnor_conv_winners_without_pool(%a: tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, %w: tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) {
   // expected-error @+1 {{has `winners` only with a fused max pool and no fused sign}}
-  %y, %i = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) -> (tensor<?x4x8x8xf32>, tensor<?x4x8x8xi32>)
+  %y, %i = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) -> tensor<?x4x8x8xf32> winners tensor<?x4x8x8xi32>
   return
 }
 
@@ -178,7 +178,7 @@ func.func @xnor_conv_winners_without_pool(%a: tensor<?x8x8x1xi64, #bnn.packed<ax
 
 func.func @xnor_conv_winners_shape(%a: tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, %w: tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) {
   // expected-error @+1 {{`winners` must have the shape of the pooled output}}
-  %y, %i = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>, pool = array<i64: 2, 2>} : (tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) -> (tensor<?x4x4x4xf32>, tensor<?x4x8x8xi32>)
+  %y, %i = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>, pool = array<i64: 2, 2>} : (tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) -> tensor<?x4x4x4xf32> winners tensor<?x4x8x8xi32>
   return
 }
 
@@ -186,6 +186,14 @@ func.func @xnor_conv_winners_shape(%a: tensor<?x8x8x1xi64, #bnn.packed<axis = 1,
 
 func.func @xnor_conv_pool_not_square(%a: tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, %w: tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) {
   // expected-error @+1 {{fuses only a square max pool [k, k]}}
-  %y, %i = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>, pool = array<i64: 2, 1>} : (tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) -> (tensor<?x4x4x8xf32>, tensor<?x4x4x8xi32>)
+  %y, %i = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>, pool = array<i64: 2, 1>} : (tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) -> tensor<?x4x4x8xf32> winners tensor<?x4x4x8xi32>
+  return
+}
+
+// -----
+
+func.func @xnor_conv_batch_sums_shape(%a: tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, %w: tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) {
+  // expected-error @+1 {{`batch_sums` must be [3, 4] (Σx, Σx², count)}}
+  %y, %s = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) -> tensor<?x4x8x8xf32> batch_sums tensor<2x4xf32>
   return
 }

@@ -18,15 +18,19 @@ bool bnnc::hasBf16Variant(const KernelRequest &request) {
   // (binary, unscaled) are exact in bf16, and only those are tested.
   return request.kind == Kind::Conv2DGradWeight ||
          (request.kind == Kind::Conv2DGradInput && request.conv.stride == 1 &&
-          request.binary && !request.scaled);
+          request.conv.channels >= 16 && request.binary && !request.scaled);
 }
 
 bool bnnc::hasInt8Variant(const KernelRequest &request) {
-  // The input gradient has an int8 kernel too (stride 1, ±1 weights: dy
-  // quantised per image), tested but not requested: with it the example
-  // CNN ended 1.4 points worse than f32 over 2 seeds, with the weight
-  // gradients alone 0.14 points (docs/performance.md).
-  return request.kind == KernelRequest::Kind::Conv2DGradWeight && request.packed;
+  // The weight gradient over packed signs (dy quantised per filter) and the
+  // input gradient of ±1 weights at stride 1 and ≥ 16 input channels (whole
+  // 16-lane vectors: see scheduleConvGradInput; dy quantised per image, with
+  // stochastic rounding: with round-to-nearest the example CNN had ended
+  // 1.4 points worse than f32 over 2 seeds; docs/performance.md).
+  using Kind = KernelRequest::Kind;
+  return (request.kind == Kind::Conv2DGradWeight && request.packed) ||
+         (request.kind == Kind::Conv2DGradInput && request.conv.stride == 1 &&
+          request.conv.channels >= 16 && request.binary && !request.scaled);
 }
 
 std::string bnnc::requestKernel(std::vector<KernelRequest> &requests,

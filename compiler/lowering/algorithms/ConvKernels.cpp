@@ -192,9 +192,29 @@ void defineConv2DGradInputBf16(Kernel &k, const ConvGeometry &g, ImageParam dy,
   k.domain("r", r);
 }
 
+/// A number in [0, 1) for stochastic rounding, floor(v + u): E[floor(v +
+/// u)] = v for u uniform, so the small gradients of an image whose scale a
+/// few large ones set are kept on average instead of rounded to 0. u is a
+/// hash (murmur3's finaliser) of the value's bits and its position: it
+/// changes as the values change from step to step, and a run stays
+/// reproducible.
+static Expr roundingOffset(Expr value, const std::vector<Expr> &position) {
+  auto u32 = [](uint32_t v) { return Expr(v); };
+  Expr h = reinterpret<uint32_t>(value);
+  const uint32_t mixers[] = {0x9E3779B9u, 0x85EBCA6Bu, 0xC2B2AE35u, 0x27D4EB2Fu};
+  for (size_t i = 0; i < position.size(); ++i)
+    h = h ^ (cast<uint32_t>(position[i]) * u32(mixers[i % 4]));
+  h = h ^ (h >> u32(16));
+  h = h * u32(0x85EBCA6Bu);
+  h = h ^ (h >> u32(13));
+  h = h * u32(0xC2B2AE35u);
+  h = h ^ (h >> u32(16));
+  return cast<float>(h >> u32(8)) * (1.0f / 16777216.0f);
+}
+
 /// dx with `backward = int8`, stride 1, binary unscaled weights w = 1 − 2b
-/// (b = 1 for a negative weight): dy is quantised per image,
-/// dy ≈ scale(n) · q, and Σ w · dy ≈ scale(n) · (U − 2 · Σ b · q), U the
+/// (b = 1 for a negative weight): dy is quantised per image with
+/// stochastic rounding, dy ≈ scale(n) · q, and Σ w · dy ≈ scale(n) · (U − 2 · Σ b · q), U the
 /// sum of q over the filters and the taps that fall inside dy. Σ b · q runs
 /// over quads of filters (4·op + q): "weight_quads" (q, c, op, tap x, tap y)
 /// u8 for the 16 channels of a vector quad by quad, dy a broadcast quad of
@@ -213,9 +233,9 @@ void defineConv2DGradInputInt8(Kernel &k, const ConvGeometry &g, ImageParam dy,
   peak(n) = max(peak(n), abs(padded(image.x, image.y, image.z, n)));
   scale(n) = select(peak(n) > 0.0f, peak(n) / 127.0f, 1.0f);
   Func dyByChannel("dy_by_channel");
-  dyByChannel(o, x, y, n) = cast<int8_t>(clamp(
-      round(select(o < filters, padded(x, y, min(o, filters - 1), n), 0.0f) / scale(n)),
-      -127.0f, 127.0f));
+  Expr value = select(o < filters, padded(x, y, min(o, filters - 1), n), 0.0f) / scale(n);
+  dyByChannel(o, x, y, n) = cast<int8_t>(
+      clamp(floor(value + roundingOffset(value, {o, x, y, n})), -127.0f, 127.0f));
   Expr filter = 4 * op + q;
   Func weightQuads("weight_quads");
   weightQuads(q, c, op, j, i) = cast<uint8_t>(

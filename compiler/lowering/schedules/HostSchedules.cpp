@@ -499,6 +499,14 @@ void scheduleConvGradInput(Kernel &k, ScheduleKnobs &knobs) {
   channelTile = std::min<int>(channelTile, int(g.channels));
   xTile = std::min<int>(xTile, int(g.width));
   vector = std::min(vector, channelTile);
+  // int8: whole 16-lane vectors only. On a 128- or 256-bit vector LLVM
+  // encodes vpdpbusd as AVX-VNNI (VEX), which the Sapphire Rapids feature
+  // set Halide 14 targets promises but Zen 4 lacks (SIGILL); the last
+  // tile shifts inwards instead of being partial.
+  if (group == 4 && g.channels >= 16) {
+    vector = 16;
+    channelTile = std::max(16, channelTile / 16 * 16);
+  }
   const TailStrategy shift = TailStrategy::ShiftInwards;
   Var x = arg(dx, 0), y = arg(dx, 1), c = arg(dx, 2), n = arg(dx, 3);
   Var co("co"), ci("ci"), xo("xo"), xi("xi");

@@ -18,7 +18,7 @@ bool bnnc::hasBf16Variant(const KernelRequest &request) {
   // (binary, unscaled) are exact in bf16, and only those are tested.
   return request.kind == Kind::Conv2DGradWeight ||
          (request.kind == Kind::Conv2DGradInput && request.conv.stride == 1 &&
-          request.conv.channels >= 16 && request.binary && !request.scaled);
+          request.binary && !request.scaled);
 }
 
 bool bnnc::hasInt8Variant(const KernelRequest &request) {

@@ -520,9 +520,10 @@ LogicalResult MaxPoolGradOp::verify() {
   if (!readsWinners())
     return success();
   llvm::ArrayRef<int64_t> k = getKernel(), s = getStride(), p = getPad();
-  if (k.size() != 2 || k[0] != k[1] || s != k || llvm::any_of(p, [](int64_t v) { return v; }))
-    return emitOpError() << "reads winners only of square windows that tile the image "
-                            "(stride = kernel, no padding)";
+  if (k.size() != 2 || k[0] < 1 || k[0] != k[1] || s != k ||
+      llvm::any_of(p, [](int64_t v) { return v; }))
+    return emitOpError() << "reads winners only of square windows (at least 1x1) that tile "
+                            "the image (stride = kernel, no padding)";
   auto winners = getInput().getType().cast<ShapedType>();
   auto dx = getInputGrad().getType().cast<ShapedType>();
   if (winners.getRank() != 4 || dx.getRank() != 4)

@@ -764,6 +764,20 @@ void expectInt8WeightGradientWithinQuantisation(const bnnrt::reference::ConvShap
   EXPECT_GT(largest, 1.0) << "no sign of int8 quantisation";
 }
 
+/// The int8 input-gradient kernel (±1 weights) on dy [N, O, outH, outW].
+Halide::Buffer<float> runInt8InputGradient(const bnnrt::reference::ConvShape &s,
+                                           std::vector<float> &w, std::vector<float> &dy) {
+  bnnc::KernelRequest request = quantizedRequest(Kind::Conv2DGradInput, 0, 0, Q::Binary);
+  request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
+  request.int8 = true;
+  bnnc::Kernel gradInput = bnnc::buildKernel(request);
+  gradInput.inputs()[0].set(
+      Halide::Buffer<float>(w.data(), int(s.kw), int(s.kh), int(s.c), int(s.o)));
+  gradInput.inputs()[1].set(
+      Halide::Buffer<float>(dy.data(), int(s.outW()), int(s.outH()), int(s.o), int(s.n)));
+  return gradInput.pipeline().realize({int(s.w), int(s.h), int(s.c), int(s.n)});
+}
+
 /// `backward = int8`, the input gradient at stride 1 (±1 weights): dy
 /// quantised per image, scale = max |dy| of the image / 127, with
 /// stochastic rounding: each term within one step of the f32 reference's
@@ -791,13 +805,7 @@ void expectInt8InputGradientWithinQuantisation(const bnnrt::reference::ConvShape
   std::vector<float> ones(dy.size(), 1.0f), unitWeights(w.size(), 1.0f);
   bnnrt::reference::conv2dBackward(x.data(), unitWeights.data(), ones.data(), terms.data(),
                                    dw.data(), nullptr, s, Q::Real);
-  bnnc::KernelRequest request = quantizedRequest(Kind::Conv2DGradInput, 0, 0, Q::Binary);
-  request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
-  request.int8 = true;
-  bnnc::Kernel gradInput = bnnc::buildKernel(request);
-  gradInput.inputs()[0].set(Halide::Buffer<float>(w.data(), int(s.kw), int(s.kh), int(s.c), int(s.o)));
-  gradInput.inputs()[1].set(Halide::Buffer<float>(dy.data(), ow, oh, int(s.o), int(s.n)));
-  Halide::Buffer<float> dx = gradInput.pipeline().realize({int(s.w), int(s.h), int(s.c), int(s.n)});
+  Halide::Buffer<float> dx = runInt8InputGradient(s, w, dy);
   const int64_t perItem = s.c * s.h * s.w;
   double largest = 0;
   for (size_t i = 0; i < refDx.size(); ++i) {
@@ -827,13 +835,7 @@ TEST(HalideConvKernelsInt8, InputGradientKeepsSmallGradientsOnAverage) {
   std::vector<float> x(size_t(s.n * s.c * s.h * s.w), 1.0f), dw(w.size()), refDx(x.size());
   bnnrt::reference::conv2dBackward(x.data(), w.data(), dy.data(), refDx.data(), dw.data(),
                                    nullptr, s, Q::Binary);
-  bnnc::KernelRequest request = quantizedRequest(Kind::Conv2DGradInput, 0, 0, Q::Binary);
-  request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
-  request.int8 = true;
-  bnnc::Kernel gradInput = bnnc::buildKernel(request);
-  gradInput.inputs()[0].set(Halide::Buffer<float>(w.data(), int(s.kw), int(s.kh), int(s.c), int(s.o)));
-  gradInput.inputs()[1].set(Halide::Buffer<float>(dy.data(), ow, oh, int(s.o), int(s.n)));
-  Halide::Buffer<float> dx = gradInput.pipeline().realize({int(s.w), int(s.h), int(s.c), int(s.n)});
+  Halide::Buffer<float> dx = runInt8InputGradient(s, w, dy);
   double got = 0, expected = 0;
   for (int64_t n = 0; n < s.n; ++n)
     for (int64_t c = 0; c < s.c; ++c)
@@ -844,6 +846,26 @@ TEST(HalideConvKernelsInt8, InputGradientKeepsSmallGradientsOnAverage) {
         }
   ASSERT_GT(expected, 0.0);
   EXPECT_NEAR(got / expected, 1.0, 0.03) << "mean int8 dx " << got << ", f32 " << expected;
+}
+
+// When every dy is an integer multiple of its image's step (peak 127, step
+// 1) quantisation loses nothing and stochastic rounding must not move a
+// value: dx is the f32 reference's exactly (integer sums below 2^24).
+TEST(HalideConvKernelsInt8, InputGradientExactOnQuantisationGrid) {
+  bnnrt::reference::ConvShape s{3, 32, 7, 6, 24, 3, 3, 1, 1};
+  std::vector<float> w = randomVector(size_t(s.o * s.c * s.kh * s.kw), 93);
+  std::vector<float> dy = randomVector(size_t(s.n * s.o * s.outH() * s.outW()), 94);
+  for (float &v : dy)
+    v = std::round(v * 127.0f); // randomVector is within [-1, 1]
+  const size_t perImage = size_t(s.o * s.outH() * s.outW());
+  for (int64_t n = 0; n < s.n; ++n)
+    dy[size_t(n) * perImage] = n % 2 ? -127.0f : 127.0f;
+  std::vector<float> x(size_t(s.n * s.c * s.h * s.w), 1.0f), dw(w.size()), refDx(x.size());
+  bnnrt::reference::conv2dBackward(x.data(), w.data(), dy.data(), refDx.data(), dw.data(),
+                                   nullptr, s, Q::Binary);
+  Halide::Buffer<float> dx = runInt8InputGradient(s, w, dy);
+  for (size_t i = 0; i < refDx.size(); ++i)
+    ASSERT_EQ(dx.data()[i], refDx[i]) << "dx[" << i << "]";
 }
 
 TEST(HalideConvKernelsInt8, InputGradientWithinQuantisationOfReference) {
@@ -965,22 +987,26 @@ TEST(HalideXnorConvFused, SignOfBatchNormAfterPoolingMatchesSeparateSteps) {
 // pool, its backward pass (which finds the winners again in the unpooled
 // product) and batchnorm sums. XNOR products are integers, so windows tie
 // often: the first maximum in scan order must win in both.
-void expectTrainingXnorConvMatchesReference(const bnnrt::reference::ConvShape &s, int pool) {
+void expectTrainingXnorConvMatchesReference(const bnnrt::reference::ConvShape &s, int pool,
+                                            bool batchSums = true) {
+  ASSERT_TRUE(pool > 1 || batchSums) << "without either it is the plain XNOR convolution";
   std::vector<float> x = randomSigns(size_t(s.n * s.c * s.h * s.w), 90);
   std::vector<float> w = randomSigns(size_t(s.o * s.c * s.kh * s.kw), 91);
   bnnc::KernelRequest request{Kind::XnorConv2D, s.c, 0, ""};
   request.conv = {s.c, s.h, s.w, s.o, s.kh, s.kw, s.stride, s.pad};
   request.pool = pool;
   request.winners = pool > 1;
-  request.batchSums = true;
+  request.batchSums = batchSums;
   bnnc::Kernel fused = bnnc::buildKernel(request);
   fused.inputs()[0].set(packChannelsWithHalide(x, int(s.n), int(s.c), int(s.h), int(s.w)));
   fused.inputs()[1].set(packChannelsWithHalide(w, int(s.o), int(s.c), int(s.kh), int(s.kw)));
   const int oh = int(s.outH()) / pool, ow = int(s.outW()) / pool;
   Halide::Buffer<float> y(ow, oh, int(s.o), int(s.n)), sums(int(s.o), 3);
   Halide::Buffer<int32_t> winners(ow, oh, int(s.o), int(s.n));
-  if (pool > 1)
+  if (pool > 1 && batchSums)
     fused.pipeline().realize({y, winners, sums});
+  else if (pool > 1)
+    fused.pipeline().realize({y, winners});
   else
     fused.pipeline().realize({y, sums});
 
@@ -991,10 +1017,12 @@ void expectTrainingXnorConvMatchesReference(const bnnrt::reference::ConvShape &s
   bnnrt::reference::maxpoolForward(product.data(), refY.data(), window);
   for (size_t i = 0; i < refY.size(); ++i)
     ASSERT_EQ(y.data()[i], refY[i]) << "pooled output " << i;
-  std::vector<float> refSums(size_t(3 * s.o));
-  bnnrt::reference::batchnormSums(refY.data(), refSums.data(), {s.n, s.o, int64_t(oh) * ow});
-  for (size_t i = 0; i < refSums.size(); ++i) // both exact sums of integers, rounded once
-    ASSERT_EQ(sums.data()[i], refSums[i]) << "sums row " << i / size_t(s.o);
+  if (batchSums) {
+    std::vector<float> refSums(size_t(3 * s.o));
+    bnnrt::reference::batchnormSums(refY.data(), refSums.data(), {s.n, s.o, int64_t(oh) * ow});
+    for (size_t i = 0; i < refSums.size(); ++i) // both exact sums of integers, rounded once
+      ASSERT_EQ(sums.data()[i], refSums[i]) << "sums row " << i / size_t(s.o);
+  }
   if (pool == 1)
     return;
 
@@ -1032,6 +1060,11 @@ TEST(HalideXnorConvFused, TrainingPoolWinnersAndBatchSumsMatchReference) {
   expectTrainingXnorConvMatchesReference({2, 70, 9, 9, 8, 3, 3, 1, 1}, 3);
   expectTrainingXnorConvMatchesReference({3, 64, 6, 5, 20, 3, 3, 1, 1}, 1);
   expectTrainingXnorConvMatchesReference({2, 70, 9, 9, 16, 3, 3, 2, 1}, 1);
+  // A product 7 high and 6 wide (pooled 3 × 3), and the winners alone (a
+  // pool whose product no batchnorm reads).
+  expectTrainingXnorConvMatchesReference({2, 32, 7, 6, 16, 3, 3, 1, 1}, 2);
+  expectTrainingXnorConvMatchesReference({2, 32, 7, 6, 16, 3, 3, 1, 1}, 2, false);
+  expectTrainingXnorConvMatchesReference({2, 64, 6, 6, 16, 3, 3, 1, 1}, 2, false);
 }
 
 // A first layer at evaluation: sign(batchnorm(conv2d)) of a real image in

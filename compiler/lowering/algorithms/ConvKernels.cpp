@@ -197,7 +197,8 @@ void defineConv2DGradInputBf16(Kernel &k, const ConvGeometry &g, ImageParam dy,
 /// few large ones set are kept on average instead of rounded to 0. u is a
 /// hash (murmur3's finaliser) of the value's bits and its position: it
 /// changes as the values change from step to step, and a run stays
-/// reproducible.
+/// reproducible. 16 bits of it: v + u is then exact in f32 for |v| ≤ 127,
+/// so a v already on the integer grid is never rounded up.
 static Expr roundingOffset(Expr value, const std::vector<Expr> &position) {
   auto u32 = [](uint32_t v) { return Expr(v); };
   Expr h = reinterpret<uint32_t>(value);
@@ -209,7 +210,7 @@ static Expr roundingOffset(Expr value, const std::vector<Expr> &position) {
   h = h ^ (h >> u32(13));
   h = h * u32(0xC2B2AE35u);
   h = h ^ (h >> u32(16));
-  return cast<float>(h >> u32(8)) * (1.0f / 16777216.0f);
+  return cast<float>(h >> u32(16)) * (1.0f / 65536.0f);
 }
 
 /// dx with `backward = int8`, stride 1, binary unscaled weights w = 1 − 2b
@@ -557,7 +558,7 @@ static Func batchSumsOf(Kernel &k, Func product, const ConvGeometry &g, Expr bat
   return sums;
 }
 
-/// Binary convolution on packed signs. With zero padding/// Binary convolution on packed signs. With zero padding a tap outside the
+/// Binary convolution on packed signs. With zero padding a tap outside the
 /// image contributes 0, which no ±1 code can express: the product first
 /// runs over every tap with the padding read as +1 (word 0), then
 /// "padding_correction" subtracts what those taps added, C − 2·popcount(w)

@@ -95,10 +95,6 @@ void scheduleFusedSign(Kernel &k, ScheduleKnobs &knobs, Func output) {
   }
 }
 
-/// XNOR-popcount convolution: per image, the popcounts of a register tile
-/// of `filter_tile` filters (vectors of u64 lanes) × `x_tile` output pixels
-/// accumulate over (word, tap x, tap y); the padded packed image and the
-/// tile's sums stay in cache. Images in parallel.
 /// The batch statistics' sums of an XNOR convolution: each image's sums
 /// run in the output's loop over images (compute_with), after its product
 /// and reading the same per-image mismatches, vectorised across filters
@@ -123,6 +119,10 @@ void scheduleBatchSums(Kernel &k, Func output, Var n, bool parallel) {
   overBatch.update().vectorize(arg(overBatch, 0), 8, guard);
 }
 
+/// XNOR-popcount convolution: per image, the popcounts of a register tile
+/// of `filter_tile` filters (vectors of u64 lanes) × `x_tile` output pixels
+/// accumulate over (word, tap x, tap y); the padded packed image and the
+/// tile's sums stay in cache. Images in parallel.
 void scheduleXnorConv(Kernel &k, ScheduleKnobs &knobs) {
   int vector = knobs.integer("filter_vector", 8, 1, 64,
                              "filters whose popcounts run as one vector (u64 lanes)", true);

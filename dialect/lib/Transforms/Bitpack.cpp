@@ -221,7 +221,9 @@ struct FuseXnorConvPoolTrain : OpRewritePattern<MaxPoolOp> {
       if (user == pool.getOperation())
         continue;
       auto grad = dyn_cast<MaxPoolGradOp>(user);
-      if (!grad || grad.getKernel() != pool.getKernel() || grad.getStride() != pool.getStride() ||
+      // The product must be the gradient's pooled input (the operand the
+      // winners replace), not some other operand of it.
+      if (!grad || grad.getInput() != pool.getInput() || grad.getKernel() != pool.getKernel() || grad.getStride() != pool.getStride() ||
           grad.getPad() != pool.getPad())
         return failure();
       grads.push_back(grad);
@@ -230,6 +232,7 @@ struct FuseXnorConvPoolTrain : OpRewritePattern<MaxPoolOp> {
       return failure();
     auto pooled = pool.getType().cast<RankedTensorType>();
     auto winnersType = RankedTensorType::get(pooled.getShape(), rewriter.getI32Type());
+    rewriter.setInsertionPoint(xnor); // dominates every user of the product
     auto fused = rewriter.create<XnorConv2DOp>(
         pool.getLoc(), pooled, winnersType, /*batch_sums=*/Type(), xnor.getInput(),
         xnor.getWeight(), Value(), Value(),
@@ -258,6 +261,7 @@ struct FuseBatchSumsIntoXnorConv : OpRewritePattern<BatchNormSignTrainOp> {
     int64_t filters = xnor.getOutput().getType().cast<RankedTensorType>().getShape()[1];
     auto sumsType = RankedTensorType::get({3, filters}, rewriter.getF32Type());
     Value winners = xnor.getWinners();
+    rewriter.setInsertionPoint(xnor); // its other users may precede the batchnorm
     auto fused = rewriter.create<XnorConv2DOp>(
         xnor.getLoc(), xnor.getOutput().getType(), winners ? winners.getType() : Type(),
         sumsType, xnor.getInput(), xnor.getWeight(), Value(), Value(), Value(), Value(),

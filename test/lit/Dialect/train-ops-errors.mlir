@@ -52,8 +52,17 @@ func.func @dense_grad_weight_packed_length(%x: tensor<8x1xi64, #bnn.packed<axis 
 
 // maxpool_grad reads winners only of windows that tile the image.
 func.func @maxpool_grad_winners_overlapping(%i: tensor<?x4x3x3xi32>, %dy: tensor<?x4x3x3xf32>) {
-  // expected-error @+1 {{reads winners only of square windows that tile the image (stride = kernel, no padding)}}
+  // expected-error @+1 {{reads winners only of square windows (at least 1x1) that tile the image (stride = kernel, no padding)}}
   %dx = bnn.maxpool_grad %i, %dy {kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x3x3xi32>, tensor<?x4x3x3xf32>) -> tensor<?x4x7x7xf32>
+  return
+}
+
+// -----
+
+// An empty window would divide the image by zero.
+func.func @maxpool_grad_winners_empty_window(%i: tensor<?x4x3x3xi32>, %dy: tensor<?x4x3x3xf32>) {
+  // expected-error @+1 {{reads winners only of square windows (at least 1x1)}}
+  %dx = bnn.maxpool_grad %i, %dy {kernel = array<i64: 0, 0>, stride = array<i64: 0, 0>, pad = array<i64: 0, 0>} : (tensor<?x4x3x3xi32>, tensor<?x4x3x3xf32>) -> tensor<?x4x6x6xf32>
   return
 }
 

@@ -29,10 +29,11 @@ struct TrainConfig {
   /// Arithmetic of the convolution gradients: "bf16" (products of
   /// bfloat16 values, `vdpbf16ps`, summed in f32; the default: 1.46× faster
   /// on the example CNN, and over 4 seeds within 0.03 points of f32's test
-  /// error, docs/performance.md), "f32", or "int8" (the weight gradients of
-  /// binary convolutions over packed signs with dy quantised to int8 per
-  /// filter, `vpdpbusd`; the other convolution gradients bf16; 1.11× bf16's
-  /// speed, 0.14 points from f32 over 2 seeds).
+  /// error, docs/performance.md), "f32", or "int8" (`vpdpbusd`: the weight
+  /// gradients of binary convolutions over packed signs, dy quantised per
+  /// filter, and their stride-1 input gradients, dy quantised per image
+  /// with stochastic rounding; the other gradients bf16; 1.17× bf16's
+  /// speed, but 0.72 points above f32's test error over 4 seeds).
   std::string backward = "bf16";
   /// Whether the run configuration names `backward` (notes about it are
   /// for those who chose it).

@@ -31,7 +31,8 @@ struct TrainConfig {
   /// on the example CNN, and over 4 seeds within 0.03 points of f32's test
   /// error, docs/performance.md), "f32", or "int8" (`vpdpbusd`: the weight
   /// gradients of binary convolutions over packed signs, dy quantised per
-  /// filter, and their stride-1 input gradients, dy quantised per image
+  /// filter, and their stride-1 input gradients with ≥ 16 channels and
+  /// ±1 weights, dy quantised per image
   /// with stochastic rounding; the other gradients bf16; 1.17× bf16's
   /// speed, but 0.72 points above f32's test error over 4 seeds).
   std::string backward = "bf16";

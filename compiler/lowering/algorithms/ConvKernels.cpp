@@ -197,8 +197,9 @@ void defineConv2DGradInputBf16(Kernel &k, const ConvGeometry &g, ImageParam dy,
 /// few large ones set are kept on average instead of rounded to 0. u is a
 /// hash (murmur3's finaliser) of the value's bits and its position: it
 /// changes as the values change from step to step, and a run stays
-/// reproducible. 16 bits of it: v + u is then exact in f32 for |v| ≤ 127,
-/// so a v already on the integer grid is never rounded up.
+/// reproducible. 16 bits of it: for an integer v (|v| ≤ 127) v + u is then
+/// exact in f32, so a value already on the grid is never rounded up; the
+/// mean of floor(v + u) is below v by less than 2⁻¹⁶ of a step.
 static Expr roundingOffset(Expr value, const std::vector<Expr> &position) {
   auto u32 = [](uint32_t v) { return Expr(v); };
   Expr h = reinterpret<uint32_t>(value);

@@ -217,13 +217,15 @@ struct FuseXnorConvPoolTrain : OpRewritePattern<MaxPoolOp> {
         !isTilingMaxPool(pool.getKernel(), pool.getStride(), pool.getPad()))
       return failure();
     SmallVector<MaxPoolGradOp> grads;
-    for (Operation *user : xnor->getUsers()) {
-      if (user == pool.getOperation())
+    for (OpOperand &use : xnor->getUses()) {
+      if (use.getOwner() == pool.getOperation())
         continue;
-      auto grad = dyn_cast<MaxPoolGradOp>(user);
-      // The product must be the gradient's pooled input (the operand the
-      // winners replace), not some other operand of it.
-      if (!grad || grad.getInput() != pool.getInput() || grad.getKernel() != pool.getKernel() || grad.getStride() != pool.getStride() ||
+      // Each other use must be a gradient of the same pool that reads the
+      // product as its pooled input (the operand the winners replace), not
+      // as its dy: the product is not kept.
+      auto grad = dyn_cast<MaxPoolGradOp>(use.getOwner());
+      if (!grad || use.getOperandNumber() != grad.getODSOperandIndexAndLength(0).first ||
+          grad.getKernel() != pool.getKernel() || grad.getStride() != pool.getStride() ||
           grad.getPad() != pool.getPad())
         return failure();
       grads.push_back(grad);

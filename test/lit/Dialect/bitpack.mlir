@@ -173,6 +173,33 @@ func.func @pool_in_training_not_fused(%x: tensor<?x7x7x1xi64, #bnn.packed<axis =
   return %p, %y, %dz, %q : tensor<?x4x3x3xf32>, tensor<?x4x7x7xf32>, tensor<?x4x7x7xf32>, tensor<?x4x3x3xf32>
 }
 
+// The fused convolution takes the place of the product, so readers of it
+// that come before the pool or the batchnorm (here the pool's gradient)
+// still follow their operand.
+// CHECK-LABEL: func.func @fused_before_early_readers
+// CHECK: %[[Y:.*]], %[[WIN:.*]], %[[SUMS:.*]] = bnn.xnor_conv2d %arg0, %arg1 {{.*}} winners tensor<?x4x3x3xi32> batch_sums tensor<3x4xf32>
+// CHECK-NEXT: bnn.maxpool_grad %[[WIN]], %arg2
+// CHECK-NEXT: bnn.batchnorm_sign_train %[[Y]], %arg3, %arg3, %arg3, %arg3, %[[SUMS]]
+func.func @fused_before_early_readers(%x: tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, %w: tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>, %dy: tensor<?x4x3x3xf32>, %g: tensor<4xf32>) -> (tensor<?x4x3x3xf32>, tensor<?x4x7x7xf32>) {
+  %y = bnn.xnor_conv2d %x, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>) -> tensor<?x4x7x7xf32>
+  %dx = bnn.maxpool_grad %y, %dy {kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>, tensor<?x4x3x3xf32>) -> tensor<?x4x7x7xf32>
+  %p = bnn.maxpool %y {kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>) -> tensor<?x4x3x3xf32>
+  %s, %mean, %inv = bnn.batchnorm_sign_train %p, %g, %g, %g, %g {epsilon = 1.0e-5, momentum = 0.9} : (tensor<?x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<?x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %s, %dx : tensor<?x4x3x3xf32>, tensor<?x4x7x7xf32>
+}
+
+// Not fused: a gradient that reads the product as its dy too (1 x 1
+// windows make the shapes agree) needs the product itself.
+// CHECK-LABEL: func.func @pool_grad_reads_product_as_dy
+// CHECK-NOT: winners
+// CHECK: bnn.maxpool %
+func.func @pool_grad_reads_product_as_dy(%x: tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, %w: tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>) -> (tensor<?x4x7x7xf32>, tensor<?x4x7x7xf32>) {
+  %y = bnn.xnor_conv2d %x, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x7x7x1xi64, #bnn.packed<axis = 1, bits = 8>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 8>>) -> tensor<?x4x7x7xf32>
+  %p = bnn.maxpool %y {kernel = array<i64: 1, 1>, stride = array<i64: 1, 1>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>) -> tensor<?x4x7x7xf32>
+  %dx = bnn.maxpool_grad %y, %y {kernel = array<i64: 1, 1>, stride = array<i64: 1, 1>, pad = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>, tensor<?x4x7x7xf32>) -> tensor<?x4x7x7xf32>
+  return %p, %dx : tensor<?x4x7x7xf32>, tensor<?x4x7x7xf32>
+}
+
 // In training, the XNOR convolution before a batchnorm_sign_train sums the
 // batch statistics itself (its batch_sums), which the batchnorm reads;
 // with the pool fused too, both extra results. A batchnorm that already

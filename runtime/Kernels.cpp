@@ -433,6 +433,19 @@ void unpackChannels(const uint64_t *packed, float *x, int64_t items, int64_t cha
     }
 }
 
+void flattenSigns(const uint64_t *x, uint64_t *y, const ConvShape &s) {
+  int64_t spatial = s.h * s.w, words = (s.c + 63) / 64;
+  int64_t flatWords = (s.c * spatial + 63) / 64;
+  std::fill(y, y + s.n * flatWords, uint64_t(0));
+  for (int64_t item = 0; item < s.n; ++item)
+    for (int64_t p = 0; p < spatial; ++p)
+      for (int64_t c = 0; c < s.c; ++c) {
+        uint64_t bit = (x[(item * spatial + p) * words + c / 64] >> (c % 64)) & 1;
+        int64_t element = c * spatial + p;
+        y[item * flatWords + element / 64] |= bit << (element % 64);
+      }
+}
+
 void denseGradWeightPacked(const uint64_t *x, const float *w, const float *dy, float *dw,
                            int64_t n, int64_t k, int64_t u, WeightQuantization quantization) {
   std::vector<float> input(size_t(n * k));

@@ -63,6 +63,8 @@ const char *bnnc::cppKernelTemplate(const KernelRequest &request) {
     return "kernels::xnorDense({input}, {weight}, {output}, n, {units}, {words}, {length});";
   case Kind::PackChannels:
     return "kernels::packChannels({x}, {packed}, {rows:x}, {length}, {spatial:x});";
+  case Kind::FlattenSigns:
+    return "kernels::flattenSigns({input}, {packed}, {conv});";
   case Kind::XnorConv2D:
     // The workspace holds the i32 winners in float slots.
     if (request.winners && request.batchSums)

@@ -59,6 +59,8 @@ KernelSignature signatureOf(const KernelRequest &request) {
     return {in("input", 2, u64), in("weight", 2, u64), out("output", 2)};
   case Kind::PackChannels:
     return {in("x", 4), out("packed", 4, u64)};
+  case Kind::FlattenSigns:
+    return {in("input", 4, u64), out("packed", 2, u64)};
   case Kind::XnorConv2D: {
     KernelSignature signature{in("input", 4, u64), in("weight", 4, u64)};
     if (request.fusedSign)

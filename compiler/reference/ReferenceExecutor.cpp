@@ -676,6 +676,13 @@ LogicalResult Interpreter::execute(Operation *op) {
         return packInto(pack, f32(pack.getInput()), shapeOf(pack.getInput()),
                         pack.getOutput());
       })
+      .Case([&](FlattenSignsOp flatten) -> LogicalResult {
+        // The image's ±1 values, NCHW, are its flatten's rows.
+        std::vector<float> image = imageValues(flatten.getInput());
+        std::vector<int64_t> x = shapeOf(flatten.getInput());
+        int64_t length = int64_t(image.size()) / x[0];
+        return packInto(flatten, image.data(), {x[0], length}, flatten.getOutput());
+      })
       .Case([&](XnorConv2DOp xnor) -> LogicalResult {
         // The unpacked ±1 values through the float convolution.
         int64_t channels = packedEncoding(xnor.getInput().getType()).getBits();

@@ -421,6 +421,35 @@ LogicalResult PackSignsOp::verify() {
   return success();
 }
 
+LogicalResult FlattenSignsOp::verify() {
+  FailureOr<PackedAttr> image =
+      packedOperand(*this, getInput(), "an [N, C, H, W] image", 4, 1);
+  FailureOr<PackedAttr> flat =
+      packedOperand(*this, getOutput(), "its [N, C·H·W] flatten as a result", 2, 1);
+  if (failed(image) || failed(flat))
+    return failure();
+  // Packed [N, H, W, words]: H and W are axes 1 and 2.
+  llvm::ArrayRef<int64_t> x = getInput().getType().cast<RankedTensorType>().getShape();
+  int64_t channels = image->getBits();
+  if (ShapedType::isDynamic(channels) || ShapedType::isDynamic(x[1]) ||
+      ShapedType::isDynamic(x[2]))
+    return emitOpError() << "needs a static number of channels, height and width";
+  if (!shapes::compatibleExtent(x[3], wordsFor(channels)))
+    return emitOpError() << "input holds " << channels << " channels in " << x[3]
+                         << " words a pixel, not " << wordsFor(channels);
+  int64_t length = channels * x[1] * x[2];
+  if (flat->getBits() != length)
+    return emitOpError() << "flattens " << channels << " x " << x[1] << " x " << x[2]
+                         << " = " << length << " signs an image, but the result holds "
+                         << flat->getBits();
+  SmallVector<int64_t> expected{x[0], wordsFor(length)};
+  llvm::ArrayRef<int64_t> y = getOutput().getType().cast<RankedTensorType>().getShape();
+  if (failed(verifyCompatibleShape(y, expected)))
+    return emitOpError() << "writes " << shapes::formatShape(expected) << ", not "
+                         << shapes::formatShape(y);
+  return success();
+}
+
 LogicalResult XnorDenseOp::verify() {
   auto input = getInput().getType().dyn_cast<RankedTensorType>();
   auto weight = getWeight().getType().dyn_cast<RankedTensorType>();

@@ -467,6 +467,18 @@ LogicalResult PackSignsOp::describeKernelCall(KernelCall &call) {
   return success();
 }
 
+/// Signs packed along channels ([N, H, W, words]) repacked in the order of
+/// the image's flatten ([N, words']): the window names C, H and W.
+LogicalResult FlattenSignsOp::describeKernelCall(KernelCall &call) {
+  llvm::ArrayRef<int64_t> x = shapeOf(getInput());
+  int64_t channels = packedEncoding(getInput().getType()).getBits();
+  call.family = "flatten_signs";
+  call.window = {channels, x[1], x[2], channels, 1, 1, 1, 0};
+  call.input("input", getInput(), View::Words);
+  call.output("packed", getOutput(), View::Words);
+  return success();
+}
+
 /// The packed product of a binary dense layer: input [n, words], weight
 /// [units, words] of `length` signs.
 template <typename Op> void bindXnorProduct(Op op, KernelCall &call, llvm::StringRef family) {

@@ -98,6 +98,9 @@ void xnorConv2dSignPacked(const uint64_t *x, const uint64_t *w, const float *gam
 /// The inverse of packChannels: ±1 floats [items, channels, spatial].
 void unpackChannels(const uint64_t *packed, float *x, int64_t items, int64_t channels,
                     int64_t spatial);
+/// Signs packed along channels (packChannels layout, [N, H, W, words]) in
+/// the order of the image's flatten, packed as packSigns packs [N, C·H·W].
+void flattenSigns(const uint64_t *x, uint64_t *y, const ConvShape &shape);
 /// conv2dGradWeight of an input held as signs packed along channels.
 void conv2dGradWeightPacked(const uint64_t *x, const float *w, const float *dy, float *dw,
                             const ConvShape &shape, WeightQuantization quantization);

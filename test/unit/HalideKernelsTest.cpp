@@ -1125,6 +1125,44 @@ INSTANTIATE_TEST_SUITE_P(ChannelsStridesPads, HalideXnorConv,
                                             ::testing::Values(1, 2),
                                             ::testing::Values(0, 1)));
 
+// flatten_signs repacks an image's channel-packed signs in the order of its
+// flatten: against the bits read straight off the ±1 floats (bit i of row r
+// set where element i of the NCHW row is −1), and against bnnrt's C++
+// flattenSigns. 70 channels straddle a word a pixel; 5 × 5 × 5 = 125 signs
+// end mid-word, so the padding bits must stay clear.
+class HalideFlattenSigns : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
+
+TEST_P(HalideFlattenSigns, MatchesBitsOfTheFlattenedFloats) {
+  auto [channels, height, width] = GetParam();
+  const int items = 3, length = channels * height * width, words = (length + 63) / 64;
+  std::vector<float> x = randomSigns(size_t(items) * length, 90 + channels);
+  Halide::Buffer<uint64_t> image = packChannelsWithHalide(x, items, channels, height, width);
+
+  bnnc::KernelRequest request{Kind::FlattenSigns, channels, 0, ""};
+  request.conv = {channels, height, width, channels, 1, 1, 1, 0};
+  bnnc::Kernel flatten = bnnc::buildKernel(request);
+  flatten.inputs()[0].set(image);
+  Halide::Buffer<uint64_t> packed =
+      realizeGuarded<uint64_t>(flatten.pipeline(), words, items, 0x5a5a5a5a5a5a5a5aull);
+
+  std::vector<uint64_t> fromCpp(size_t(items) * words);
+  bnnrt::kernels::flattenSigns(image.data(), fromCpp.data(),
+                               {items, channels, height, width, channels, 1, 1, 1, 0});
+  for (int r = 0; r < items; ++r)
+    for (int i = 0; i < words * 64; ++i) {
+      bool negative = i < length && x[size_t(r) * length + i] < 0.0f;
+      ASSERT_EQ(bool((packed(i / 64, r) >> (i % 64)) & 1), negative)
+          << "image " << r << " element " << i;
+      ASSERT_EQ(bool((fromCpp[size_t(r) * words + i / 64] >> (i % 64)) & 1), negative)
+          << "C++ kernel, image " << r << " element " << i;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, HalideFlattenSigns,
+                         ::testing::Values(std::make_tuple(4, 3, 3), std::make_tuple(5, 5, 5),
+                                           std::make_tuple(64, 2, 3), std::make_tuple(70, 3, 3),
+                                           std::make_tuple(256, 3, 3)));
+
 INSTANTIATE_TEST_SUITE_P(Windows, HalideConvKernels,
                          ::testing::Combine(::testing::ValuesIn(allQuantizations),
                                             ::testing::Values(1, 2),

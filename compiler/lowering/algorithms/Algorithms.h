@@ -66,6 +66,7 @@ inline void setExtent(Halide::OutputImageParam buffer, int d, int64_t extent) {
 void definePackSigns(Kernel &k);
 void defineXnorDense(Kernel &k);
 void definePackChannels(Kernel &k);
+void defineFlattenSigns(Kernel &k);
 void defineXnorDenseBatchNormSign(Kernel &k, bool training);
 
 // Float products of dense layers: DenseKernels.cpp.

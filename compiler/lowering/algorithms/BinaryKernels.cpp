@@ -44,6 +44,30 @@ void definePackChannels(Kernel &k) {
   k.output("packed", packed);
 }
 
+void defineFlattenSigns(Kernel &k) {
+  const KernelRequest::Geometry &g = k.request().conv;
+  int channels = int(g.channels), height = int(g.height), width = int(g.width);
+  int length = channels * height * width;
+  ImageParam image = k.input("input"); // (word, x, y, item): words per pixel
+  setExtent(image, 0, (channels + 63) / 64);
+  setExtent(image, 1, width);
+  setExtent(image, 2, height);
+  Var word("word"), item("item");
+  RDom bit(0, 64, "bit");
+  // Element 64·word + bit of the flattened row is channel c of pixel (x, y)
+  // (flatten order c·H·W + y·W + x); past the row the bit is padding (0).
+  Expr element = word * 64 + bit;
+  Expr c = min(element / (height * width), channels - 1);
+  Expr pixel = element % (height * width);
+  Expr source = image(c / 64, pixel % width, pixel / width, item);
+  Expr negative = ((source >> cast<uint64_t>(c % 64)) & cast<uint64_t>(1)) != cast<uint64_t>(0);
+  Func packed("packed");
+  packed(word, item) = sum(select(negative && element < length,
+                                  cast<uint64_t>(1) << cast<uint64_t>(bit), cast<uint64_t>(0)));
+  setExtent(packed.output_buffer(), 0, (length + 63) / 64);
+  k.output("packed", packed);
+}
+
 namespace {
 
 /// The XNOR-popcount product (unit, row) of packed inputs and weights:

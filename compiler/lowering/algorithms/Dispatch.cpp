@@ -9,6 +9,7 @@ void defineAlgorithm(Kernel &kernel) {
   case Kind::PackSigns: return definePackSigns(kernel);
   case Kind::XnorDense: return defineXnorDense(kernel);
   case Kind::PackChannels: return definePackChannels(kernel);
+  case Kind::FlattenSigns: return defineFlattenSigns(kernel);
   case Kind::XnorConv2D: return defineXnorConv2D(kernel);
   case Kind::XnorDenseBatchNormSignTrain: return defineXnorDenseBatchNormSign(kernel, true);
   case Kind::XnorDenseBatchNormSign: return defineXnorDenseBatchNormSign(kernel, false);

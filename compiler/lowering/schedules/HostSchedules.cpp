@@ -31,6 +31,15 @@ void schedulePackSigns(Kernel &k, ScheduleKnobs &knobs) {
   packed.vectorize(arg(packed, 0), vector, guard);
 }
 
+void scheduleFlattenSigns(Kernel &k, ScheduleKnobs &knobs) {
+  // A bit permutation of a few words an image (36 in the example CNN):
+  // images in parallel, one word at a time (its 64 bits gather from
+  // different pixels).
+  Func packed = k.func("packed");
+  if (knobs.flag("parallel_rows", true, "images in parallel"))
+    packed.parallel(arg(packed, 1));
+}
+
 /// The XNOR product `product` (unit, row): popcounts of `vector_units`
 /// units run as one vector over the transposed weights.
 void scheduleXnorProduct(Kernel &k, ScheduleKnobs &knobs, Func product) {
@@ -669,6 +678,7 @@ void scheduleForHost(Kernel &k, ScheduleKnobs &knobs) {
   case Kind::PackSigns: return schedulePackSigns(k, knobs);
   case Kind::XnorDense: return scheduleXnorProduct(k, knobs, k.func("output"));
   case Kind::PackChannels: return schedulePackChannels(k, knobs);
+  case Kind::FlattenSigns: return scheduleFlattenSigns(k, knobs);
   case Kind::XnorConv2D: return scheduleXnorConv(k, knobs);
   case Kind::XnorDenseBatchNormSignTrain:
   case Kind::XnorDenseBatchNormSign: return scheduleXnorDenseBatchNormSign(k, knobs);

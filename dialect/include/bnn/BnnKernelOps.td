@@ -107,6 +107,24 @@ def Bnn_PackSignsOp : Bnn_Op<"pack_signs", [Pure, Bnn_KernelCall]> {
   let hasVerifier = 1;
 }
 
+def Bnn_FlattenSignsOp : Bnn_Op<"flatten_signs", [Pure, Bnn_KernelCall]> {
+  let summary = "packed signs of an image in the order of its flatten";
+  let description = [{
+    `input` holds the signs of an [N, C, H, W] image packed along channels
+    ([N, H, W, words], as a convolution writes them); the result holds the
+    same signs as `pack_signs` of its `flatten` would: [N, C·H·W] packed
+    along axis 1, bit i of word j the sign of element 64·j + i =
+    c·H·W + y·W + x. A binary dense layer after a convolution stack reads
+    it, so no ±1 float is stored between the two; a bit permutation, it is
+    its own sign source and has no gradient of its own (the training step
+    differentiates the flatten).
+  }];
+  let arguments = (ins Bnn_PackedTensor:$input);
+  let results = (outs Bnn_PackedTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Bnn_XnorDenseOp : Bnn_Op<"xnor_dense", [Pure, Bnn_KernelCall]> {
   let summary = "binary dense on packed signs: length − 2·popcount(a XOR w)";
   let arguments = (ins Bnn_PackedTensor:$input, Bnn_PackedTensor:$weight,

@@ -120,6 +120,33 @@ struct PackDenseGradWeightInput : OpRewritePattern<DenseGradWeightOp> {
   }
 };
 
+/// pack_signs(flatten(s)) of a ±1 image s is flatten_signs(pack_signs(s)),
+/// the image packed along channels as a convolution's sign writer packs
+/// it: with PackSignsAtSource the writer then stores bits, and a binary
+/// dense layer after a convolution stack reads no ±1 floats.
+struct PackFlattenedImage : OpRewritePattern<PackSignsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PackSignsOp pack, PatternRewriter &rewriter) const override {
+    auto flatten = pack.getInput().getDefiningOp<FlattenOp>();
+    if (!flatten || !isPackableImage(flatten.getInput()) ||
+        packedEncoding(pack.getType()).getAxis() != 1)
+      return failure();
+    auto image = flatten.getInput().getType().cast<RankedTensorType>();
+    if (image.isDynamicDim(2) || image.isDynamicDim(3))
+      return failure();
+    Value packed = packSigns(rewriter, pack.getLoc(), flatten.getInput(), /*axis=*/1);
+    // The forward product and the weight gradient read the same words.
+    for (Operation *user : packed.getUsers())
+      if (auto existing = dyn_cast<FlattenSignsOp>(user))
+        if (existing.getType() == pack.getType()) {
+          rewriter.replaceOp(pack, existing.getOutput());
+          return success();
+        }
+    rewriter.replaceOpWithNewOp<FlattenSignsOp>(pack, pack.getType(), packed);
+    return success();
+  }
+};
+
 /// The packed type of ±1 signs `signs` (an [N, C, H, W] image or [N, C]
 /// units) when every reader is a pack_signs along axis 1 (so that its
 /// writer can write them packed itself).
@@ -353,7 +380,7 @@ struct FuseXnorDenseBatchNormSign : OpRewritePattern<BatchNormSignOp> {
 struct BitpackPass : bnn::impl::BnnBitpackBase<BitpackPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<PackBinaryDense, PackBinaryConv, PackGradWeightInput,
+    patterns.add<PackBinaryDense, PackBinaryConv, PackGradWeightInput, PackFlattenedImage,
                  PackDenseGradWeightInput, PackSignsAtSource<BatchNormSignTrainOp>, PackSignsAtSource<BatchNormSignOp>,
                  PackSignsAtSource<XnorDenseBatchNormSignOp>,
                  PackSignsAtSource<XnorDenseBatchNormSignTrainOp>,

@@ -75,11 +75,17 @@ func.func @after_fused_layer(%p: tensor<?x1xi64, #bnn.packed<axis = 1, bits = 64
 // A flatten keeps the values it reshapes (KeepsValues): the signs of an
 // image, flattened, are still ±1, so the binary dense after them packs its
 // input too (in the flattened order, as its weights).
+// The signs of an image reach a binary dense layer through its flatten:
+// they are packed along channels, as a convolution's sign writer packs
+// them, and flatten_signs repacks the words in flatten order, so no ±1
+// float is stored at the boundary.
 // CHECK-LABEL: func.func @dense_after_flatten
-// CHECK: %[[F:.*]] = bnn.flatten
-// CHECK: %[[PA:.*]] = bnn.pack_signs %[[F]] : (tensor<?x36xf32>) -> tensor<?x1xi64, #bnn.packed<axis = 1, bits = 36>>
+// CHECK: %[[S:.*]] = bnn.sign %arg0
+// CHECK: %[[PI:.*]] = bnn.pack_signs %[[S]] : (tensor<?x4x3x3xf32>) -> tensor<?x3x3x1xi64, #bnn.packed<axis = 1, bits = 4>>
+// CHECK: %[[PA:.*]] = bnn.flatten_signs %[[PI]] : (tensor<?x3x3x1xi64, #bnn.packed<axis = 1, bits = 4>>) -> tensor<?x1xi64, #bnn.packed<axis = 1, bits = 36>>
 // CHECK: bnn.xnor_dense %[[PA]], %{{.*}} {length = 36 : i64}
 // CHECK-NOT: bnn.dense
+// CHECK-NOT: bnn.flatten
 func.func @dense_after_flatten(%x: tensor<?x4x3x3xf32>) -> tensor<?x2xf32> {
   %s = bnn.sign %x : (tensor<?x4x3x3xf32>) -> tensor<?x4x3x3xf32>
   %f = bnn.flatten %s : (tensor<?x4x3x3xf32>) -> tensor<?x36xf32>
@@ -139,6 +145,24 @@ func.func @packed_signs_in_training(%p: tensor<?x1xi64, #bnn.packed<axis = 1, bi
   %dy1, %dg, %db = bnn.batchnorm_ste_grad %y, %g, %b, %dx, %mean, %inv : (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>)
   %dw = bnn.dense_grad_weight %x, %w, %dy1 {weights = #bnn.quant<binary>} : (tensor<?x64xf32>, tensor<4x64xf32>, tensor<?x4xf32>) -> tensor<4x64xf32>
   return %next, %dw2, %dw : tensor<?x3xf32>, tensor<3x4xf32>, tensor<4x64xf32>
+}
+
+// Training at the same boundary: the batchnorm_sign_train of the last
+// convolution writes its signs packed along channels; one flatten_signs
+// feeds both the binary dense layer and its weight gradient.
+// CHECK-LABEL: func.func @flatten_in_training
+// CHECK: %[[S:.*]], %{{.*}}, %{{.*}} = bnn.batchnorm_sign_train {{.*}} -> (tensor<?x3x3x1xi64, #bnn.packed<axis = 1, bits = 4>>,
+// CHECK: %[[F:.*]] = bnn.flatten_signs %[[S]] : {{.*}} -> tensor<?x1xi64, #bnn.packed<axis = 1, bits = 36>>
+// CHECK-NOT: bnn.flatten_signs
+// CHECK: bnn.xnor_dense %[[F]]
+// CHECK: bnn.dense_grad_weight %[[F]], %arg4, %arg5 {{.*}} : (tensor<?x1xi64, #bnn.packed<axis = 1, bits = 36>>, tensor<2x36xf32>, tensor<?x2xf32>) -> tensor<2x36xf32>
+// CHECK-NOT: bnn.flatten
+func.func @flatten_in_training(%y: tensor<?x4x3x3xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %w: tensor<2x36xf32>, %dy: tensor<?x2xf32>) -> (tensor<?x2xf32>, tensor<2x36xf32>) {
+  %s, %mean, %inv = bnn.batchnorm_sign_train %y, %g, %b, %m, %m {epsilon = 1.0e-5, momentum = 0.9} : (tensor<?x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<?x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>)
+  %f = bnn.flatten %s : (tensor<?x4x3x3xf32>) -> tensor<?x36xf32>
+  %next = bnn.dense %f, %w {weights = #bnn.quant<binary>} : (tensor<?x36xf32>, tensor<2x36xf32>) -> tensor<?x2xf32>
+  %dw = bnn.dense_grad_weight %f, %w, %dy {weights = #bnn.quant<binary>} : (tensor<?x36xf32>, tensor<2x36xf32>, tensor<?x2xf32>) -> tensor<2x36xf32>
+  return %next, %dw : tensor<?x2xf32>, tensor<2x36xf32>
 }
 
 // In training, maxpool(xnor_conv2d) read otherwise only by the pool's

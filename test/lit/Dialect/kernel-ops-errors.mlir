@@ -197,3 +197,43 @@ func.func @xnor_conv_batch_sums_shape(%a: tensor<?x8x8x1xi64, #bnn.packed<axis =
   %y, %s = bnn.xnor_conv2d %a, %w {pad = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x8x8x1xi64, #bnn.packed<axis = 1, bits = 16>>, tensor<4x3x3x1xi64, #bnn.packed<axis = 1, bits = 16>>) -> tensor<?x4x8x8xf32> batch_sums tensor<2x4xf32>
   return
 }
+
+// -----
+
+func.func @flatten_signs_bits(%x: tensor<?x3x3x2xi64, #bnn.packed<axis = 1, bits = 70>>) {
+  // expected-error @+1 {{flattens 70 x 3 x 3 = 630 signs an image, but the result holds 640}}
+  %f = bnn.flatten_signs %x : (tensor<?x3x3x2xi64, #bnn.packed<axis = 1, bits = 70>>) -> tensor<?x10xi64, #bnn.packed<axis = 1, bits = 640>>
+  return
+}
+
+// -----
+
+func.func @flatten_signs_shape(%x: tensor<?x3x3x2xi64, #bnn.packed<axis = 1, bits = 70>>) {
+  // expected-error @+1 {{writes [?, 10], not [?, 11]}}
+  %f = bnn.flatten_signs %x : (tensor<?x3x3x2xi64, #bnn.packed<axis = 1, bits = 70>>) -> tensor<?x11xi64, #bnn.packed<axis = 1, bits = 630>>
+  return
+}
+
+// -----
+
+func.func @flatten_signs_words(%x: tensor<?x3x3x1xi64, #bnn.packed<axis = 1, bits = 70>>) {
+  // expected-error @+1 {{input holds 70 channels in 1 words a pixel, not 2}}
+  %f = bnn.flatten_signs %x : (tensor<?x3x3x1xi64, #bnn.packed<axis = 1, bits = 70>>) -> tensor<?x10xi64, #bnn.packed<axis = 1, bits = 630>>
+  return
+}
+
+// -----
+
+func.func @flatten_signs_not_an_image(%x: tensor<?x2xi64, #bnn.packed<axis = 1, bits = 70>>) {
+  // expected-error @+1 {{needs an [N, C, H, W] image packed along axis 1 (a rank-4 i64 tensor}}
+  %f = bnn.flatten_signs %x : (tensor<?x2xi64, #bnn.packed<axis = 1, bits = 70>>) -> tensor<?x2xi64, #bnn.packed<axis = 1, bits = 70>>
+  return
+}
+
+// -----
+
+func.func @flatten_signs_dynamic(%x: tensor<?x?x3x1xi64, #bnn.packed<axis = 1, bits = 4>>) {
+  // expected-error @+1 {{needs a static number of channels, height and width}}
+  %f = bnn.flatten_signs %x : (tensor<?x?x3x1xi64, #bnn.packed<axis = 1, bits = 4>>) -> tensor<?x1xi64, #bnn.packed<axis = 1, bits = 36>>
+  return
+}
